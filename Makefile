@@ -1,0 +1,44 @@
+# llmkit: thin wrapper over CMake so a newcomer needs two commands (`make demo`, `make test`).
+BUILD      ?= build
+SAN_BUILD  ?= build-sanitize
+PREFIX     ?= /usr/local
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_ARGS ?=
+SHARED     ?= $(abspath ../shared)
+
+.PHONY: all build deps configure test test-sanitize demo install clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DLLMKIT_SHARED_DIR=$(SHARED) $(CMAKE_ARGS)
+
+configure: $(BUILD)/CMakeCache.txt
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: deps
+	$(MAKE) build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The GGUF reader and the tools under AddressSanitizer + UBSan (portable flags, no CUDA: faster).
+test-sanitize: deps
+	cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLLMKIT_SANITIZE=ON -DLLMKIT_NATIVE=OFF \
+	      -DLLMKIT_CUDA=OFF -DLLMKIT_SHARED_DIR=$(SHARED) $(CMAKE_ARGS)
+	cmake --build $(SAN_BUILD) -j $(JOBS)
+	cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	      ctest --output-on-failure -j $(JOBS) -LE slow
+
+demo: deps
+	$(MAKE) build
+	@BIN=$(BUILD)/bin SHARED=$(SHARED) examples/demo.sh
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD) $(SAN_BUILD)

@@ -1,0 +1,58 @@
+// JSON-lines records: every tool reads objects, keeps their fields (notably "id") and adds its own,
+// so `tool-a | tool-b` pipes work. Fields are kept as minified JSON text in input order.
+#pragma once
+#include <cstdint>
+#include <istream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace llmkit {
+
+class JsonObject {
+ public:
+  // Adds or replaces (in place, as jq's `. + {...}` does) a field holding serialised JSON.
+  void set_raw(std::string_view key, std::string json);
+  void set(std::string_view key, std::string_view s);
+  void set(std::string_view key, int64_t v);
+  void set(std::string_view key, double v);
+  void set(std::string_view key, bool v);
+  void erase(std::string_view key);
+
+  const std::string* raw(std::string_view key) const;
+  bool has(std::string_view key) const { return raw(key) != nullptr; }
+  // Decoded string value; nullopt when absent or not a string.
+  std::optional<std::string> get_string(std::string_view key) const;
+  std::optional<double> get_number(std::string_view key) const;
+  std::optional<int64_t> get_int(std::string_view key) const;
+
+  const std::vector<std::pair<std::string, std::string>>& fields() const { return fields_; }
+  std::string dump() const;
+
+ private:
+  std::vector<std::pair<std::string, std::string>> fields_;
+};
+
+// Parses one line holding a JSON object. Throws Error("bad_json" | "not_object", ...).
+JsonObject parse_json_object(std::string_view line);
+
+// Reads stdin-like streams line by line; blank lines are skipped.
+class JsonlReader {
+ public:
+  explicit JsonlReader(std::istream& in) : in_(in) {}
+  // Next non-blank line; false at end of input. `line_no` is 1-based.
+  bool next_line(std::string& line, uint64_t& line_no);
+
+ private:
+  std::istream& in_;
+  uint64_t line_no_ = 0;
+};
+
+// {"id":…, ..., "error":{"code":…, "message":…}}: the input's fields are kept.
+std::string error_record(const JsonObject* input, std::string_view code, std::string_view message,
+                         std::optional<uint64_t> line_no = std::nullopt);
+
+}  // namespace llmkit

@@ -1,0 +1,137 @@
+#include "llmkit/atomic_file.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "llmkit/error.h"
+
+namespace llmkit {
+namespace {
+
+// Temporaries that a signal must not leave behind. Fixed storage: the handler may only call
+// async-signal-safe functions (unlink, signal, raise) and read plain memory.
+constexpr int kSlots = 16;
+char g_paths[kSlots][4096];
+std::atomic<bool> g_claimed[kSlots];  // slot owned by an AtomicFile
+std::atomic<bool> g_live[kSlots];     // path complete: the handler may unlink it
+std::once_flag g_handlers_once;
+
+extern "C" void remove_temporaries(int sig) {
+  for (int i = 0; i < kSlots; ++i)
+    if (g_live[i].load()) unlink(g_paths[i]);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+int claim_slot(const std::string& path) {
+  std::call_once(g_handlers_once, [] {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+      struct sigaction old {};
+      sigaction(sig, nullptr, &old);
+      if (old.sa_handler == SIG_DFL) signal(sig, remove_temporaries);  // leave a tool's own handler
+    }
+  });
+  if (path.size() >= sizeof(g_paths[0])) return -1;
+  for (int i = 0; i < kSlots; ++i) {
+    bool expected = false;
+    if (g_claimed[i].compare_exchange_strong(expected, true)) {
+      std::memcpy(g_paths[i], path.c_str(), path.size() + 1);
+      g_live[i].store(true);
+      return i;
+    }
+  }
+  return -1;
+}
+
+void release_slot(int slot) {
+  if (slot < 0) return;
+  g_live[slot].store(false);
+  g_claimed[slot].store(false);
+}
+
+std::string dir_of(const std::string& p) {
+  auto s = p.find_last_of('/');
+  return s == std::string::npos ? "." : (s == 0 ? "/" : p.substr(0, s));
+}
+std::string base_of(const std::string& p) {
+  auto s = p.find_last_of('/');
+  return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+}  // namespace
+
+AtomicFile::AtomicFile(const std::string& path) : path_(path) {
+  std::string tmpl = dir_of(path) + "/." + base_of(path) + ".tmp.XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  int fd = mkostemp(buf.data(), O_CLOEXEC);
+  if (fd < 0) throw Error("io", "cannot create a temporary file beside " + path + ": " + std::strerror(errno));
+  tmp_ = buf.data();
+  fchmod(fd, 0644);
+  f_ = fdopen(fd, "wb");
+  if (!f_) {
+    ::close(fd);
+    unlink(tmp_.c_str());
+    throw Error("io", "cannot open " + tmp_ + ": " + std::strerror(errno));
+  }
+  setvbuf(f_, nullptr, _IOFBF, 1 << 20);
+  slot_ = claim_slot(tmp_);
+}
+
+AtomicFile::~AtomicFile() { discard(); }
+
+void AtomicFile::discard() noexcept {
+  if (f_) {
+    fclose(f_);
+    f_ = nullptr;
+    unlink(tmp_.c_str());
+  }
+  release_slot(slot_);
+  slot_ = -1;
+}
+
+void AtomicFile::write(const void* data, size_t n) {
+  if (!f_) throw Error("io", "write to a closed output file");
+  if (n && fwrite(data, 1, n, f_) != n)
+    throw Error("io", "cannot write " + path_ + ": " + std::strerror(errno));
+  written_ += n;
+}
+
+void AtomicFile::write_zeros(size_t n) {
+  static const char zeros[4096] = {};
+  while (n) {
+    size_t k = n < sizeof(zeros) ? n : sizeof(zeros);
+    write(zeros, k);
+    n -= k;
+  }
+}
+
+void AtomicFile::commit() {
+  if (!f_) throw Error("io", "commit of a closed output file");
+  if (fflush(f_) != 0 || fsync(fileno(f_)) != 0) {
+    std::string e = std::strerror(errno);
+    discard();
+    throw Error("io", "cannot write " + path_ + ": " + e);
+  }
+  fclose(f_);
+  f_ = nullptr;
+  if (rename(tmp_.c_str(), path_.c_str()) != 0) {
+    std::string e = std::strerror(errno);
+    unlink(tmp_.c_str());
+    release_slot(slot_);
+    slot_ = -1;
+    throw Error("io", "cannot rename " + tmp_ + " to " + path_ + ": " + e);
+  }
+  release_slot(slot_);
+  slot_ = -1;
+}
+
+}  // namespace llmkit

@@ -1,0 +1,123 @@
+#include "llmkit/jsonl.h"
+
+#include <simdjson.h>
+
+#include "llmkit/error.h"
+#include "llmkit/json_writer.h"
+
+namespace llmkit {
+namespace {
+
+simdjson::dom::parser& thread_parser() {
+  thread_local simdjson::dom::parser p;
+  return p;
+}
+
+// Parses a serialised JSON scalar kept in a JsonObject.
+simdjson::dom::element reparse(const std::string& raw) {
+  simdjson::dom::element e;
+  if (thread_parser().parse(raw).get(e) != simdjson::SUCCESS) return {};
+  return e;
+}
+
+}  // namespace
+
+void JsonObject::set_raw(std::string_view key, std::string json) {
+  for (auto& [k, v] : fields_)
+    if (k == key) {
+      v = std::move(json);
+      return;
+    }
+  fields_.emplace_back(std::string(key), std::move(json));
+}
+
+void JsonObject::set(std::string_view key, std::string_view s) { set_raw(key, json_string(s)); }
+void JsonObject::set(std::string_view key, int64_t v) { set_raw(key, std::to_string(v)); }
+void JsonObject::set(std::string_view key, double v) { set_raw(key, json_number(v)); }
+void JsonObject::set(std::string_view key, bool v) { set_raw(key, v ? "true" : "false"); }
+
+void JsonObject::erase(std::string_view key) {
+  std::erase_if(fields_, [&](const auto& f) { return f.first == key; });
+}
+
+const std::string* JsonObject::raw(std::string_view key) const {
+  for (const auto& [k, v] : fields_)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+std::optional<std::string> JsonObject::get_string(std::string_view key) const {
+  const std::string* r = raw(key);
+  if (!r || r->empty() || (*r)[0] != '"') return std::nullopt;
+  std::string_view s;
+  if (reparse(*r).get_string().get(s) != simdjson::SUCCESS) return std::nullopt;
+  return std::string(s);
+}
+
+std::optional<double> JsonObject::get_number(std::string_view key) const {
+  const std::string* r = raw(key);
+  if (!r) return std::nullopt;
+  simdjson::dom::element e = reparse(*r);
+  double d;
+  if (e.is_number() && e.get_double().get(d) == simdjson::SUCCESS) return d;
+  return std::nullopt;
+}
+
+std::optional<int64_t> JsonObject::get_int(std::string_view key) const {
+  const std::string* r = raw(key);
+  if (!r) return std::nullopt;
+  int64_t i;
+  if (reparse(*r).get_int64().get(i) == simdjson::SUCCESS) return i;
+  return std::nullopt;
+}
+
+std::string JsonObject::dump() const {
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [k, v] : fields_) {
+    if (!first) out += ',';
+    first = false;
+    json_append_string(out, k);
+    out += ':';
+    out += v;
+  }
+  out += '}';
+  return out;
+}
+
+JsonObject parse_json_object(std::string_view line) {
+  simdjson::padded_string padded(line);
+  simdjson::dom::element doc;
+  auto err = thread_parser().parse(padded).get(doc);
+  if (err) throw Error("bad_json", std::string("invalid JSON: ") + simdjson::error_message(err));
+  simdjson::dom::object obj;
+  if (doc.get_object().get(obj) != simdjson::SUCCESS) throw Error("not_object", "record is not a JSON object");
+  JsonObject out;
+  for (auto field : obj) out.set_raw(field.key, simdjson::minify(field.value));
+  return out;
+}
+
+bool JsonlReader::next_line(std::string& line, uint64_t& line_no) {
+  while (std::getline(in_, line)) {
+    ++line_no_;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    line_no = line_no_;
+    return true;
+  }
+  return false;
+}
+
+std::string error_record(const JsonObject* input, std::string_view code, std::string_view message,
+                         std::optional<uint64_t> line_no) {
+  JsonObject rec;
+  if (input) rec = *input;
+  JsonWriter e;
+  e.begin_object().field("code", code).field("message", message);
+  if (line_no) e.field("line", *line_no);
+  e.end_object();
+  rec.set_raw("error", e.take());
+  return rec.dump();
+}
+
+}  // namespace llmkit

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs llmkit's build dependencies from Debian packages. Idempotent: does nothing when all are present.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config git libcli11-dev libsimdjson-dev libzstd-dev libxxhash-dev
+      libdnnl-dev catch2)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo"
+fi
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
