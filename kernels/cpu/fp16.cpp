@@ -18,7 +18,8 @@ float fp16_to_fp32(uint16_t h) {
     float v = std::ldexp(static_cast<float>(m), -24);
     return sign ? -v : v;
   }
-  if (e == 31) return bits_f32(sign | 0x7F800000 | (m << 13));
+  // NaN comes out quiet, as F16C (vcvtph2ps) does, so both paths agree bit for bit.
+  if (e == 31) return bits_f32(sign | 0x7F800000 | (m << 13) | (m ? 0x400000u : 0u));
   return bits_f32(sign | ((e + 112) << 23) | (m << 13));
 }
 

@@ -24,19 +24,28 @@ std::atomic<bool> g_claimed[kSlots];  // slot owned by an AtomicFile
 std::atomic<bool> g_live[kSlots];     // path complete: the handler may unlink it
 std::once_flag g_handlers_once;
 
+constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
+struct sigaction g_previous[3];
+
+// Removes pending temporaries, then hands the signal to whoever had it before (a tool's own
+// handler, a test framework, or the default action that ends the process).
 extern "C" void remove_temporaries(int sig) {
   for (int i = 0; i < kSlots; ++i)
     if (g_live[i].load()) unlink(g_paths[i]);
-  signal(sig, SIG_DFL);
+  for (int k = 0; k < 3; ++k)
+    if (kSignals[k] == sig) sigaction(sig, &g_previous[k], nullptr);
   raise(sig);
 }
 
 int claim_slot(const std::string& path) {
   std::call_once(g_handlers_once, [] {
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
-      struct sigaction old {};
-      sigaction(sig, nullptr, &old);
-      if (old.sa_handler == SIG_DFL) signal(sig, remove_temporaries);  // leave a tool's own handler
+    for (int k = 0; k < 3; ++k) {
+      sigaction(kSignals[k], nullptr, &g_previous[k]);
+      if (g_previous[k].sa_handler == SIG_IGN) continue;  // nohup'd: stay ignored
+      struct sigaction sa {};
+      sa.sa_handler = remove_temporaries;
+      sigemptyset(&sa.sa_mask);
+      sigaction(kSignals[k], &sa, nullptr);
     }
   });
   if (path.size() >= sizeof(g_paths[0])) return -1;

@@ -68,6 +68,8 @@ struct GgufArray {
   }
   static GgufArray of(std::vector<std::string> v);
   static GgufArray of(std::vector<GgufArray> v);
+
+  bool operator==(const GgufArray&) const = default;
 };
 
 // One metadata value. The variant's index equals the GGUF type id.
@@ -87,6 +89,7 @@ struct GgufValue {
   explicit GgufValue(std::string_view s) : v(std::string(s)) {}
 
   GgufType type() const { return static_cast<GgufType>(v.index()); }
+  bool operator==(const GgufValue&) const = default;
   bool is_integer() const;
   // Any integer type whose value fits in int64 (u64 above INT64_MAX fails).
   bool to_int64(int64_t* out) const;
