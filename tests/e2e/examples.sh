@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The examples and the demo run as documented.
+. "$(dirname "$0")/common.bash"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+out=$(BIN="$BIN" SHARED=/nonexistent "$ROOT/examples/demo.sh"); rc=$?
+expect_eq "demo without shared: exit" "$rc" 0
+expect_contains "demo without shared" "$out" "llmkit tiny fixture"
+need_shared
+out=$(BIN="$BIN" SHARED="$SHARED" "$ROOT/examples/demo.sh"); rc=$?
+expect_eq "demo exit" "$rc" 0
+expect_contains "demo" "$out" "Q4_K x25, F32 x9, Q6_K x5"
+out=$(BIN="$BIN" "$ROOT/examples/gguf-info.sh" "$SHARED/models"); rc=$?
+expect_eq "example exit" "$rc" 0
+expect_contains "example inventory" "$out" "synth-llama-256.Q4_K_M.llamacpp.gguf         llama    Q4_K_M"
+expect_contains "example identical tensors" "$out" "9 identical tensors"
+finish
