@@ -1,0 +1,62 @@
+// ggml's block formats, bit for bit: layouts, scalar reference quantization (llama.cpp's
+// non-imatrix results) and dequantization. Rows are `n` floats, n a multiple of the block size.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace llmkit::kernels {
+
+constexpr int kQK = 32;     // elements per block of the legacy formats
+constexpr int kQK_K = 256;  // elements per super-block of the K-quants
+
+struct block_q4_0 { uint16_t d; uint8_t qs[kQK / 2]; };
+struct block_q4_1 { uint16_t d, m; uint8_t qs[kQK / 2]; };
+struct block_q5_0 { uint16_t d; uint8_t qh[4]; uint8_t qs[kQK / 2]; };
+struct block_q5_1 { uint16_t d, m; uint8_t qh[4]; uint8_t qs[kQK / 2]; };
+struct block_q8_0 { uint16_t d; int8_t qs[kQK]; };
+struct block_q2_K { uint8_t scales[kQK_K / 16]; uint8_t qs[kQK_K / 4]; uint16_t d, dmin; };
+struct block_q3_K { uint8_t hmask[kQK_K / 8]; uint8_t qs[kQK_K / 4]; uint8_t scales[12]; uint16_t d; };
+struct block_q4_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[kQK_K / 2]; };
+struct block_q5_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qh[kQK_K / 8]; uint8_t qs[kQK_K / 2]; };
+struct block_q6_K { uint8_t ql[kQK_K / 2]; uint8_t qh[kQK_K / 4]; int8_t scales[kQK_K / 16]; uint16_t d; };
+struct block_q8_K { float d; int8_t qs[kQK_K]; int16_t bsums[kQK_K / 16]; };
+
+static_assert(sizeof(block_q4_0) == 18 && sizeof(block_q4_1) == 20 && sizeof(block_q5_0) == 22 &&
+              sizeof(block_q5_1) == 24 && sizeof(block_q8_0) == 34);
+static_assert(sizeof(block_q2_K) == 84 && sizeof(block_q3_K) == 110 && sizeof(block_q4_K) == 144 &&
+              sizeof(block_q5_K) == 176 && sizeof(block_q6_K) == 210 && sizeof(block_q8_K) == 292);
+
+// Scalar reference quantizers (llama.cpp's algorithms without an importance matrix).
+void quantize_row_q4_0_ref(const float* x, void* y, int64_t n);
+void quantize_row_q4_1_ref(const float* x, void* y, int64_t n);
+void quantize_row_q5_0_ref(const float* x, void* y, int64_t n);
+void quantize_row_q5_1_ref(const float* x, void* y, int64_t n);
+void quantize_row_q8_0_ref(const float* x, void* y, int64_t n);
+void quantize_row_q2_K_ref(const float* x, void* y, int64_t n);
+void quantize_row_q3_K_ref(const float* x, void* y, int64_t n);
+void quantize_row_q4_K_ref(const float* x, void* y, int64_t n);
+void quantize_row_q5_K_ref(const float* x, void* y, int64_t n);
+void quantize_row_q6_K_ref(const float* x, void* y, int64_t n);
+void quantize_row_q8_K_ref(const float* x, void* y, int64_t n);
+
+void dequantize_row_q4_0(const void* x, float* y, int64_t n);
+void dequantize_row_q4_1(const void* x, float* y, int64_t n);
+void dequantize_row_q5_0(const void* x, float* y, int64_t n);
+void dequantize_row_q5_1(const void* x, float* y, int64_t n);
+void dequantize_row_q8_0(const void* x, float* y, int64_t n);
+void dequantize_row_q2_K(const void* x, float* y, int64_t n);
+void dequantize_row_q3_K(const void* x, float* y, int64_t n);
+void dequantize_row_q4_K(const void* x, float* y, int64_t n);
+void dequantize_row_q5_K(const void* x, float* y, int64_t n);
+void dequantize_row_q6_K(const void* x, float* y, int64_t n);
+void dequantize_row_q8_K(const void* x, float* y, int64_t n);
+
+// Round to nearest, ties to even, for |f| < 2^22 (all the quantizers need).
+inline int nearest_int(float f) {
+  float v = f + 12582912.f;  // 1.5 * 2^23: the integer lands in the low mantissa bits
+  int i;
+  __builtin_memcpy(&i, &v, 4);
+  return (i & 0x007fffff) - 0x00400000;
+}
+
+}  // namespace llmkit::kernels

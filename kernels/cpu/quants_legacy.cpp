@@ -1,0 +1,180 @@
+// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0: blocks of 32 with one (or a scale and a minimum) f16 per block.
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+
+#include "cpu/fp16.h"
+#include "cpu/quants.h"
+
+namespace llmkit::kernels {
+namespace {
+
+// The value with the largest magnitude, sign kept: scaling by it maps that value to the end
+// of the code range that has one more level (-8 for 4 bits), gaining half a step of precision.
+inline float signed_absmax(const float* x, int n) {
+  float amax = 0.f, max = 0.f;
+  for (int j = 0; j < n; ++j)
+    if (amax < std::fabs(x[j])) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  return max;
+}
+
+inline void min_max(const float* x, int n, float* mn, float* mx) {
+  float lo = FLT_MAX, hi = -FLT_MAX;
+  for (int j = 0; j < n; ++j) {
+    lo = x[j] < lo ? x[j] : lo;
+    hi = x[j] > hi ? x[j] : hi;
+  }
+  *mn = lo;
+  *mx = hi;
+}
+
+}  // namespace
+
+void quantize_row_q4_0_ref(const float* x, void* vy, int64_t n) {
+  auto* y = static_cast<block_q4_0*>(vy);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    const float d = signed_absmax(x, kQK) / -8;
+    const float id = d ? 1.0f / d : 0.0f;
+    y[i].d = fp32_to_fp16(d);
+    for (int j = 0; j < kQK / 2; ++j) {
+      int a = static_cast<int8_t>(x[j] * id + 8.5f), b = static_cast<int8_t>(x[j + 16] * id + 8.5f);
+      a = a < 15 ? a : 15;
+      b = b < 15 ? b : 15;
+      y[i].qs[j] = static_cast<uint8_t>(a | (b << 4));
+    }
+  }
+}
+
+void quantize_row_q4_1_ref(const float* x, void* vy, int64_t n) {
+  auto* y = static_cast<block_q4_1*>(vy);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    float mn, mx;
+    min_max(x, kQK, &mn, &mx);
+    const float d = (mx - mn) / 15;
+    const float id = d ? 1.0f / d : 0.0f;
+    y[i].d = fp32_to_fp16(d);
+    y[i].m = fp32_to_fp16(mn);
+    for (int j = 0; j < kQK / 2; ++j) {
+      int a = static_cast<int8_t>((x[j] - mn) * id + 0.5f), b = static_cast<int8_t>((x[j + 16] - mn) * id + 0.5f);
+      a = a < 15 ? a : 15;
+      b = b < 15 ? b : 15;
+      y[i].qs[j] = static_cast<uint8_t>(a | (b << 4));
+    }
+  }
+}
+
+void quantize_row_q5_0_ref(const float* x, void* vy, int64_t n) {
+  auto* y = static_cast<block_q5_0*>(vy);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    const float d = signed_absmax(x, kQK) / -16;
+    const float id = d ? 1.0f / d : 0.0f;
+    y[i].d = fp32_to_fp16(d);
+    uint32_t qh = 0;
+    for (int j = 0; j < kQK / 2; ++j) {
+      int a = static_cast<int8_t>(x[j] * id + 16.5f), b = static_cast<int8_t>(x[j + 16] * id + 16.5f);
+      a = a < 31 ? a : 31;
+      b = b < 31 ? b : 31;
+      y[i].qs[j] = static_cast<uint8_t>((a & 0x0F) | ((b & 0x0F) << 4));
+      qh |= uint32_t((a >> 4) & 1) << j;
+      qh |= uint32_t((b >> 4) & 1) << (j + 16);
+    }
+    std::memcpy(y[i].qh, &qh, 4);
+  }
+}
+
+void quantize_row_q5_1_ref(const float* x, void* vy, int64_t n) {
+  auto* y = static_cast<block_q5_1*>(vy);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    float mn, mx;
+    min_max(x, kQK, &mn, &mx);
+    const float d = (mx - mn) / 31;
+    const float id = d ? 1.0f / d : 0.0f;
+    y[i].d = fp32_to_fp16(d);
+    y[i].m = fp32_to_fp16(mn);
+    uint32_t qh = 0;
+    for (int j = 0; j < kQK / 2; ++j) {
+      int a = static_cast<uint8_t>((x[j] - mn) * id + 0.5f), b = static_cast<uint8_t>((x[j + 16] - mn) * id + 0.5f);
+      y[i].qs[j] = static_cast<uint8_t>((a & 0x0F) | ((b & 0x0F) << 4));
+      qh |= uint32_t((a >> 4) & 1) << j;
+      qh |= uint32_t((b >> 4) & 1) << (j + 16);
+    }
+    std::memcpy(y[i].qh, &qh, 4);
+  }
+}
+
+void quantize_row_q8_0_ref(const float* x, void* vy, int64_t n) {
+  auto* y = static_cast<block_q8_0*>(vy);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    float amax = 0.f;
+    for (int j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+    const float d = amax / 127;
+    const float id = d ? 1.0f / d : 0.0f;
+    y[i].d = fp32_to_fp16(d);
+    for (int j = 0; j < kQK; ++j) y[i].qs[j] = static_cast<int8_t>(std::round(x[j] * id));
+  }
+}
+
+void dequantize_row_q4_0(const void* vx, float* y, int64_t n) {
+  auto* x = static_cast<const block_q4_0*>(vx);
+  for (int64_t i = 0; i < n / kQK; ++i, y += kQK) {
+    const float d = fp16_to_fp32(x[i].d);
+    for (int j = 0; j < kQK / 2; ++j) {
+      y[j] = static_cast<float>((x[i].qs[j] & 0x0F) - 8) * d;
+      y[j + 16] = static_cast<float>((x[i].qs[j] >> 4) - 8) * d;
+    }
+  }
+}
+
+void dequantize_row_q4_1(const void* vx, float* y, int64_t n) {
+  auto* x = static_cast<const block_q4_1*>(vx);
+  for (int64_t i = 0; i < n / kQK; ++i, y += kQK) {
+    const float d = fp16_to_fp32(x[i].d), m = fp16_to_fp32(x[i].m);
+    for (int j = 0; j < kQK / 2; ++j) {
+      y[j] = static_cast<float>(x[i].qs[j] & 0x0F) * d + m;
+      y[j + 16] = static_cast<float>(x[i].qs[j] >> 4) * d + m;
+    }
+  }
+}
+
+void dequantize_row_q5_0(const void* vx, float* y, int64_t n) {
+  auto* x = static_cast<const block_q5_0*>(vx);
+  for (int64_t i = 0; i < n / kQK; ++i, y += kQK) {
+    const float d = fp16_to_fp32(x[i].d);
+    uint32_t qh;
+    std::memcpy(&qh, x[i].qh, 4);
+    for (int j = 0; j < kQK / 2; ++j) {
+      int a = (x[i].qs[j] & 0x0F) | (((qh >> j) & 1) << 4);
+      int b = (x[i].qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
+      y[j] = static_cast<float>(a - 16) * d;
+      y[j + 16] = static_cast<float>(b - 16) * d;
+    }
+  }
+}
+
+void dequantize_row_q5_1(const void* vx, float* y, int64_t n) {
+  auto* x = static_cast<const block_q5_1*>(vx);
+  for (int64_t i = 0; i < n / kQK; ++i, y += kQK) {
+    const float d = fp16_to_fp32(x[i].d), m = fp16_to_fp32(x[i].m);
+    uint32_t qh;
+    std::memcpy(&qh, x[i].qh, 4);
+    for (int j = 0; j < kQK / 2; ++j) {
+      int a = (x[i].qs[j] & 0x0F) | (((qh >> j) & 1) << 4);
+      int b = (x[i].qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
+      y[j] = static_cast<float>(a) * d + m;
+      y[j + 16] = static_cast<float>(b) * d + m;
+    }
+  }
+}
+
+void dequantize_row_q8_0(const void* vx, float* y, int64_t n) {
+  auto* x = static_cast<const block_q8_0*>(vx);
+  for (int64_t i = 0; i < n / kQK; ++i, y += kQK) {
+    const float d = fp16_to_fp32(x[i].d);
+    for (int j = 0; j < kQK; ++j) y[j] = static_cast<float>(x[i].qs[j]) * d;
+  }
+}
+
+}  // namespace llmkit::kernels

@@ -1,0 +1,26 @@
+// Row (de)quantization for every type llmkit computes with, dispatched by ggml type.
+#pragma once
+#include <cstdint>
+
+#include "llmkit/ggml_type.h"
+
+namespace llmkit {
+
+using DequantizeRowFn = void (*)(const void* src, float* dst, int64_t n);
+using QuantizeRowFn = void (*)(const float* src, void* dst, int64_t n);
+
+struct QuantOps {
+  DequantizeRowFn to_float;
+  QuantizeRowFn from_float;
+};
+
+// nullptr when llmkit cannot convert this type (yet): IQ*, TQ*, MXFP4, integer types.
+const QuantOps* quant_ops(GgmlType t);
+bool can_quantize(GgmlType t);
+bool can_dequantize(GgmlType t);
+
+// n is a multiple of the type's block size. Throw Error("unsupported_type") when not available.
+void dequantize_row(GgmlType t, const void* src, float* dst, int64_t n);
+void quantize_row(GgmlType t, const float* src, void* dst, int64_t n);
+
+}  // namespace llmkit

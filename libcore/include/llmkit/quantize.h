@@ -1,0 +1,42 @@
+// Streams a model through a quantization plan into a new GGUF file: metadata copied (with
+// general.file_type and general.quantization_version set as llama.cpp sets them), tensors
+// converted in row chunks across threads, written as they are produced. Peak memory is a few
+// chunks, not the model.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "llmkit/gguf.h"
+#include "llmkit/quant_plan.h"
+
+namespace llmkit {
+
+struct QuantizeProgress {
+  size_t tensor_index;  // 0-based, of plan.tensors
+  size_t tensor_count;
+  uint64_t in_bytes_done;
+  uint64_t in_bytes_total;
+};
+
+struct QuantizeOptions {
+  int threads = 0;  // 0: OpenMP's default
+  std::function<void(const QuantizeProgress&)> on_tensor_done;
+};
+
+struct QuantizeResult {
+  uint64_t in_bytes = 0, out_bytes = 0, file_bytes = 0, parameters = 0;
+  double seconds = 0;
+  std::map<std::string, uint64_t> types;  // output tensor count per type
+};
+
+// Throws Error on bad input (NaN/Inf weights: code "bad_weights"); nothing is left at out_path then.
+QuantizeResult quantize_model(const GgufFile& src, const QuantPlan& plan, const std::string& out_path,
+                              const QuantizeOptions& opt = {});
+
+// Converts `rows` rows of `ne0` elements from one type to another (dequantize, then quantize),
+// in parallel over rows. Returns false if a source value was NaN or infinite.
+bool convert_rows(GgmlType from, const uint8_t* src, GgmlType to, uint8_t* dst, int64_t ne0, int64_t rows);
+
+}  // namespace llmkit

@@ -1,0 +1,73 @@
+#include "llmkit/quant.h"
+
+#include <cstring>
+
+#include "cpu/fp16.h"
+#include "cpu/quants.h"
+#include "llmkit/error.h"
+
+namespace llmkit {
+namespace {
+
+namespace k = kernels;
+
+void f32_to_f32(const void* s, float* d, int64_t n) { std::memcpy(d, s, static_cast<size_t>(n) * 4); }
+void f32_from_f32(const float* s, void* d, int64_t n) { std::memcpy(d, s, static_cast<size_t>(n) * 4); }
+void f16_to_f32(const void* s, float* d, int64_t n) { k::fp16_to_fp32_row(static_cast<const uint16_t*>(s), d, static_cast<size_t>(n)); }
+void f16_from_f32(const float* s, void* d, int64_t n) { k::fp32_to_fp16_row(s, static_cast<uint16_t*>(d), static_cast<size_t>(n)); }
+void bf16_to_f32(const void* s, float* d, int64_t n) { k::bf16_to_fp32_row(static_cast<const uint16_t*>(s), d, static_cast<size_t>(n)); }
+void bf16_from_f32(const float* s, void* d, int64_t n) { k::fp32_to_bf16_row(s, static_cast<uint16_t*>(d), static_cast<size_t>(n)); }
+
+const QuantOps kF32{f32_to_f32, f32_from_f32};
+const QuantOps kF16{f16_to_f32, f16_from_f32};
+const QuantOps kBF16{bf16_to_f32, bf16_from_f32};
+const QuantOps kQ4_0{k::dequantize_row_q4_0, k::quantize_row_q4_0_ref};
+const QuantOps kQ4_1{k::dequantize_row_q4_1, k::quantize_row_q4_1_ref};
+const QuantOps kQ5_0{k::dequantize_row_q5_0, k::quantize_row_q5_0_ref};
+const QuantOps kQ5_1{k::dequantize_row_q5_1, k::quantize_row_q5_1_ref};
+const QuantOps kQ8_0{k::dequantize_row_q8_0, k::quantize_row_q8_0_ref};
+const QuantOps kQ2_K{k::dequantize_row_q2_K, k::quantize_row_q2_K_ref};
+const QuantOps kQ3_K{k::dequantize_row_q3_K, k::quantize_row_q3_K_ref};
+const QuantOps kQ4_K{k::dequantize_row_q4_K, k::quantize_row_q4_K_ref};
+const QuantOps kQ5_K{k::dequantize_row_q5_K, k::quantize_row_q5_K_ref};
+const QuantOps kQ6_K{k::dequantize_row_q6_K, k::quantize_row_q6_K_ref};
+const QuantOps kQ8_K{k::dequantize_row_q8_K, k::quantize_row_q8_K_ref};
+
+}  // namespace
+
+const QuantOps* quant_ops(GgmlType t) {
+  switch (t) {
+    case GgmlType::F32: return &kF32;
+    case GgmlType::F16: return &kF16;
+    case GgmlType::BF16: return &kBF16;
+    case GgmlType::Q4_0: return &kQ4_0;
+    case GgmlType::Q4_1: return &kQ4_1;
+    case GgmlType::Q5_0: return &kQ5_0;
+    case GgmlType::Q5_1: return &kQ5_1;
+    case GgmlType::Q8_0: return &kQ8_0;
+    case GgmlType::Q2_K: return &kQ2_K;
+    case GgmlType::Q3_K: return &kQ3_K;
+    case GgmlType::Q4_K: return &kQ4_K;
+    case GgmlType::Q5_K: return &kQ5_K;
+    case GgmlType::Q6_K: return &kQ6_K;
+    case GgmlType::Q8_K: return &kQ8_K;
+    default: return nullptr;
+  }
+}
+
+bool can_quantize(GgmlType t) { return quant_ops(t) != nullptr; }
+bool can_dequantize(GgmlType t) { return quant_ops(t) != nullptr; }
+
+void dequantize_row(GgmlType t, const void* src, float* dst, int64_t n) {
+  const QuantOps* ops = quant_ops(t);
+  if (!ops) throw Error("unsupported_type", std::string("cannot convert ") + ggml_type_name(t) + " to F32");
+  ops->to_float(src, dst, n);
+}
+
+void quantize_row(GgmlType t, const float* src, void* dst, int64_t n) {
+  const QuantOps* ops = quant_ops(t);
+  if (!ops) throw Error("unsupported_type", std::string("cannot quantize to ") + ggml_type_name(t));
+  ops->from_float(src, dst, n);
+}
+
+}  // namespace llmkit

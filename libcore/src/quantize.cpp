@@ -1,0 +1,114 @@
+#include "llmkit/quantize.h"
+
+#include <omp.h>
+
+#include <chrono>
+#include <cmath>
+#include <vector>
+
+#include "llmkit/error.h"
+#include "llmkit/gguf_writer.h"
+#include "llmkit/quant.h"
+
+namespace llmkit {
+namespace {
+
+// Rows per chunk: about 8 MiB of F32 work per chunk keeps memory flat and threads busy.
+int64_t chunk_rows(int64_t ne0) {
+  int64_t rows = (int64_t(8) << 20) / (ne0 * 4);
+  return rows < 1 ? 1 : rows;
+}
+
+bool all_finite(const float* x, int64_t n) {
+  // A sum of x*0 is NaN exactly when some x is NaN or infinite; cheaper than a branch per value.
+  float acc = 0.f;
+  for (int64_t i = 0; i < n; ++i) acc += x[i] * 0.f;
+  return acc == 0.f;
+}
+
+}  // namespace
+
+bool convert_rows(GgmlType from, const uint8_t* src, GgmlType to, uint8_t* dst, int64_t ne0, int64_t rows) {
+  const QuantOps* in = quant_ops(from);
+  const QuantOps* out = quant_ops(to);
+  if (!in || !out) throw Error("unsupported_type", std::string("cannot convert ") + ggml_type_name(from) + " to " + ggml_type_name(to));
+  const uint64_t in_row = ggml_bytes(from, static_cast<uint64_t>(ne0));
+  const uint64_t out_row = ggml_bytes(to, static_cast<uint64_t>(ne0));
+  bool ok = true;
+#pragma omp parallel
+  {
+    std::vector<float> buf(static_cast<size_t>(ne0));
+    bool local_ok = true;
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      in->to_float(src + static_cast<uint64_t>(r) * in_row, buf.data(), ne0);
+      if (!all_finite(buf.data(), ne0)) {
+        local_ok = false;
+        continue;
+      }
+      out->from_float(buf.data(), dst + static_cast<uint64_t>(r) * out_row, ne0);
+    }
+    if (!local_ok) {
+#pragma omp atomic write
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+QuantizeResult quantize_model(const GgufFile& src, const QuantPlan& plan, const std::string& out_path,
+                              const QuantizeOptions& opt) {
+  auto t0 = std::chrono::steady_clock::now();
+  if (opt.threads > 0) omp_set_num_threads(opt.threads);
+
+  GgufWriter w;
+  w.copy_metadata(src);
+  w.set_alignment(src.alignment());
+  // llama.cpp sets these last (removing any earlier copy), so they end the key list.
+  w.remove("general.quantization_version");
+  w.set("general.quantization_version", GgufValue(uint32_t(2)));
+  w.remove("general.file_type");
+  w.set("general.file_type", GgufValue(plan.preset->ftype));
+
+  QuantizeResult res;
+  uint64_t done = 0;
+  for (size_t i = 0; i < plan.tensors.size(); ++i) {
+    const TensorPlan& tp = plan.tensors[i];
+    const TensorInfo& t = *tp.src;
+    std::vector<int64_t> shape(t.ne.begin(), t.ne.begin() + t.n_dims);
+    res.types[ggml_type_name(tp.to)]++;
+    w.add_tensor(t.name, tp.to, shape, [&src, &tp, &opt, &plan, &done, i](TensorSink& sink) {
+      const TensorInfo& t = *tp.src;
+      auto data = src.tensor_data(t);
+      if (!tp.convert) {
+        sink.write(data.data(), data.size());
+      } else {
+        const int64_t ne0 = t.ne[0];
+        const int64_t rows = static_cast<int64_t>(t.n_elements / static_cast<uint64_t>(ne0));
+        const int64_t step = chunk_rows(ne0);
+        const uint64_t in_row = ggml_bytes(t.type, static_cast<uint64_t>(ne0));
+        const uint64_t out_row = ggml_bytes(tp.to, static_cast<uint64_t>(ne0));
+        std::vector<uint8_t> out(static_cast<size_t>(out_row * static_cast<uint64_t>(std::min(step, rows))));
+        for (int64_t r = 0; r < rows; r += step) {
+          const int64_t n = std::min(step, rows - r);
+          if (!convert_rows(t.type, data.data() + static_cast<uint64_t>(r) * in_row, tp.to, out.data(), ne0, n))
+            throw Error("bad_weights", "tensor '" + t.name + "' has NaN or infinite values (rows " +
+                                           std::to_string(r) + " to " + std::to_string(r + n - 1) + ")");
+          sink.write(out.data(), static_cast<size_t>(out_row * static_cast<uint64_t>(n)));
+        }
+      }
+      done += t.n_bytes;
+      if (opt.on_tensor_done) opt.on_tensor_done({i, plan.tensors.size(), done, plan.in_bytes});
+    });
+  }
+  w.write(out_path);
+
+  res.in_bytes = plan.in_bytes;
+  res.out_bytes = plan.out_bytes;
+  res.parameters = plan.parameters;
+  res.file_bytes = GgufFile::open(out_path).file_size();
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return res;
+}
+
+}  // namespace llmkit

@@ -1,0 +1,93 @@
+// Every preset with a golden file: quantize synth-llama-256.f16 with our tool chain, then
+//  - the type chosen for each tensor equals llama.cpp's exactly;
+//  - each tensor's nrmse <= llama.cpp's x 1.005, and the whole-model nrmse <= llama.cpp's;
+//  - the file size equals llama.cpp's (same layout, same types).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "llmkit/gguf.h"
+#include "llmkit/jsonl.h"
+#include "llmkit/quant.h"
+#include "llmkit/quant_plan.h"
+#include "llmkit/quantize.h"
+#include "support/fixture.h"
+
+using namespace llmkit;
+
+namespace {
+
+std::vector<float> to_f32(const GgufFile& f, const TensorInfo& t) {
+  std::vector<float> out(t.n_elements);
+  auto d = f.tensor_data(t);
+  const int64_t row = t.ne[0];
+  const uint64_t row_bytes = ggml_bytes(t.type, static_cast<uint64_t>(row));
+  for (uint64_t r = 0; r < t.n_elements / static_cast<uint64_t>(row); ++r)
+    dequantize_row(t.type, d.data() + r * row_bytes, out.data() + r * row, row);
+  return out;
+}
+
+JsonObject read_json(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  std::erase(text, '\n');
+  return parse_json_object(text);
+}
+
+}  // namespace
+
+TEST_CASE("every preset: llama.cpp's tensor types, at most its error, its file size", "[quant][golden][shared][slow]") {
+  const std::string src_path = fixture::require_shared("models/synth-llama-256.f16.gguf").string();
+  GgufFile src = GgufFile::open(src_path);
+  auto dir = fixture::temp_dir();
+  for (const char* name : {"Q2_K", "Q3_K_M", "Q4_0", "Q4_1", "Q4_K_S", "Q4_K_M", "Q5_0", "Q5_1", "Q5_K_M", "Q6_K", "Q8_0"}) {
+    INFO("preset " << name);
+    JsonObject golden = read_json(fixture::require_shared(std::string("golden/quant/synth-llama-256.") + name + ".qerr.json").string());
+    JsonObject gt = parse_json_object(*golden.raw("tensors"));
+    const QuantPreset* preset = find_preset(name);
+    REQUIRE(preset);
+    QuantPlan plan = plan_quantization(src, *preset, {});
+    std::string out = (dir / (std::string(name) + ".gguf")).string();
+    quantize_model(src, plan, out);
+    GgufFile q = GgufFile::open(out);
+    CHECK(q.file_size() == uint64_t(*golden.get_int("file_bytes")));
+    CHECK(q.get<uint32_t>("general.file_type") == preset->ftype);
+    CHECK(q.get<uint32_t>("general.quantization_version") == 2);
+    REQUIRE(gt.fields().size() == q.tensors().size());
+    double err_all = 0, ref_all = 0, worst = 0;
+    std::string worst_name;
+    for (const auto& [tname, raw] : gt.fields()) {
+      INFO("tensor " << tname);
+      JsonObject g = parse_json_object(raw);
+      const TensorInfo* tq = q.find_tensor(tname);
+      REQUIRE(tq);
+      CHECK(ggml_type_name(tq->type) == g.get_string("type"));
+      std::vector<float> a = to_f32(q, *tq), b = to_f32(src, *src.find_tensor(tname));
+      double err = 0, ref = 0;
+      for (size_t i = 0; i < a.size(); ++i) {
+        double e = double(a[i]) - double(b[i]);
+        err += e * e;
+        ref += double(b[i]) * double(b[i]);
+      }
+      err_all += err;
+      ref_all += ref;
+      const double ours = std::sqrt(err / ref), theirs = *g.get_number("nrmse");
+      CHECK(ours <= theirs * 1.005 + 1e-9);
+      if (std::getenv("LLMKIT_QUANT_DEBUG")) std::printf("  %-28s %-5s %.6f %.6f %.5f\n", tname.c_str(), ggml_type_name(tq->type), ours, theirs, ours / theirs);
+      if (theirs > 0 && ours / theirs > worst) {
+        worst = ours / theirs;
+        worst_name = tname;
+      }
+    }
+    const double model = std::sqrt(err_all / ref_all);
+    std::printf("%-7s model nrmse %.6f (llama.cpp %.6f), worst tensor ratio %.5f (%s)\n", name, model,
+                *golden.get_number("model_nrmse"), worst, worst_name.c_str());
+    CHECK(model <= *golden.get_number("model_nrmse") + 5e-7);  // golden is rounded to 6 digits
+  }
+}

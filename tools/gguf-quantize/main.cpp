@@ -1,0 +1,139 @@
+// gguf-quantize: FP16/BF16/F32 GGUF to any llama.cpp preset, file-compatible with llama.cpp.
+#include <CLI/CLI.hpp>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "llmkit/cli.h"
+#include "llmkit/error.h"
+#include "llmkit/gguf.h"
+#include "llmkit/json_writer.h"
+#include "llmkit/quant_plan.h"
+#include "llmkit/quantize.h"
+
+namespace {
+
+void print_plan(const llmkit::QuantPlan& plan) {
+  for (const auto& tp : plan.tensors) {
+    llmkit::JsonWriter w;
+    w.begin_object().field("name", tp.src->name).key("shape").begin_array();
+    for (uint32_t d = 0; d < tp.src->n_dims; ++d) w.value(tp.src->ne[d]);
+    w.end_array().field("from", llmkit::ggml_type_name(tp.src->type)).field("to", llmkit::ggml_type_name(tp.to));
+    w.field("bytes", tp.out_bytes);
+    if (!tp.note.empty()) w.field("note", tp.note);
+    std::puts(w.end_object().str().c_str());
+  }
+  llmkit::JsonWriter t;
+  t.begin_object().field("total", true).field("preset", plan.preset->name);
+  t.field("tensors", uint64_t(plan.tensors.size())).field("parameters", plan.parameters);
+  t.field("in_bytes", plan.in_bytes).field("out_bytes", plan.out_bytes);
+  t.field("bits_per_weight", plan.parameters ? double(plan.out_bytes) * 8 / double(plan.parameters) : 0.0);
+  std::puts(t.end_object().str().c_str());
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  struct stat sa {}, sb {};
+  return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool on) : on_(on), t0_(std::chrono::steady_clock::now()) {}
+  void update(const llmkit::QuantizeProgress& p) {
+    if (!on_) return;
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    double mbs = s > 0 ? double(p.in_bytes_done) / 1e6 / s : 0;
+    double eta = p.in_bytes_done ? s * double(p.in_bytes_total - p.in_bytes_done) / double(p.in_bytes_done) : 0;
+    std::fprintf(stderr, "\r[%4zu/%zu] %7.1f MB/s  ETA %4.0fs ", p.tensor_index + 1, p.tensor_count, mbs, eta);
+    if (p.tensor_index + 1 == p.tensor_count) std::fputc('\n', stderr);
+    std::fflush(stderr);
+  }
+
+ private:
+  bool on_;
+  std::chrono::steady_clock::time_point t0_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> pos;
+  int threads = 0;
+  bool dry_run = false, allow_requantize = false, pure = false;
+  std::vector<std::string> overrides;
+  CLI::App app{
+      "Quantize a GGUF model (F32/F16/BF16) to a llama.cpp preset, with llama.cpp's per-tensor type\n"
+      "choices, writing a file llama.cpp and Ollama load. Usage: gguf-quantize IN.gguf OUT.gguf PRESET\n"
+      "Presets: F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K",
+      "gguf-quantize"};
+  app.add_option("IN OUT PRESET", pos, "input model, output file, preset (with --dry-run: IN PRESET)")->required();
+  app.add_option("-t,--threads", threads, "threads (default: all cores)")->check(CLI::PositiveNumber);
+  app.add_flag("--dry-run", dry_run, "print the per-tensor plan as JSON-lines and write nothing");
+  app.add_flag("--allow-requantize", allow_requantize, "accept already-quantized input tensors (loses accuracy)");
+  app.add_option("--tensor-type", overrides, "REGEX=TYPE: tensors whose name matches get TYPE (first match wins)");
+  app.add_flag("--pure", pure, "no mixture: every quantized tensor gets the preset's base type");
+  app.set_version_flag("-V,--version", llmkit::version_line("gguf-quantize"));
+  try {
+    app.parse(argc, argv);
+    if (pos.size() != 3 && !(dry_run && pos.size() == 2))
+      throw CLI::ValidationError("arguments", "expected IN.gguf OUT.gguf PRESET");
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? llmkit::kExitOk : llmkit::kExitUsage;
+  }
+  const std::string in = pos[0];
+  const std::string out = pos.size() == 3 ? pos[1] : "";
+  const std::string preset_name = pos.back();
+
+  try {
+    const llmkit::QuantPreset* preset = llmkit::find_preset(preset_name);
+    if (!preset) {
+      std::string names;
+      for (const auto& p : llmkit::quant_presets()) names += std::string(" ") + p.name;
+      throw llmkit::Error("usage", "unknown preset '" + preset_name + "' (presets:" + names + ")");
+    }
+    llmkit::QuantPlanOptions po;
+    po.pure = pure;
+    po.allow_requantize = allow_requantize;
+    for (const auto& o : overrides) po.overrides.push_back(llmkit::parse_type_override(o));
+
+    llmkit::GgufFile src = llmkit::GgufFile::open(in);
+    llmkit::QuantPlan plan = llmkit::plan_quantization(src, *preset, po);
+    if (dry_run) {
+      print_plan(plan);
+      return llmkit::kExitOk;
+    }
+    if (same_file(in, out)) throw llmkit::Error("usage", "refusing to write over the input file " + in);
+    for (const auto& tp : plan.tensors)
+      if (tp.convert && llmkit::ggml_type_info(tp.src->type).quantized) {
+        std::fprintf(stderr, "gguf-quantize: warning: requantizing %s tensors loses accuracy\n",
+                     llmkit::ggml_type_name(tp.src->type));
+        break;
+      }
+    for (const auto& tp : plan.tensors)
+      if (!tp.note.empty()) std::fprintf(stderr, "gguf-quantize: %s: %s\n", tp.src->name.c_str(), tp.note.c_str());
+
+    ProgressBar bar(llmkit::stderr_is_tty());
+    llmkit::QuantizeOptions qo;
+    qo.threads = threads;
+    qo.on_tensor_done = [&bar](const llmkit::QuantizeProgress& p) { bar.update(p); };
+    llmkit::QuantizeResult r = llmkit::quantize_model(src, plan, out, qo);
+
+    llmkit::JsonWriter w;
+    w.begin_object().field("input", in).field("output", out).field("preset", preset->name);
+    w.field("in_bytes", uint64_t(src.file_size())).field("out_bytes", r.file_bytes);
+    w.field("parameters", r.parameters);
+    w.field("bits_per_weight", r.parameters ? double(r.out_bytes) * 8 / double(r.parameters) : 0.0);
+    w.field("seconds", r.seconds);
+    w.key("types").begin_object();
+    for (const auto& [type, n] : r.types) w.field(type, n);
+    w.end_object().end_object();
+    std::puts(w.str().c_str());
+  } catch (const llmkit::Error& e) {
+    std::fprintf(stderr, "gguf-quantize: %s%s\n", e.code() == "bad_gguf" ? (in + ": ").c_str() : "", e.what());
+    return llmkit::kExitUsage;
+  }
+  return llmkit::kExitOk;
+}
