@@ -1,0 +1,40 @@
+// Random-weight models of named shapes: test hardware, memory and tooling without downloads.
+// Weights are heavy-tailed with per-row scales (like real checkpoints, unlike plain Gaussians),
+// deterministic for a seed whatever the thread count.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "llmkit/ggml_type.h"
+
+namespace llmkit {
+
+class GgufFile;
+
+struct SynthShape {
+  const char* name;  // "tinyllama-1.1b"
+  const char* arch;  // "llama" or "qwen2"
+  int64_t embd, layers, heads, kv_heads, ff, vocab, context;
+  float rope_base;
+  bool tied_output;  // no output.weight: the token embedding is reused
+};
+
+std::span<const SynthShape> synth_shapes();
+const SynthShape* find_synth_shape(const std::string& name);
+
+struct SynthOptions {
+  SynthShape shape{};
+  GgmlType type = GgmlType::F16;      // F32, F16 or BF16 for the matrices; norms stay F32
+  uint64_t seed = 42;
+  const GgufFile* vocab = nullptr;    // tokenizer.* keys copied from here (vocab size follows it)
+  std::string name;                   // general.name; default "synthetic <shape>"
+};
+
+// Parameter count of the model SynthOptions describes (before writing it).
+uint64_t synth_parameters(const SynthShape& s);
+// Writes the model (temporary file + rename). Throws Error on bad options.
+void write_synth_model(const SynthOptions& opt, const std::string& path);
+
+}  // namespace llmkit

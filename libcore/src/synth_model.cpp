@@ -1,0 +1,202 @@
+#include "llmkit/synth_model.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "cpu/fp16.h"
+#include "llmkit/error.h"
+#include "llmkit/gguf.h"
+#include "llmkit/gguf_writer.h"
+
+namespace llmkit {
+namespace {
+
+// Hyperparameters as the models' published configs give them.
+constexpr SynthShape kShapes[] = {
+    {"synth-llama-256", "llama", 256, 4, 4, 2, 768, 32000, 4096, 10000.f, false},
+    {"tinyllama-1.1b", "llama", 2048, 22, 32, 4, 5632, 32000, 2048, 10000.f, false},
+    {"llama2-7b", "llama", 4096, 32, 32, 32, 11008, 32000, 4096, 10000.f, false},
+    {"llama3-8b", "llama", 4096, 32, 32, 8, 14336, 128256, 8192, 500000.f, false},
+    {"llama3.2-1b", "llama", 2048, 16, 32, 8, 8192, 128256, 131072, 500000.f, true},
+    {"llama3.2-3b", "llama", 3072, 28, 24, 8, 8192, 128256, 131072, 500000.f, true},
+    {"mistral-7b", "llama", 4096, 32, 32, 8, 14336, 32768, 32768, 1000000.f, false},
+    {"smollm2-135m", "llama", 576, 30, 9, 3, 1536, 49152, 8192, 100000.f, true},
+    {"smollm2-360m", "llama", 960, 32, 15, 5, 2560, 49152, 8192, 100000.f, true},
+    {"smollm2-1.7b", "llama", 2048, 24, 32, 32, 8192, 49152, 8192, 130000.f, true},
+    {"qwen2.5-0.5b", "qwen2", 896, 24, 14, 2, 4864, 151936, 32768, 1000000.f, true},
+    {"qwen2.5-1.5b", "qwen2", 1536, 28, 12, 2, 8960, 151936, 32768, 1000000.f, true},
+    {"qwen2.5-7b", "qwen2", 3584, 28, 28, 4, 18944, 152064, 32768, 1000000.f, false},
+};
+
+// splitmix64: a small, fast, well-mixed generator; one stream per (tensor, row).
+struct Rng {
+  uint64_t s;
+  uint64_t next() {
+    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  float uniform() { return (static_cast<float>(next() >> 40) + 0.5f) * (1.0f / 16777216.0f); }  // (0,1)
+};
+
+uint64_t hash_name(const std::string& s, uint64_t seed) {
+  uint64_t h = seed ^ 0xCBF29CE484222325ull;
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001B3ull;
+  return h;
+}
+
+// One row: Laplace-distributed values (exponential tails) times a log-normal row scale, with
+// rare outliers 8x larger, as trained weights have.
+void fill_row(float* y, int64_t n, uint64_t seed, float base_scale) {
+  Rng rng{seed};
+  const float u = rng.uniform(), v = rng.uniform();
+  const float gauss = std::sqrt(-2.f * std::log(u)) * std::cos(6.2831853f * v);
+  const float row_scale = base_scale * std::exp(0.3f * gauss);
+  for (int64_t i = 0; i < n; ++i) {
+    const uint64_t r = rng.next();
+    const float mag = -std::log((static_cast<float>(r >> 40) + 0.5f) * (1.0f / 16777216.0f));
+    const float sign = (r & 1) ? 1.f : -1.f;
+    const float outlier = ((r >> 1) & 1023) == 0 ? 8.f : 1.f;
+    y[i] = sign * mag * outlier * row_scale * 0.70710678f;  // Laplace(b) has sd b*sqrt(2)
+  }
+}
+
+std::vector<std::string> placeholder_vocab(int64_t n) {
+  // A loadable SentencePiece-style vocabulary: control tokens, the 256 byte tokens, filler.
+  std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
+  for (int i = 0; i < 256 && static_cast<int64_t>(tokens.size()) < n; ++i) {
+    char b[8];
+    std::snprintf(b, sizeof b, "<0x%02X>", i);
+    tokens.emplace_back(b);
+  }
+  while (static_cast<int64_t>(tokens.size()) < n) tokens.push_back("\xE2\x96\x81t" + std::to_string(tokens.size()));
+  return tokens;
+}
+
+}  // namespace
+
+std::span<const SynthShape> synth_shapes() { return kShapes; }
+
+const SynthShape* find_synth_shape(const std::string& name) {
+  for (const auto& s : kShapes)
+    if (name == s.name) return &s;
+  return nullptr;
+}
+
+uint64_t synth_parameters(const SynthShape& s) {
+  const uint64_t hd = static_cast<uint64_t>(s.embd / s.heads), e = static_cast<uint64_t>(s.embd);
+  const uint64_t kv = static_cast<uint64_t>(s.kv_heads) * hd, f = static_cast<uint64_t>(s.ff);
+  uint64_t layer = 2 * e + e * e * 2 + 2 * e * kv + 3 * e * f;
+  if (std::string(s.arch) == "qwen2") layer += e + 2 * kv;
+  return static_cast<uint64_t>(s.layers) * layer + e * static_cast<uint64_t>(s.vocab) * (s.tied_output ? 1 : 2) + e;
+}
+
+void write_synth_model(const SynthOptions& opt, const std::string& path) {
+  SynthShape s = opt.shape;
+  if (s.embd <= 0 || s.layers <= 0 || s.heads <= 0 || s.kv_heads <= 0 || s.ff <= 0 || s.vocab <= 0)
+    throw Error("usage", "every dimension of the shape must be positive");
+  if (s.embd % s.heads != 0 || s.heads % s.kv_heads != 0)
+    throw Error("usage", "embedding must divide into heads, and heads into KV heads");
+  if (opt.type != GgmlType::F32 && opt.type != GgmlType::F16 && opt.type != GgmlType::BF16)
+    throw Error("usage", "--type must be F32, F16 or BF16 (quantize afterwards with gguf-quantize)");
+  const std::string arch = s.arch;
+  const int64_t hd = s.embd / s.heads, kv = s.kv_heads * hd;
+
+  GgufWriter w;
+  w.set("general.architecture", GgufValue(arch));
+  w.set("general.name", GgufValue(opt.name.empty() ? "synthetic " + std::string(s.name ? s.name : "custom") : opt.name));
+  if (opt.vocab) {
+    for (const auto& kv_ : opt.vocab->metadata())
+      if (kv_.key.rfind("tokenizer.", 0) == 0) w.set(kv_.key, kv_.value);
+    s.vocab = static_cast<int64_t>(opt.vocab->get_array("tokenizer.ggml.tokens").size());
+  } else {
+    std::vector<std::string> tokens = placeholder_vocab(s.vocab);
+    std::vector<float> scores(tokens.size());
+    std::vector<int32_t> types(tokens.size(), 1);
+    for (size_t i = 0; i < tokens.size(); ++i) scores[i] = -static_cast<float>(i);
+    types[0] = 2;
+    if (types.size() > 2) types[1] = types[2] = 3;
+    for (size_t i = 3; i < tokens.size() && i < 259; ++i) types[i] = 6;
+    w.set("tokenizer.ggml.model", GgufValue("llama"));
+    w.set("tokenizer.ggml.pre", GgufValue("default"));
+    w.set("tokenizer.ggml.tokens", GgufValue(GgufArray::of(tokens)));
+    w.set("tokenizer.ggml.scores", GgufValue(GgufArray::of(scores)));
+    w.set("tokenizer.ggml.token_type", GgufValue(GgufArray::of(types)));
+    w.set("tokenizer.ggml.bos_token_id", GgufValue(uint32_t(1)));
+    w.set("tokenizer.ggml.eos_token_id", GgufValue(uint32_t(2)));
+    w.set("tokenizer.ggml.unknown_token_id", GgufValue(uint32_t(0)));
+  }
+  auto key = [&](const char* k) { return arch + "." + k; };
+  w.set(key("context_length"), GgufValue(uint32_t(s.context)));
+  w.set(key("embedding_length"), GgufValue(uint32_t(s.embd)));
+  w.set(key("block_count"), GgufValue(uint32_t(s.layers)));
+  w.set(key("feed_forward_length"), GgufValue(uint32_t(s.ff)));
+  w.set(key("attention.head_count"), GgufValue(uint32_t(s.heads)));
+  w.set(key("attention.head_count_kv"), GgufValue(uint32_t(s.kv_heads)));
+  w.set(key("rope.dimension_count"), GgufValue(uint32_t(hd)));
+  w.set(key("attention.layer_norm_rms_epsilon"), GgufValue(arch == "qwen2" ? 1e-6f : 1e-5f));
+  w.set(key("rope.freq_base"), GgufValue(s.rope_base));
+  w.set("general.file_type", GgufValue(uint32_t(opt.type == GgmlType::F32 ? 0 : opt.type == GgmlType::F16 ? 1 : 32)));
+
+  const GgmlType mtype = opt.type;
+  auto matrix = [&](const std::string& name, int64_t ne0, int64_t ne1) {
+    const uint64_t seed = hash_name(name, opt.seed);
+    const float base = 1.0f / std::sqrt(static_cast<float>(ne0));
+    w.add_tensor(name, mtype, {ne0, ne1}, [=](TensorSink& sink) {
+      // Rows in chunks, generated in parallel, each row from its own stream.
+      const int64_t chunk = std::max<int64_t>(1, (int64_t(4) << 20) / ne0);
+      const size_t esize = mtype == GgmlType::F32 ? 4 : 2;
+      std::vector<float> f(static_cast<size_t>(chunk * ne0));
+      std::vector<uint8_t> out(static_cast<size_t>(chunk * ne0) * esize);
+      for (int64_t r0 = 0; r0 < ne1; r0 += chunk) {
+        const int64_t n = std::min(chunk, ne1 - r0);
+#pragma omp parallel for schedule(static)
+        for (int64_t r = 0; r < n; ++r) {
+          float* row = f.data() + r * ne0;
+          fill_row(row, ne0, seed + static_cast<uint64_t>(r0 + r) * 0x9E3779B97F4A7C15ull, base);
+          uint8_t* o = out.data() + static_cast<size_t>(r * ne0) * esize;
+          if (mtype == GgmlType::F32) std::memcpy(o, row, static_cast<size_t>(ne0) * 4);
+          else if (mtype == GgmlType::F16) kernels::fp32_to_fp16_row(row, reinterpret_cast<uint16_t*>(o), static_cast<size_t>(ne0));
+          else kernels::fp32_to_bf16_row(row, reinterpret_cast<uint16_t*>(o), static_cast<size_t>(ne0));
+        }
+        sink.write(out.data(), static_cast<size_t>(n * ne0) * esize);
+      }
+    });
+  };
+  auto vector = [&](const std::string& name, int64_t n, float center, float spread) {
+    const uint64_t seed = hash_name(name, opt.seed);
+    w.add_tensor(name, GgmlType::F32, {n}, [=](TensorSink& sink) {
+      std::vector<float> v(static_cast<size_t>(n));
+      fill_row(v.data(), n, seed, spread);
+      for (auto& x : v) x += center;
+      sink.write(v.data(), v.size() * 4);
+    });
+  };
+
+  matrix("token_embd.weight", s.embd, s.vocab);
+  vector("output_norm.weight", s.embd, 1.0f, 0.05f);
+  if (!s.tied_output) matrix("output.weight", s.embd, s.vocab);
+  for (int64_t l = 0; l < s.layers; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    vector(b + "attn_norm.weight", s.embd, 1.0f, 0.05f);
+    vector(b + "ffn_norm.weight", s.embd, 1.0f, 0.05f);
+    matrix(b + "attn_q.weight", s.embd, s.embd);
+    matrix(b + "attn_k.weight", s.embd, kv);
+    matrix(b + "attn_v.weight", s.embd, kv);
+    if (arch == "qwen2") {
+      vector(b + "attn_q.bias", s.embd, 0.f, 0.1f);
+      vector(b + "attn_k.bias", kv, 0.f, 0.1f);
+      vector(b + "attn_v.bias", kv, 0.f, 0.1f);
+    }
+    matrix(b + "attn_output.weight", s.embd, s.embd);
+    matrix(b + "ffn_gate.weight", s.embd, s.ff);
+    matrix(b + "ffn_up.weight", s.embd, s.ff);
+    matrix(b + "ffn_down.weight", s.ff, s.embd);
+  }
+  w.write(path);
+}
+
+}  // namespace llmkit

@@ -1,0 +1,192 @@
+// Block formats: round trips on random and adversarial data, bit-exactness against llama.cpp's
+// own output where our algorithm is its algorithm, and NaN/Inf rejected.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <filesystem>
+#include <random>
+
+#include "cpu/quants.h"
+#include "llmkit/gguf_writer.h"
+
+#include "llmkit/error.h"
+#include "llmkit/gguf.h"
+#include "llmkit/quant.h"
+#include "llmkit/quant_plan.h"
+#include "llmkit/quantize.h"
+#include "support/fixture.h"
+
+using namespace llmkit;
+
+namespace {
+
+const GgmlType kAll[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q4_0, GgmlType::Q4_1,
+                         GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0, GgmlType::Q2_K, GgmlType::Q3_K,
+                         GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::Q8_K};
+
+double bound(GgmlType t) {  // nrmse a Gaussian row must stay under
+  switch (t) {
+    case GgmlType::F32: return 0;
+    case GgmlType::F16: return 1e-3;
+    case GgmlType::BF16: return 5e-3;
+    case GgmlType::Q8_0: case GgmlType::Q8_K: return 0.01;
+    case GgmlType::Q6_K: return 0.03;
+    case GgmlType::Q5_0: case GgmlType::Q5_1: case GgmlType::Q5_K: return 0.06;
+    case GgmlType::Q4_0: case GgmlType::Q4_1: case GgmlType::Q4_K: return 0.12;
+    case GgmlType::Q3_K: return 0.22;
+    default: return 0.45;  // Q2_K
+  }
+}
+
+std::vector<float> round_trip(GgmlType t, const std::vector<float>& x) {
+  std::vector<uint8_t> q(ggml_bytes(t, x.size()));
+  quantize_row(t, x.data(), q.data(), static_cast<int64_t>(x.size()));
+  std::vector<float> y(x.size());
+  dequantize_row(t, q.data(), y.data(), static_cast<int64_t>(x.size()));
+  return y;
+}
+
+double nrmse(const std::vector<float>& a, const std::vector<float>& b) {
+  double e = 0, r = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    e += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+    r += double(b[i]) * b[i];
+  }
+  return r ? std::sqrt(e / r) : std::sqrt(e);
+}
+
+}  // namespace
+
+TEST_CASE("every type round-trips random rows within its error bound", "[quant]") {
+  std::mt19937 rng(1);
+  std::normal_distribution<float> g(0.f, 0.02f);
+  std::vector<float> x(4096);
+  for (auto& v : x) v = g(rng);
+  for (GgmlType t : kAll) {
+    INFO(ggml_type_name(t));
+    std::vector<float> y = round_trip(t, x);
+    CHECK(nrmse(y, x) <= bound(t));
+    CHECK(round_trip(t, x) == y);  // deterministic
+  }
+}
+
+TEST_CASE("adversarial rows: zeros, one huge outlier, constants, tiny values", "[quant]") {
+  for (GgmlType t : kAll) {
+    INFO(ggml_type_name(t));
+    std::vector<float> zeros(512, 0.f);
+    CHECK(round_trip(t, zeros) == zeros);
+
+    std::vector<float> outlier(512, 0.001f);
+    outlier[77] = 1e4f;
+    std::vector<float> y = round_trip(t, outlier);
+    for (float v : y) REQUIRE(std::isfinite(v));
+    CHECK(std::fabs(y[77] - 1e4f) <= 1e4f * 0.15f);  // the outlier survives; its block's others may not
+
+    std::vector<float> constant(512, -3.25f);
+    y = round_trip(t, constant);
+    CHECK(nrmse(y, constant) <= std::max(bound(t), 0.05));
+
+    std::vector<float> tiny(512);
+    for (size_t i = 0; i < tiny.size(); ++i) tiny[i] = (i % 7 - 3) * 1e-30f;
+    y = round_trip(t, tiny);
+    for (float v : y) REQUIRE(std::isfinite(v));
+  }
+}
+
+TEST_CASE("Q8_K block sums match its codes", "[quant]") {
+  std::vector<float> x(256);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(float(i));
+  kernels::block_q8_K b;
+  quantize_row(GgmlType::Q8_K, x.data(), &b, 256);
+  for (int j = 0; j < 16; ++j) {
+    int s = 0;
+    for (int i = 0; i < 16; ++i) s += b.qs[j * 16 + i];
+    CHECK(b.bsums[j] == s);
+  }
+}
+
+TEST_CASE("Q6_K and Q8_0 are byte-identical to llama.cpp's", "[quant][shared]") {
+  // The reference Q4_K_M file holds Q6_K tensors quantized by llama.cpp from the F16 source;
+  // our Q6_K is its algorithm, so the bytes must agree.
+  GgufFile q = GgufFile::open(fixture::require_shared("models/synth-llama-256.Q4_K_M.llamacpp.gguf").string());
+  GgufFile src = GgufFile::open(fixture::require_shared("models/synth-llama-256.f16.gguf").string());
+  for (const char* name : {"blk.2.attn_v.weight", "blk.3.attn_v.weight"}) {
+    INFO(name);
+    const TensorInfo* tq = q.find_tensor(name);
+    const TensorInfo* ts = src.find_tensor(name);
+    REQUIRE(tq->type == GgmlType::Q6_K);
+    std::vector<uint8_t> ours(tq->n_bytes);
+    REQUIRE(convert_rows(ts->type, src.tensor_data(*ts).data(), GgmlType::Q6_K, ours.data(), ts->ne[0], ts->ne[1]));
+    auto theirs = q.tensor_data(*tq);
+    CHECK(std::memcmp(ours.data(), theirs.data(), ours.size()) == 0);
+  }
+}
+
+TEST_CASE("NaN or infinite weights are a clear error and leave no output", "[quant]") {
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    auto dir = fixture::temp_dir();
+    GgufWriter w;
+    w.set("general.architecture", GgufValue("llama"));
+    w.add_tensor("blk.0.ffn_up.weight", GgmlType::F32, {256, 4}, [bad](TensorSink& s) {
+      std::vector<float> v(1024, 0.5f);
+      v[700] = bad;
+      s.write(v.data(), v.size() * 4);
+    });
+    std::string in = (dir / "in.gguf").string(), out = (dir / "out.gguf").string();
+    w.write(in);
+    GgufFile f = GgufFile::open(in);
+    QuantPlan plan = plan_quantization(f, *find_preset("Q4_K_M"), {});
+    try {
+      quantize_model(f, plan, out);
+      FAIL("no error");
+    } catch (const Error& e) {
+      CHECK(e.code() == "bad_weights");
+      CHECK_THAT(e.what(), Catch::Contains("blk.0.ffn_up.weight") && Catch::Contains("NaN or infinite"));
+    }
+    CHECK(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()) == 1);
+  }
+}
+
+TEST_CASE("plans: 1-D tensors stay F32, fallbacks for short rows, overrides, pure, requantize", "[quant][plan]") {
+  auto dir = fixture::temp_dir();
+  GgufWriter w;
+  w.set("general.architecture", GgufValue("llama"));
+  w.set("llama.block_count", GgufValue(uint32_t(1)));
+  auto zeros = [](TensorSink& s, size_t n) { std::vector<uint8_t> z(n); s.write(z.data(), n); };
+  w.add_tensor("token_embd.weight", GgmlType::F16, {256, 8}, [&](TensorSink& s) { zeros(s, 4096); });
+  w.add_tensor("blk.0.attn_norm.weight", GgmlType::F32, {256}, [&](TensorSink& s) { zeros(s, 1024); });
+  w.add_tensor("blk.0.ffn_up.weight", GgmlType::F16, {288, 4}, [&](TensorSink& s) { zeros(s, 2304); });
+  w.add_tensor("blk.0.ffn_down.weight", GgmlType::F16, {256, 4}, [&](TensorSink& s) { zeros(s, 2048); });
+  w.add_tensor("blk.0.attn_q.weight", GgmlType::Q8_0, {256, 4}, [&](TensorSink& s) { zeros(s, 1088); });
+  w.write((dir / "m.gguf").string());
+  GgufFile f = GgufFile::open((dir / "m.gguf").string());
+  auto type_of = [](const QuantPlan& p, const std::string& n) {
+    for (const auto& t : p.tensors)
+      if (t.src->name == n) return std::string(ggml_type_name(t.to));
+    return std::string("?");
+  };
+  CHECK_THROWS_WITH(plan_quantization(f, *find_preset("Q4_K_M"), {}), Catch::Contains("--allow-requantize"));
+  QuantPlanOptions o;
+  o.allow_requantize = true;
+  QuantPlan p = plan_quantization(f, *find_preset("Q4_K_M"), o);
+  CHECK(type_of(p, "blk.0.attn_norm.weight") == "F32");
+  CHECK(type_of(p, "blk.0.ffn_up.weight") == "Q5_0");  // 288 is not a multiple of 256
+  CHECK(type_of(p, "token_embd.weight") == "Q6_K");    // no output.weight: the embedding is the output
+  CHECK(type_of(p, "blk.0.ffn_down.weight") == "Q6_K");  // use_more_bits(0, 1)
+  CHECK(type_of(p, "blk.0.attn_q.weight") == "Q4_K");
+  CHECK(p.tensors[0].src->name == "token_embd.weight");  // non-block tensors first
+  o.overrides.push_back(parse_type_override("ffn_down=Q8_0"));
+  CHECK(type_of(plan_quantization(f, *find_preset("Q4_K_M"), o), "blk.0.ffn_down.weight") == "Q8_0");
+  o.overrides.clear();
+  o.pure = true;
+  QuantPlan pure = plan_quantization(f, *find_preset("Q4_K_M"), o);
+  CHECK(type_of(pure, "token_embd.weight") == "Q4_K");
+  CHECK(type_of(pure, "blk.0.ffn_up.weight") == "Q5_0");
+  CHECK_THROWS_WITH(parse_type_override("ffn_down"), Catch::Contains("REGEX=TYPE"));
+  CHECK_THROWS_WITH(parse_type_override("ffn_down=Q9_9"), Catch::Contains("not a type"));
+  CHECK_THROWS_WITH(parse_type_override("ffn_(=Q8_0"), Catch::Contains("bad regular expression"));
+  CHECK(find_preset("q4_k_m") == find_preset("Q4_K_M"));
+  CHECK(!find_preset("Q4_K_X"));
+}
