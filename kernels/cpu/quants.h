@@ -39,6 +39,12 @@ void quantize_row_q5_K_ref(const float* x, void* y, int64_t n);
 void quantize_row_q6_K_ref(const float* x, void* y, int64_t n);
 void quantize_row_q8_K_ref(const float* x, void* y, int64_t n);
 
+// Fast paths (8-lane fitting loops); same algorithms as the references, sums in another order.
+void quantize_row_q2_K(const float* x, void* y, int64_t n);
+void quantize_row_q4_K(const float* x, void* y, int64_t n);
+void quantize_row_q5_K(const float* x, void* y, int64_t n);
+void quantize_row_q6_K(const float* x, void* y, int64_t n);
+
 void dequantize_row_q4_0(const void* x, float* y, int64_t n);
 void dequantize_row_q4_1(const void* x, float* y, int64_t n);
 void dequantize_row_q5_0(const void* x, float* y, int64_t n);

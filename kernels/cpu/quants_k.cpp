@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "cpu/fp16.h"
+#include "cpu/quant_fit_simd.h"
 #include "cpu/quants.h"
 
 namespace llmkit::kernels {
@@ -225,18 +226,70 @@ inline void pack_2bit(const uint8_t* L, uint8_t* qs) {
       qs[j / 4 + l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
 }
 
+
+// The fitting loops behind each K-quant, as a policy: Ref is the scalar reference, Fast the
+// 8-lane version. Block layout and packing code is shared.
+struct RefFit {
+  static float qkx2_16(const float* x, const float* w, uint8_t* L, float* the_min, int nmax, float rmin, float rdelta,
+                       int nstep, bool mad) {
+    uint8_t aux[16];
+    return make_qkx2_quants(16, nmax, x, w, L, the_min, aux, rmin, rdelta, nstep, mad);
+  }
+  static float qkx2_32(const float* x, const float* w, uint8_t* L, float* the_min, int nmax, float rmin, float rdelta,
+                       int nstep, bool mad) {
+    uint8_t aux[32];
+    return make_qkx2_quants(32, nmax, x, w, L, the_min, aux, rmin, rdelta, nstep, mad);
+  }
+  static float qx16(const float* x, int8_t* L) { return make_qx_quants(16, 32, x, L, 1); }
+  static float error32(const float* x, float d, float dm, int nmax) {
+    float err = 0.f;
+    if (d) {
+      const float id = 1.f / d;
+      for (int ii = 0; ii < 32; ++ii) {
+        const int l = clampi(nearest_int((x[ii] + dm) * id), 0, nmax);
+        const float diff = d * l - dm - x[ii];
+        err += diff * diff;
+      }
+    } else {
+      for (int ii = 0; ii < 32; ++ii) err += (x[ii] + dm) * (x[ii] + dm);
+    }
+    return err;
+  }
+};
+
+struct FastFit {
+  static float qkx2_16(const float* x, const float* w, uint8_t* L, float* the_min, int nmax, float rmin, float rdelta,
+                       int nstep, bool mad) {
+    return simd::qkx2<16>(nmax, x, w, L, the_min, rmin, rdelta, nstep, mad);
+  }
+  static float qkx2_32(const float* x, const float* w, uint8_t* L, float* the_min, int nmax, float rmin, float rdelta,
+                       int nstep, bool mad) {
+    return simd::qkx2<32>(nmax, x, w, L, the_min, rmin, rdelta, nstep, mad);
+  }
+  static float qx16(const float* x, int8_t* L) { return simd::qx<16>(32, x, L); }
+  static float error32(const float* x, float d, float dm, int nmax) { return simd::block_error32(x, d, dm, nmax); }
+};
+
+template <class Fit>
+void quantize_q2_K(const float* x, void* vy, int64_t n);
+
 }  // namespace
 
-void quantize_row_q2_K_ref(const float* x, void* vy, int64_t n) {
+void quantize_row_q2_K_ref(const float* x, void* vy, int64_t n) { quantize_q2_K<RefFit>(x, vy, n); }
+void quantize_row_q2_K(const float* x, void* vy, int64_t n) { quantize_q2_K<FastFit>(x, vy, n); }
+
+namespace {
+template <class Fit>
+void quantize_q2_K(const float* x, void* vy, int64_t n) {
   auto* y = static_cast<block_q2_K*>(vy);
-  uint8_t L[kQK_K], Laux[16];
+  uint8_t L[kQK_K];
   float weights[16], mins[16], scales[16];
   const float q4scale = 15.f;
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
     float max_scale = 0, max_min = 0;
     for (int j = 0; j < 16; ++j) {
       for (int l = 0; l < 16; ++l) weights[l] = std::fabs(x[16 * j + l]);
-      scales[j] = make_qkx2_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux, -0.5f, 0.1f, 15, true);
+      scales[j] = Fit::qkx2_16(x + 16 * j, weights, L + 16 * j, &mins[j], 3, -0.5f, 0.1f, 15, true);
       if (scales[j] > max_scale) max_scale = scales[j];
       if (mins[j] > max_min) max_min = mins[j];
     }
@@ -264,6 +317,7 @@ void quantize_row_q2_K_ref(const float* x, void* vy, int64_t n) {
     pack_2bit(L, y[i].qs);
   }
 }
+}  // namespace
 
 void quantize_row_q3_K_ref(const float* x, void* vy, int64_t n) {
   auto* y = static_cast<block_q3_K*>(vy);
@@ -315,9 +369,9 @@ void quantize_row_q3_K_ref(const float* x, void* vy, int64_t n) {
 namespace {
 
 // Shared by Q4_K and Q5_K: per 32-element sub-block scale and min, then codes in [0, nmax].
+template <class Fit>
 void quantize_k4_k5(const float* x, uint16_t* d_out, uint16_t* dmin_out, uint8_t* packed_scales, uint8_t* L,
                     int nmax, float rmin, float rdelta, int nstep) {
-  uint8_t Laux[32];
   float weights[32], mins[8], scales[8];
   float max_scale = 0, max_min = 0;
   for (int j = 0; j < 8; ++j) {
@@ -325,7 +379,7 @@ void quantize_k4_k5(const float* x, uint16_t* d_out, uint16_t* dmin_out, uint8_t
     for (int l = 0; l < 32; ++l) sum_x2 += x[32 * j + l] * x[32 * j + l];
     const float av_x = std::sqrt(sum_x2 / 32);
     for (int l = 0; l < 32; ++l) weights[l] = av_x + std::fabs(x[32 * j + l]);
-    scales[j] = make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, rmin, rdelta, nstep, false);
+    scales[j] = Fit::qkx2_32(x + 32 * j, weights, L + 32 * j, &mins[j], nmax, rmin, rdelta, nstep, false);
     if (scales[j] > max_scale) max_scale = scales[j];
     if (mins[j] > max_min) max_min = mins[j];
   }
@@ -355,18 +409,7 @@ void quantize_k4_k5(const float* x, uint16_t* d_out, uint16_t* dmin_out, uint8_t
       for (int dm_ = -1; dm_ <= 1; ++dm_) {
         const int sc = sc0 + dsc, m = m0 + dm_;
         if (sc < 0 || sc > 63 || m < 0 || m > 63) continue;
-        const float d = d_all * sc, dm = dmin_all * m;
-        float err = 0.f;
-        if (d) {
-          const float id = 1.f / d;
-          for (int ii = 0; ii < 32; ++ii) {
-            const int l = clampi(nearest_int((xb[ii] + dm) * id), 0, nmax);
-            const float diff = d * l - dm - xb[ii];
-            err += diff * diff;
-          }
-        } else {
-          for (int ii = 0; ii < 32; ++ii) err += (xb[ii] + dm) * (xb[ii] + dm);
-        }
+        const float err = Fit::error32(xb, d_all * sc, dmin_all * m, nmax);
         if (best_err < 0 || err < best_err) {
           best_err = err;
           sc_best[j] = sc;
@@ -390,22 +433,25 @@ void quantize_k4_k5(const float* x, uint16_t* d_out, uint16_t* dmin_out, uint8_t
 
 }  // namespace
 
-void quantize_row_q4_K_ref(const float* x, void* vy, int64_t n) {
+namespace {
+template <class Fit>
+void quantize_q4_K(const float* x, void* vy, int64_t n) {
   auto* y = static_cast<block_q4_K*>(vy);
   uint8_t L[kQK_K];
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
-    quantize_k4_k5(x, &y[i].d, &y[i].dmin, y[i].scales, L, 15, -1.f, 0.1f, 20);
+    quantize_k4_k5<Fit>(x, &y[i].d, &y[i].dmin, y[i].scales, L, 15, -1.f, 0.1f, 20);
     uint8_t* q = y[i].qs;
     for (int j = 0; j < kQK_K; j += 64, q += 32)
       for (int l = 0; l < 32; ++l) q[l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 4));
   }
 }
 
-void quantize_row_q5_K_ref(const float* x, void* vy, int64_t n) {
+template <class Fit>
+void quantize_q5_K(const float* x, void* vy, int64_t n) {
   auto* y = static_cast<block_q5_K*>(vy);
   uint8_t L[kQK_K];
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
-    quantize_k4_k5(x, &y[i].d, &y[i].dmin, y[i].scales, L, 31, -0.5f, 0.1f, 15);
+    quantize_k4_k5<Fit>(x, &y[i].d, &y[i].dmin, y[i].scales, L, 31, -0.5f, 0.1f, 15);
     uint8_t* qh = y[i].qh;
     uint8_t* ql = y[i].qs;
     std::memset(qh, 0, kQK_K / 8);
@@ -426,14 +472,15 @@ void quantize_row_q5_K_ref(const float* x, void* vy, int64_t n) {
   }
 }
 
-void quantize_row_q6_K_ref(const float* x, void* vy, int64_t n) {
+template <class Fit>
+void quantize_q6_K(const float* x, void* vy, int64_t n) {
   auto* y = static_cast<block_q6_K*>(vy);
   int8_t L[kQK_K];
   float scales[16];
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
     float max_scale = 0, max_abs_scale = 0;
     for (int ib = 0; ib < 16; ++ib) {
-      scales[ib] = make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, 1);
+      scales[ib] = Fit::qx16(x + 16 * ib, L + 16 * ib);
       float a = std::fabs(scales[ib]);
       if (a > max_abs_scale) {
         max_abs_scale = a;
@@ -468,6 +515,15 @@ void quantize_row_q6_K_ref(const float* x, void* vy, int64_t n) {
       }
   }
 }
+
+}  // namespace
+
+void quantize_row_q4_K_ref(const float* x, void* y, int64_t n) { quantize_q4_K<RefFit>(x, y, n); }
+void quantize_row_q4_K(const float* x, void* y, int64_t n) { quantize_q4_K<FastFit>(x, y, n); }
+void quantize_row_q5_K_ref(const float* x, void* y, int64_t n) { quantize_q5_K<RefFit>(x, y, n); }
+void quantize_row_q5_K(const float* x, void* y, int64_t n) { quantize_q5_K<FastFit>(x, y, n); }
+void quantize_row_q6_K_ref(const float* x, void* y, int64_t n) { quantize_q6_K<RefFit>(x, y, n); }
+void quantize_row_q6_K(const float* x, void* y, int64_t n) { quantize_q6_K<FastFit>(x, y, n); }
 
 void quantize_row_q8_K_ref(const float* x, void* vy, int64_t n) {
   auto* y = static_cast<block_q8_K*>(vy);
