@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-build/bin}
 THREADS=${THREADS:-$(nproc)}
-REPS=${REPS:-2}
+REPS=${REPS:-3}
 WORK=${WORK:-bench/out}
 PYTHON=${PYTHON:-python3}
 SHAPE=${SHAPE:-tinyllama-1.1b}
@@ -26,19 +26,23 @@ if "$PYTHON" -c 'import llama_cpp' 2> /dev/null; then have_llamacpp=1; else
 fi
 
 now() { date +%s.%N; }
+# Every timed run starts with no dirty pages from an earlier one (sync) and its output is removed
+# afterwards, so neither tool pays for the other's write-back.
 ours() {  # preset -> seconds
   local t0 t1
+  sync
   t0=$(now)
   "$BIN/gguf-quantize" -t "$THREADS" "$src" "$WORK/ours.$1.gguf" "$1" > /dev/null
   t1=$(now)
+  rm -f "$WORK/ours.$1.gguf"
   echo "$t1 - $t0" | bc -l
 }
 theirs() {  # preset ftype -> seconds
-  "$PYTHON" - "$src" "$WORK/llamacpp.$1.gguf" "$2" "$THREADS" << 'PY'
-import ctypes, sys, time, os
-os.environ.setdefault("LLAMA_LOG_LEVEL", "error")
+  sync
+  # llama.cpp logs every tensor to stderr: keep it out of the table.
+  "$PYTHON" - "$src" "$WORK/llamacpp.$1.gguf" "$2" "$THREADS" 2> /dev/null << 'PY'
+import ctypes, sys, time
 import llama_cpp
-llama_cpp.llama_log_set(llama_cpp.llama_log_callback(lambda *a: None), ctypes.c_void_p(0))
 p = llama_cpp.llama_model_quantize_default_params()
 p.nthread = int(sys.argv[4])
 p.ftype = int(sys.argv[3])
@@ -49,6 +53,7 @@ if rc != 0:
     sys.exit(f"llama_model_quantize failed: {rc}")
 print(f"{t1 - t0:.3f}")
 PY
+  rm -f "$WORK/llamacpp.$1.gguf"
 }
 
 echo "| preset | llmkit gguf-quantize (s) | llama.cpp llama-quantize (s) | speed-up |"

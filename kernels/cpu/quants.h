@@ -44,6 +44,7 @@ void quantize_row_q2_K(const float* x, void* y, int64_t n);
 void quantize_row_q4_K(const float* x, void* y, int64_t n);
 void quantize_row_q5_K(const float* x, void* y, int64_t n);
 void quantize_row_q6_K(const float* x, void* y, int64_t n);
+void quantize_row_q8_0(const float* x, void* y, int64_t n);  // bit-identical to the reference
 
 void dequantize_row_q4_0(const void* x, float* y, int64_t n);
 void dequantize_row_q4_1(const void* x, float* y, int64_t n);

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "cpu/fp16.h"
+#include "cpu/quant_fit_simd.h"
 #include "cpu/quants.h"
 
 namespace llmkit::kernels {
@@ -114,6 +115,32 @@ void quantize_row_q8_0_ref(const float* x, void* vy, int64_t n) {
     const float id = d ? 1.0f / d : 0.0f;
     y[i].d = fp32_to_fp16(d);
     for (int j = 0; j < kQK; ++j) y[i].qs[j] = static_cast<int8_t>(std::round(x[j] * id));
+  }
+}
+
+void quantize_row_q8_0(const float* x, void* vy, int64_t n) {
+  using namespace simd;
+  auto* y = static_cast<block_q8_0*>(vy);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    v8f xv[4], va = splat(0.f);
+    for (int k = 0; k < 4; ++k) {
+      xv[k] = load(x + 8 * k);
+      v8f a = vabs(xv[k]);
+      va = a > va ? a : va;
+    }
+    const float d = hmax(va) / 127;
+    const float id = d ? 1.0f / d : 0.0f;
+    y[i].d = fp32_to_fp16(d);
+    for (int k = 0; k < 4; ++k) {
+      // roundf exactly (halves away from zero), branch-free: truncate, then step away from zero
+      // when the dropped fraction is at least one half. v - trunc(v) is exact here.
+      v8f v = xv[k] * id;
+      v8f t = __builtin_convertvector(__builtin_convertvector(v, v8i), v8f);
+      v8f r = vabs(v - t) >= 0.5f ? t + (v < 0.f ? splat(-1.f) : splat(1.f)) : t;
+      typedef int8_t v8b __attribute__((vector_size(8)));
+      v8b q = __builtin_convertvector(__builtin_convertvector(r, v8i), v8b);
+      std::memcpy(y[i].qs + 8 * k, &q, 8);
+    }
   }
 }
 

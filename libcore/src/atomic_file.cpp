@@ -125,7 +125,9 @@ void AtomicFile::write_zeros(size_t n) {
 
 void AtomicFile::commit() {
   if (!f_) throw Error("io", "commit of a closed output file");
-  if (fflush(f_) != 0 || fsync(fileno(f_)) != 0) {
+  // No fsync: the rename makes the file appear whole or not at all, which is the promise; a
+  // multi-gigabyte sync would cost seconds a quantization run does not need to wait for.
+  if (fflush(f_) != 0) {
     std::string e = std::strerror(errno);
     discard();
     throw Error("io", "cannot write " + path_ + ": " + e);

@@ -25,7 +25,7 @@ const QuantOps kQ4_0{k::dequantize_row_q4_0, k::quantize_row_q4_0_ref};
 const QuantOps kQ4_1{k::dequantize_row_q4_1, k::quantize_row_q4_1_ref};
 const QuantOps kQ5_0{k::dequantize_row_q5_0, k::quantize_row_q5_0_ref};
 const QuantOps kQ5_1{k::dequantize_row_q5_1, k::quantize_row_q5_1_ref};
-const QuantOps kQ8_0{k::dequantize_row_q8_0, k::quantize_row_q8_0_ref};
+const QuantOps kQ8_0{k::dequantize_row_q8_0, k::quantize_row_q8_0};
 const QuantOps kQ2_K{k::dequantize_row_q2_K, k::quantize_row_q2_K};
 const QuantOps kQ3_K{k::dequantize_row_q3_K, k::quantize_row_q3_K_ref};
 const QuantOps kQ4_K{k::dequantize_row_q4_K, k::quantize_row_q4_K};

@@ -1,9 +1,11 @@
 #include "llmkit/quantize.h"
 
 #include <omp.h>
+#include <sys/mman.h>
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "llmkit/error.h"
@@ -20,10 +22,29 @@ int64_t chunk_rows(int64_t ne0) {
 }
 
 bool all_finite(const float* x, int64_t n) {
-  // A sum of x*0 is NaN exactly when some x is NaN or infinite; cheaper than a branch per value.
-  float acc = 0.f;
-  for (int64_t i = 0; i < n; ++i) acc += x[i] * 0.f;
-  return acc == 0.f;
+  // An exponent of all ones is NaN or infinity. Integer OR-reduction: no float dependency
+  // chain, so it vectorizes.
+  uint32_t bad = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t u;
+    std::memcpy(&u, x + i, 4);
+    bad |= static_cast<uint32_t>((u & 0x7f800000u) == 0x7f800000u);
+  }
+  return bad == 0;
+}
+
+// Maps the source pages of the next chunk in one call instead of one fault per 64 KiB
+// (MADV_POPULATE_READ, Linux 5.14+; a no-op elsewhere).
+void prefault(const uint8_t* p, uint64_t n) {
+#ifdef __linux__
+  const uintptr_t page = 4096;
+  uintptr_t a = reinterpret_cast<uintptr_t>(p) & ~(page - 1);
+  uintptr_t e = reinterpret_cast<uintptr_t>(p) + n;
+  madvise(reinterpret_cast<void*>(a), e - a, 22 /* MADV_POPULATE_READ */);
+#else
+  (void)p;
+  (void)n;
+#endif
 }
 
 }  // namespace
@@ -91,6 +112,7 @@ QuantizeResult quantize_model(const GgufFile& src, const QuantPlan& plan, const 
         std::vector<uint8_t> out(static_cast<size_t>(out_row * static_cast<uint64_t>(std::min(step, rows))));
         for (int64_t r = 0; r < rows; r += step) {
           const int64_t n = std::min(step, rows - r);
+          prefault(data.data() + static_cast<uint64_t>(r) * in_row, static_cast<uint64_t>(n) * in_row);
           if (!convert_rows(t.type, data.data() + static_cast<uint64_t>(r) * in_row, tp.to, out.data(), ne0, n))
             throw Error("bad_weights", "tensor '" + t.name + "' has NaN or infinite values (rows " +
                                            std::to_string(r) + " to " + std::to_string(r + n - 1) + ")");

@@ -223,3 +223,15 @@ TEST_CASE("fast K-quant paths agree with the scalar references", "[quant][simd]"
     CHECK(double(same) / double(a.size()) > 0.95);  // nearly every byte identical
   }
 }
+
+TEST_CASE("the fast Q8_0 path is bit-identical to the reference", "[quant][simd]") {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> g(0.f, 1.f);
+  std::vector<float> x(32 * 4096);
+  for (auto& v : x) v = g(rng);
+  for (int i = 0; i < 32; ++i) x[i] = (i - 16) * (127.f / 16.f) * 0.5f;  // exact halves after scaling
+  std::vector<kernels::block_q8_0> a(x.size() / 32), b(a.size());
+  kernels::quantize_row_q8_0_ref(x.data(), a.data(), static_cast<int64_t>(x.size()));
+  kernels::quantize_row_q8_0(x.data(), b.data(), static_cast<int64_t>(x.size()));
+  CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(a[0])) == 0);
+}

@@ -112,8 +112,13 @@ int main(int argc, char** argv) {
                      llmkit::ggml_type_name(tp.src->type));
         break;
       }
+    size_t fallbacks = 0;
+    const llmkit::TensorPlan* first = nullptr;
     for (const auto& tp : plan.tensors)
-      if (!tp.note.empty()) std::fprintf(stderr, "gguf-quantize: %s: %s\n", tp.src->name.c_str(), tp.note.c_str());
+      if (!tp.note.empty() && !fallbacks++) first = &tp;
+    if (fallbacks)
+      std::fprintf(stderr, "gguf-quantize: %zu of %zu tensors use a fallback type, e.g. %s: %s (--dry-run lists them)\n",
+                   fallbacks, plan.tensors.size(), first->src->name.c_str(), first->note.c_str());
 
     ProgressBar bar(llmkit::stderr_is_tty());
     llmkit::QuantizeOptions qo;

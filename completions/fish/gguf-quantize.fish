@@ -1,0 +1,10 @@
+# fish completion for gguf-quantize
+complete -c gguf-quantize -s t -l threads -x -d 'threads'
+complete -c gguf-quantize -l dry-run -d 'print the per-tensor plan as JSON-lines'
+complete -c gguf-quantize -l allow-requantize -d 'accept already-quantized input'
+complete -c gguf-quantize -l tensor-type -x -d 'REGEX=TYPE override'
+complete -c gguf-quantize -l pure -d 'no mixture rules'
+complete -c gguf-quantize -s V -l version -d 'print version'
+complete -c gguf-quantize -s h -l help -d 'print usage'
+complete -c gguf-quantize -k -a '(__fish_complete_suffix .gguf)'
+complete -c gguf-quantize -a 'Q2_K Q3_K_S Q3_K_M Q3_K_L Q4_0 Q4_1 Q4_K_S Q4_K_M Q5_0 Q5_1 Q5_K_S Q5_K_M Q6_K Q8_0 F16 BF16 F32' -d 'preset'
