@@ -131,14 +131,16 @@ GgmlType mixture_type(const ModelFacts& m, uint32_t ftype, GgmlType type, const 
 }
 
 // A row that does not fill whole super-blocks cannot take a K-quant: llama.cpp's substitutes.
+// Where llama.cpp has none (a legacy type on a row that is not a multiple of 32, where it
+// refuses the model) llmkit keeps the tensor in F16 rather than failing.
 GgmlType fallback_type(GgmlType type, int64_t ne0, std::string& note) {
   const uint32_t block = ggml_type_info(type).block_size;
   if (ne0 % block == 0) return type;
   GgmlType fb;
   switch (type) {
-    case GgmlType::Q2_K:
-    case GgmlType::Q3_K:
     case GgmlType::IQ4_XS: fb = GgmlType::IQ4_NL; break;
+    case GgmlType::Q2_K:
+    case GgmlType::Q3_K: fb = GgmlType::Q4_0; break;
     case GgmlType::Q4_K: fb = GgmlType::Q5_0; break;
     case GgmlType::Q5_K: fb = GgmlType::Q5_1; break;
     case GgmlType::Q6_K: fb = GgmlType::Q8_0; break;

@@ -73,7 +73,8 @@ int main(int argc, char** argv) {
   app.add_option("-t,--threads", threads, "threads (default: all cores)")->check(CLI::PositiveNumber);
   app.add_flag("--dry-run", dry_run, "print the per-tensor plan as JSON-lines and write nothing");
   app.add_flag("--allow-requantize", allow_requantize, "accept already-quantized input tensors (loses accuracy)");
-  app.add_option("--tensor-type", overrides, "REGEX=TYPE: tensors whose name matches get TYPE (first match wins)");
+  app.add_option("--tensor-type", overrides, "REGEX=TYPE: tensors whose name matches get TYPE (first match wins)")
+      ->allow_extra_args(false);  // one REGEX=TYPE per --tensor-type; repeat the flag for more
   app.add_flag("--pure", pure, "no mixture: every quantized tensor gets the preset's base type");
   app.set_version_flag("-V,--version", llmkit::version_line("gguf-quantize"));
   try {
