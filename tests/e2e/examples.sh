@@ -15,7 +15,7 @@ expect_contains "example inventory" "$out" "synth-llama-256.Q4_K_M.llamacpp.gguf
 expect_contains "example identical tensors" "$out" "9 identical tensors"
 out=$(BIN="$BIN" "$ROOT/examples/quantize.sh" "$SHARED/models/synth-llama-256.f16.gguf" Q4_K_M 2>&1); rc=$?
 expect_eq "quantize example exit" "$rc" 0
-expect_contains "quantize example plan" "$out" "Q6_K      5  e.g. output.weight"
+expect_contains "quantize example plan" "$out" "Q6_K    5  e.g. output.weight"
 expect_contains "quantize example result" "$out" "Q4_K x25, F32 x9, Q6_K x5"
 out=$(BIN="$BIN" "$ROOT/examples/synth.sh" 2>&1); rc=$?
 expect_eq "synth example exit" "$rc" 0
