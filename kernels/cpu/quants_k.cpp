@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "cpu/fp16.h"
+#include "cpu/quant_common.h"
 #include "cpu/quant_fit_simd.h"
 #include "cpu/quants.h"
 
@@ -12,20 +13,11 @@ namespace {
 
 constexpr float kGroupMaxEps = 1e-15f;
 
-inline int clampi(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
-
 // Symmetric codes in [-nmax, nmax-1], weighted least squares over a few candidate scales
 // around nmax/max (rmse_type 1: weights x^2). Returns the scale; L gets codes + nmax.
 float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
-  if (amax < kGroupMaxEps) {
+  const float max = signed_absmax(x, n);
+  if (std::fabs(max) < kGroupMaxEps) {
     for (int i = 0; i < n; ++i) L[i] = 0;
     return 0.f;
   }
@@ -73,15 +65,8 @@ float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type) 
 
 // Symmetric 3-bit codes with coordinate descent on each code (weights x^2).
 float make_q3_quants(int n, int nmax, const float* x, int8_t* L) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
-  if (amax < kGroupMaxEps) {
+  const float max = signed_absmax(x, n);
+  if (std::fabs(max) < kGroupMaxEps) {
     for (int i = 0; i < n; ++i) L[i] = 0;
     return 0.f;
   }
@@ -528,15 +513,8 @@ void quantize_row_q6_K(const float* x, void* y, int64_t n) { quantize_q6_K<FastF
 void quantize_row_q8_K_ref(const float* x, void* vy, int64_t n) {
   auto* y = static_cast<block_q8_K*>(vy);
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
-    float max = 0, amax = 0;
-    for (int j = 0; j < kQK_K; ++j) {
-      float ax = std::fabs(x[j]);
-      if (ax > amax) {
-        amax = ax;
-        max = x[j];
-      }
-    }
-    if (!amax) {
+    const float max = signed_absmax(x, kQK_K);
+    if (!max) {
       y[i].d = 0;
       std::memset(y[i].qs, 0, kQK_K);
       std::memset(y[i].bsums, 0, sizeof y[i].bsums);

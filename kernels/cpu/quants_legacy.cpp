@@ -4,23 +4,12 @@
 #include <cstring>
 
 #include "cpu/fp16.h"
+#include "cpu/quant_common.h"
 #include "cpu/quant_fit_simd.h"
 #include "cpu/quants.h"
 
 namespace llmkit::kernels {
 namespace {
-
-// The value with the largest magnitude, sign kept: scaling by it maps that value to the end
-// of the code range that has one more level (-8 for 4 bits), gaining half a step of precision.
-inline float signed_absmax(const float* x, int n) {
-  float amax = 0.f, max = 0.f;
-  for (int j = 0; j < n; ++j)
-    if (amax < std::fabs(x[j])) {
-      amax = std::fabs(x[j]);
-      max = x[j];
-    }
-  return max;
-}
 
 inline void min_max(const float* x, int n, float* mn, float* mx) {
   float lo = FLT_MAX, hi = -FLT_MAX;

@@ -5,6 +5,7 @@
 #include "cpu/fp16.h"
 #include "cpu/quants.h"
 #include "llmkit/error.h"
+#include "llmkit/gguf.h"
 
 namespace llmkit {
 namespace {
@@ -68,6 +69,17 @@ void quantize_row(GgmlType t, const float* src, void* dst, int64_t n) {
   const QuantOps* ops = quant_ops(t);
   if (!ops) throw Error("unsupported_type", std::string("cannot quantize to ") + ggml_type_name(t));
   ops->from_float(src, dst, n);
+}
+
+std::vector<float> dequantize_tensor(const GgufFile& f, const TensorInfo& t) {
+  std::vector<float> out(t.n_elements);
+  if (t.n_elements == 0) return out;
+  auto d = f.tensor_data(t);
+  const int64_t row = t.ne[0];
+  const uint64_t row_bytes = ggml_bytes(t.type, static_cast<uint64_t>(row));
+  for (uint64_t r = 0; r < t.n_elements / static_cast<uint64_t>(row); ++r)
+    dequantize_row(t.type, d.data() + r * row_bytes, out.data() + r * static_cast<uint64_t>(row), row);
+  return out;
 }
 
 }  // namespace llmkit

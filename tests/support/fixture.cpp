@@ -55,6 +55,23 @@ std::vector<uint8_t> read_file(const fs::path& p) {
   return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
+llmkit::JsonObject read_json_file(const fs::path& p) {
+  std::vector<uint8_t> bytes = read_file(p);
+  std::string text(bytes.begin(), bytes.end());
+  std::erase(text, '\n');
+  return llmkit::parse_json_object(text);
+}
+
+ErrorSums error_sums(const std::vector<float>& approx, const std::vector<float>& exact) {
+  ErrorSums s;
+  for (size_t i = 0; i < exact.size(); ++i) {
+    const double e = double(approx[i]) - double(exact[i]);
+    s.err += e * e;
+    s.ref += double(exact[i]) * double(exact[i]);
+  }
+  return s;
+}
+
 void write_file(const fs::path& p, const std::vector<uint8_t>& bytes) {
   std::ofstream out(p, std::ios::binary);
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));

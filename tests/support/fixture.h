@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "llmkit/jsonl.h"
+
 namespace fixture {
 
 // ../shared (from LLMKIT_SHARED) when present.
@@ -19,7 +21,15 @@ std::filesystem::path require_shared(const std::string& rel);
 std::filesystem::path temp_dir();
 
 std::vector<uint8_t> read_file(const std::filesystem::path& p);
+// A JSON file holding one object (pretty-printed or not), with its fields as in llmkit::JsonObject.
+llmkit::JsonObject read_json_file(const std::filesystem::path& p);
 void write_file(const std::filesystem::path& p, const std::vector<uint8_t>& bytes);
+
+// Squared error of `approx` against `exact`, and the squared norm of `exact` (nrmse = sqrt(e/r)).
+struct ErrorSums {
+  double err = 0, ref = 0;
+};
+ErrorSums error_sums(const std::vector<float>& approx, const std::vector<float>& exact);
 
 // Little-endian byte builder: writes exactly what it is told, so tests can lie.
 struct Bytes {

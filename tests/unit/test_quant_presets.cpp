@@ -19,36 +19,13 @@
 
 using namespace llmkit;
 
-namespace {
-
-std::vector<float> to_f32(const GgufFile& f, const TensorInfo& t) {
-  std::vector<float> out(t.n_elements);
-  auto d = f.tensor_data(t);
-  const int64_t row = t.ne[0];
-  const uint64_t row_bytes = ggml_bytes(t.type, static_cast<uint64_t>(row));
-  for (uint64_t r = 0; r < t.n_elements / static_cast<uint64_t>(row); ++r)
-    dequantize_row(t.type, d.data() + r * row_bytes, out.data() + r * row, row);
-  return out;
-}
-
-JsonObject read_json(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
-  std::erase(text, '\n');
-  return parse_json_object(text);
-}
-
-}  // namespace
-
 TEST_CASE("every preset: llama.cpp's tensor types, at most its error, its file size", "[quant][golden][shared][slow]") {
   const std::string src_path = fixture::require_shared("models/synth-llama-256.f16.gguf").string();
   GgufFile src = GgufFile::open(src_path);
   auto dir = fixture::temp_dir();
   for (const char* name : {"Q2_K", "Q3_K_M", "Q4_0", "Q4_1", "Q4_K_S", "Q4_K_M", "Q5_0", "Q5_1", "Q5_K_M", "Q6_K", "Q8_0"}) {
     INFO("preset " << name);
-    JsonObject golden = read_json(fixture::require_shared(std::string("golden/quant/synth-llama-256.") + name + ".qerr.json").string());
+    JsonObject golden = fixture::read_json_file(fixture::require_shared(std::string("golden/quant/synth-llama-256.") + name + ".qerr.json"));
     JsonObject gt = parse_json_object(*golden.raw("tensors"));
     const QuantPreset* preset = find_preset(name);
     REQUIRE(preset);
@@ -68,13 +45,8 @@ TEST_CASE("every preset: llama.cpp's tensor types, at most its error, its file s
       const TensorInfo* tq = q.find_tensor(tname);
       REQUIRE(tq);
       CHECK(ggml_type_name(tq->type) == g.get_string("type"));
-      std::vector<float> a = to_f32(q, *tq), b = to_f32(src, *src.find_tensor(tname));
-      double err = 0, ref = 0;
-      for (size_t i = 0; i < a.size(); ++i) {
-        double e = double(a[i]) - double(b[i]);
-        err += e * e;
-        ref += double(b[i]) * double(b[i]);
-      }
+      std::vector<float> a = dequantize_tensor(q, *tq), b = dequantize_tensor(src, *src.find_tensor(tname));
+      const auto [err, ref] = fixture::error_sums(a, b);
       err_all += err;
       ref_all += ref;
       const double ours = std::sqrt(err / ref), theirs = *g.get_number("nrmse");

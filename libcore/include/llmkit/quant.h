@@ -1,6 +1,7 @@
 // Row (de)quantization for every type llmkit computes with, dispatched by ggml type.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "llmkit/ggml_type.h"
 
@@ -22,5 +23,10 @@ bool can_dequantize(GgmlType t);
 // n is a multiple of the type's block size. Throw Error("unsupported_type") when not available.
 void dequantize_row(GgmlType t, const void* src, float* dst, int64_t n);
 void quantize_row(GgmlType t, const float* src, void* dst, int64_t n);
+
+class GgufFile;
+struct TensorInfo;
+// A whole tensor as F32 (for comparisons and error measurements; reads all its data).
+std::vector<float> dequantize_tensor(const GgufFile& f, const TensorInfo& t);
 
 }  // namespace llmkit
