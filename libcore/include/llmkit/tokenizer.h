@@ -1,0 +1,69 @@
+// Tokenizers built from GGUF metadata, matching llama.cpp token for token: SentencePiece
+// (tokenizer.ggml.model "llama"), byte-level BPE ("gpt2") and WordPiece ("bert").
+#pragma once
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace llmkit {
+
+class GgufFile;
+
+enum class TokenType : int32_t { Undefined = 0, Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, Byte = 6 };
+enum class TokenizerKind { SentencePiece, BytePairs, WordPiece };
+
+struct Vocab {
+  TokenizerKind kind = TokenizerKind::SentencePiece;
+  std::string model;  // tokenizer.ggml.model
+  std::string pre;    // tokenizer.ggml.pre ("default" when absent)
+  std::vector<std::string> tokens;
+  std::vector<float> scores;
+  std::vector<TokenType> types;
+  std::unordered_map<std::string, int32_t> token_to_id;
+  std::unordered_map<std::string, int32_t> merge_rank;  // "left right" -> rank (BPE)
+  int32_t bos = -1, eos = -1, eot = -1, unk = -1, sep = -1, pad = -1, cls = -1, mask = -1;
+  bool add_bos = false, add_eos = false, add_space_prefix = false;
+  std::array<int32_t, 256> byte_token{};  // SentencePiece <0xXX> tokens (-1 when absent)
+  std::vector<int32_t> special_tokens;    // control and user-defined tokens, longest text first
+  size_t max_token_bytes = 0;
+
+  int32_t find(std::string_view text) const;
+  size_t size() const { return tokens.size(); }
+};
+
+// Reads and validates the tokenizer.* keys (ids in range, merges of known tokens, well-formed
+// byte tokens). Throws Error("bad_vocab" | "unsupported_tokenizer", ...).
+Vocab load_vocab(const GgufFile& f);
+
+class Tokenizer {
+ public:
+  explicit Tokenizer(Vocab v);
+  ~Tokenizer();
+  Tokenizer(Tokenizer&&) noexcept;
+  const Vocab& vocab() const { return vocab_; }
+
+  // add_special: BOS/EOS (CLS/SEP for WordPiece) as the vocabulary asks.
+  // parse_special: control tokens written in the text ("<s>") become those tokens; user-defined
+  // tokens are always matched, as llama.cpp does.
+  std::vector<int32_t> encode(std::string_view text, bool add_special = true, bool parse_special = false) const;
+  // The bytes a token stands for (byte tokens as their byte, SentencePiece's ▁ as a space).
+  std::string piece(int32_t id) const;
+  std::string decode(const std::vector<int32_t>& ids, bool skip_special = false) const;
+
+ private:
+  void encode_text(std::string_view text, bool first, std::vector<int32_t>& out) const;
+  Vocab vocab_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Splits text into the words byte-level BPE merges within, for a tokenizer.ggml.pre name.
+// Throws Error("unsupported_tokenizer") for names llmkit does not know.
+std::vector<std::string> bpe_pretokenize(std::string_view pre, std::string_view text);
+bool bpe_pretokenizer_known(std::string_view pre);
+
+}  // namespace llmkit

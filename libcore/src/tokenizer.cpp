@@ -1,0 +1,324 @@
+// Encoding and decoding. The merge loops follow llama.cpp's (same queue order, same tie
+// breaks), since one different token changes every result after it.
+#include <algorithm>
+#include <queue>
+#include <unordered_map>
+
+#include "llmkit/error.h"
+#include "llmkit/tokenizer.h"
+#include "llmkit/unicode.h"
+
+namespace llmkit {
+namespace {
+
+namespace u = unicode;
+
+struct Symbol {
+  int prev, next;
+  size_t start, n;  // byte range in the text being merged
+};
+
+// Splits text into UTF-8 characters (lead byte decides the length, as llama.cpp does).
+std::vector<Symbol> char_symbols(std::string_view text) {
+  std::vector<Symbol> syms;
+  for (size_t off = 0; off < text.size();) {
+    const size_t len = std::min(text.size() - off, u::utf8_len(static_cast<unsigned char>(text[off])));
+    const int idx = static_cast<int>(syms.size());
+    syms.push_back({idx - 1, off + len == text.size() ? -1 : idx + 1, off, len});
+    off += len;
+  }
+  return syms;
+}
+
+// ---- SentencePiece: merge the adjacent pair whose union is the highest-scoring token.
+void encode_spm(const Vocab& v, std::string_view text, std::vector<int32_t>& out) {
+  struct Bigram {
+    int left, right;
+    float score;
+    size_t size;
+  };
+  auto worse = [](const Bigram& a, const Bigram& b) { return a.score < b.score || (a.score == b.score && a.left > b.left); };
+  std::vector<Symbol> syms = char_symbols(text);
+  std::priority_queue<Bigram, std::vector<Bigram>, decltype(worse)> queue(worse);
+  auto try_pair = [&](int l, int r) {
+    if (l < 0 || r < 0) return;
+    const std::string_view t = text.substr(syms[l].start, syms[l].n + syms[r].n);
+    const int32_t id = v.find(t);
+    if (id < 0) return;
+    queue.push({l, r, v.scores[static_cast<size_t>(id)], t.size()});
+  };
+  for (size_t i = 1; i < syms.size(); ++i) try_pair(static_cast<int>(i) - 1, static_cast<int>(i));
+  while (!queue.empty()) {
+    const Bigram b = queue.top();
+    queue.pop();
+    Symbol& l = syms[static_cast<size_t>(b.left)];
+    Symbol& r = syms[static_cast<size_t>(b.right)];
+    if (l.n == 0 || r.n == 0 || l.n + r.n != b.size) continue;  // stale: one side merged since
+    l.n += r.n;
+    r.n = 0;
+    l.next = r.next;
+    if (r.next >= 0) syms[static_cast<size_t>(r.next)].prev = b.left;
+    try_pair(l.prev, b.left);
+    try_pair(b.left, l.next);
+  }
+  for (int i = syms.empty() ? -1 : 0; i != -1; i = syms[static_cast<size_t>(i)].next) {
+    const Symbol& s = syms[static_cast<size_t>(i)];
+    const std::string_view t = text.substr(s.start, s.n);
+    const int32_t id = v.find(t);
+    if (id >= 0) {
+      out.push_back(id);
+      continue;
+    }
+    // Characters the vocabulary lacks fall back to their bytes.
+    for (unsigned char byte : t) {
+      const int32_t bt = v.byte_token[byte];
+      out.push_back(bt >= 0 ? bt : v.find(std::string(1, static_cast<char>(byte))) >= 0 ? v.find(std::string(1, static_cast<char>(byte))) : v.unk);
+    }
+  }
+}
+
+// ---- Byte-level BPE: within each pre-tokenized word, merge the pair with the lowest rank.
+void encode_bpe(const Vocab& v, std::string_view text, std::vector<int32_t>& out) {
+  struct Bigram {
+    int left, right;
+    int32_t rank;
+    std::string text;
+  };
+  auto worse = [](const Bigram& a, const Bigram& b) { return a.rank > b.rank || (a.rank == b.rank && a.left > b.left); };
+  std::string key;
+  for (const std::string& word : bpe_pretokenize(v.pre, text)) {
+    std::vector<Symbol> syms = char_symbols(word);
+    std::priority_queue<Bigram, std::vector<Bigram>, decltype(worse)> queue(worse);
+    auto try_pair = [&](int l, int r) {
+      if (l < 0 || r < 0) return;
+      const std::string_view a = std::string_view(word).substr(syms[l].start, syms[l].n);
+      const std::string_view b = std::string_view(word).substr(syms[r].start, syms[r].n);
+      key.assign(a).append(" ").append(b);
+      auto it = v.merge_rank.find(key);
+      if (it == v.merge_rank.end()) return;
+      queue.push({l, r, it->second, std::string(a) + std::string(b)});
+    };
+    for (size_t i = 1; i < syms.size(); ++i) try_pair(static_cast<int>(i) - 1, static_cast<int>(i));
+    while (!queue.empty()) {
+      Bigram b = queue.top();
+      queue.pop();
+      Symbol& l = syms[static_cast<size_t>(b.left)];
+      Symbol& r = syms[static_cast<size_t>(b.right)];
+      if (l.n == 0 || r.n == 0 || word.compare(l.start, l.n + r.n, b.text) != 0 || l.start + l.n != r.start) continue;
+      l.n += r.n;
+      r.n = 0;
+      l.next = r.next;
+      if (r.next >= 0) syms[static_cast<size_t>(r.next)].prev = b.left;
+      try_pair(l.prev, b.left);
+      try_pair(b.left, l.next);
+    }
+    for (const Symbol& s : syms) {
+      if (s.n == 0) continue;
+      const std::string_view t = std::string_view(word).substr(s.start, s.n);
+      const int32_t id = v.find(t);
+      if (id >= 0) {
+        out.push_back(id);
+      } else {
+        for (char c : t)
+          if (int32_t b = v.find(std::string(1, c)); b >= 0) out.push_back(b);
+      }
+    }
+  }
+}
+
+// ---- WordPiece: BERT normalisation, then greedy longest-match from the start of each word.
+bool is_cjk(uint32_t c) {
+  return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
+         (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
+         (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+}
+
+std::vector<std::string> wordpiece_words(std::string_view text) {
+  std::vector<std::string> words(1);
+  for (uint32_t c : u::to_codepoints(text)) {
+    c = u::nfd_first(c);
+    const uint16_t f = u::flags(c);
+    if (f & u::kWhitespace) {
+      if (!words.back().empty()) words.emplace_back();
+      continue;
+    }
+    if (f & (u::kAccentMark | u::kControl)) continue;
+    const uint32_t low = u::to_lower(c);
+    if ((f & u::kPunctuation) || (c < 0x7F && (f & u::kSymbol)) || is_cjk(c)) {
+      if (!words.back().empty()) words.emplace_back();
+      u::append_utf8(words.back(), low);
+      words.emplace_back();
+      continue;
+    }
+    u::append_utf8(words.back(), low);
+  }
+  if (words.back().empty()) words.pop_back();
+  return words;
+}
+
+void encode_wpm(const Vocab& v, std::string_view text, std::vector<int32_t>& out) {
+  for (const std::string& w : wordpiece_words(text)) {
+    // Word-initial pieces carry the ▁ prefix in llama.cpp's converted vocabularies.
+    const std::string word = "\xE2\x96\x81" + w;
+    const size_t n = word.size();
+    const size_t before = out.size();
+    bool ok = true;
+    for (size_t i = 0; i < n;) {
+      bool match = false;
+      for (size_t j = std::min(n, i + v.max_token_bytes + 1); j > i; --j) {
+        const int32_t id = v.find(std::string_view(word).substr(i, j - i));
+        if (id >= 0) {
+          out.push_back(id);
+          i = j;
+          match = true;
+          break;
+        }
+      }
+      if (!match) {
+        ok = false;
+        break;
+      }
+    }
+    if (!ok) {
+      out.resize(before);
+      out.push_back(v.unk);
+    }
+  }
+}
+
+}  // namespace
+
+struct Tokenizer::Impl {};
+
+Tokenizer::Tokenizer(Vocab v) : vocab_(std::move(v)) {}
+Tokenizer::~Tokenizer() = default;
+Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
+
+void Tokenizer::encode_text(std::string_view text, bool first, std::vector<int32_t>& out) const {
+  switch (vocab_.kind) {
+    case TokenizerKind::SentencePiece: {
+      // A space before the text (after a special token or at the start), then every space as ▁.
+      std::string s;
+      s.reserve(text.size() + 8);
+      if (vocab_.add_space_prefix && first) s += "\xE2\x96\x81";
+      for (char c : text) {
+        if (c == ' ') s += "\xE2\x96\x81";
+        else s += c;
+      }
+      encode_spm(vocab_, s, out);
+      break;
+    }
+    case TokenizerKind::BytePairs: encode_bpe(vocab_, text, out); break;
+    case TokenizerKind::WordPiece: encode_wpm(vocab_, text, out); break;
+  }
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
+  // Cut the text around special tokens (user-defined ones always; control ones when asked).
+  struct Fragment {
+    std::string_view text;
+    int32_t token;  // -1: raw text
+  };
+  std::vector<Fragment> frags;
+  if (!text.empty()) frags.push_back({text, -1});
+  for (int32_t id : vocab_.special_tokens) {
+    const TokenType type = vocab_.types[static_cast<size_t>(id)];
+    if (!parse_special && type != TokenType::UserDefined) continue;
+    const std::string& st = vocab_.tokens[static_cast<size_t>(id)];
+    if (st.empty()) continue;
+    std::vector<Fragment> next;
+    for (const Fragment& fr : frags) {
+      if (fr.token >= 0) {
+        next.push_back(fr);
+        continue;
+      }
+      size_t from = 0;
+      for (size_t at; (at = fr.text.find(st, from)) != std::string_view::npos; from = at + st.size()) {
+        if (at > from) next.push_back({fr.text.substr(from, at - from), -1});
+        next.push_back({{}, id});
+      }
+      if (from < fr.text.size()) next.push_back({fr.text.substr(from), -1});
+    }
+    frags.swap(next);
+  }
+
+  std::vector<int32_t> out;
+  const bool wpm = vocab_.kind == TokenizerKind::WordPiece;
+  if (add_special && (wpm ? vocab_.cls >= 0 : vocab_.add_bos && vocab_.bos >= 0)) out.push_back(wpm ? vocab_.cls : vocab_.bos);
+  bool prev_special = true;
+  for (const Fragment& fr : frags) {
+    if (fr.token >= 0) {
+      out.push_back(fr.token);
+      prev_special = true;
+    } else {
+      encode_text(fr.text, prev_special, out);
+      prev_special = false;
+    }
+  }
+  if (add_special && (wpm ? vocab_.sep >= 0 : vocab_.add_eos && vocab_.eos >= 0)) out.push_back(wpm ? vocab_.sep : vocab_.eos);
+  return out;
+}
+
+std::string Tokenizer::piece(int32_t id) const {
+  if (id < 0 || static_cast<size_t>(id) >= vocab_.size()) throw Error("bad_token", "token id " + std::to_string(id) + " is out of range");
+  const std::string& t = vocab_.tokens[static_cast<size_t>(id)];
+  const TokenType type = vocab_.types[static_cast<size_t>(id)];
+  if (type == TokenType::Control) return "";
+  if (type == TokenType::UserDefined) return t;
+  switch (vocab_.kind) {
+    case TokenizerKind::SentencePiece: {
+      if (type == TokenType::Byte) return std::string(1, static_cast<char>(std::stoi(t.substr(3, 2), nullptr, 16)));
+      if (type == TokenType::Unknown) return "\xE2\x96\x85";
+      std::string s;
+      for (size_t i = 0; i < t.size(); ++i) {
+        if (t.compare(i, 3, "\xE2\x96\x81") == 0) {
+          s += ' ';
+          i += 2;
+        } else {
+          s += t[i];
+        }
+      }
+      return s;
+    }
+    case TokenizerKind::BytePairs: {
+      // Invert the byte -> codepoint mapping.
+      static const std::unordered_map<uint32_t, uint8_t> decode = [] {
+        std::unordered_map<uint32_t, uint8_t> m;
+        uint32_t next = 256;
+        for (uint32_t b = 0; b < 256; ++b) {
+          const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
+          m[printable ? b : next++] = static_cast<uint8_t>(b);
+        }
+        return m;
+      }();
+      std::string s;
+      for (uint32_t c : u::to_codepoints(t)) {
+        auto it = decode.find(c);
+        if (it != decode.end()) s += static_cast<char>(it->second);
+        else u::append_utf8(s, c);
+      }
+      return s;
+    }
+    case TokenizerKind::WordPiece:
+      if (t.compare(0, 3, "\xE2\x96\x81") == 0) return " " + t.substr(3);
+      return t;
+  }
+  return t;
+}
+
+std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special) const {
+  std::string s;
+  for (int32_t id : ids) {
+    if (skip_special && id >= 0 && static_cast<size_t>(id) < vocab_.size() &&
+        vocab_.types[static_cast<size_t>(id)] == TokenType::Control)
+      continue;
+    s += piece(id);
+  }
+  // The space the encoder put before the text is not part of it.
+  if ((vocab_.kind == TokenizerKind::WordPiece || (vocab_.kind == TokenizerKind::SentencePiece && vocab_.add_space_prefix)) &&
+      !s.empty() && s[0] == ' ')
+    s.erase(0, 1);
+  return s;
+}
+
+}  // namespace llmkit
