@@ -20,4 +20,7 @@ expect_contains "quantize example result" "$out" "Q4_K x25, F32 x9, Q6_K x5"
 out=$(BIN="$BIN" "$ROOT/examples/synth.sh" 2>&1); rc=$?
 expect_eq "synth example exit" "$rc" 0
 expect_contains "synth example" "$out" "tinyllama-1.1b"
+out=$(BIN="$BIN" "$ROOT/examples/tokenize.sh" "$SHARED/vocab/ggml-vocab-llama-spm.gguf" "$ROOT" 2>&1); rc=$?
+expect_eq "tokenize example exit" "$rc" 0
+expect_contains "tokenize example" "$out" '"pieces":["<s>","▁Quant","ized","▁models","▁run","▁locally","."]'
 finish

@@ -1,0 +1,12 @@
+# fish completion for llm-tokenize
+complete -c llm-tokenize -s m -l model -r -d 'GGUF file with the tokenizer'
+complete -c llm-tokenize -s p -l prompt -x -d 'tokenize this text'
+complete -c llm-tokenize -l field -x -d 'input field holding the text'
+complete -c llm-tokenize -l ids -d 'plain ids output'
+complete -c llm-tokenize -l pieces -d 'add token strings'
+complete -c llm-tokenize -l detokenize -d 'ids to text'
+complete -c llm-tokenize -l count -d 'only count tokens'
+complete -c llm-tokenize -l no-bos -d 'no BOS/EOS'
+complete -c llm-tokenize -l parse-special -d 'parse special token text'
+complete -c llm-tokenize -s V -l version -d 'print version'
+complete -c llm-tokenize -s h -l help -d 'print usage'

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# End-to-end: llm-tokenize on the shared vocabularies.
+. "$(dirname "$0")/common.bash"
+need_shared
+T="$BIN/llm-tokenize"
+V="$SHARED/vocab"
+expect_eq "-p json" "$("$T" -m "$V/ggml-vocab-llama-spm.gguf" -p 'Hello world' | py 'r["tokens"], r["n_tokens"]')" "([1, 15043, 3186], 3)"
+expect_eq "-p --ids" "$("$T" -m "$V/ggml-vocab-gpt-2.gguf" -p 'Hello world' --ids)" "15496 995"
+expect_eq "--no-bos" "$("$T" -m "$V/ggml-vocab-llama-spm.gguf" -p 'Hello world' --ids --no-bos)" "15043 3186"
+expect_eq "--count" "$("$T" -m "$V/ggml-vocab-bert-bge.gguf" -p 'Hello world' --count)" 4
+expect_eq "--detokenize -p" "$("$T" -m "$V/ggml-vocab-llama-spm.gguf" --detokenize -p '1 15043 3186')" "Hello world"
+{
+  echo '{"id": "a", "text": "Hello world", "keep": [1, {"x": 2}]}'
+  echo '{"id": "b", "body": "no text field"}'
+  echo 'not json'
+  echo '{"id": "c", "text": "<|endoftext|> hi"}'
+} | "$T" -m "$V/ggml-vocab-gpt-2.gguf" --pieces --parse-special > "$WORK/out.jsonl"; rc=$?
+expect_eq "records exit" "$rc" 1
+expect_eq "records count" "$(py 'len(rs)' < "$WORK/out.jsonl")" 4
+expect_eq "fields kept" "$(sed -n 1p "$WORK/out.jsonl" | py 'r["id"], r["keep"], r["tokens"], r["pieces"]')" "('a', [1, {'x': 2}], [15496, 995], ['Hello', 'Ġworld'])"
+expect_eq "missing field" "$(sed -n 2p "$WORK/out.jsonl" | py 'r["id"], r["error"]["code"]')" "('b', 'missing_field')"
+expect_eq "bad json" "$(sed -n 3p "$WORK/out.jsonl" | py 'r["error"]["code"], r["error"]["line"]')" "('bad_json', 3)"
+expect_eq "parse special" "$(sed -n 4p "$WORK/out.jsonl" | py 'r["tokens"][0]')" 50256
+expect_eq "--field" "$(echo '{"body": "Hello"}' | "$T" -m "$V/ggml-vocab-gpt-2.gguf" --field body | py 'r["tokens"]')" "[15496]"
+expect_eq "detokenize records" "$(echo '{"id": 9, "tokens": [15496, 995]}' | "$T" -m "$V/ggml-vocab-gpt-2.gguf" --detokenize | py 'r["id"], r["text"]')" "(9, 'Hello world')"
+echo '{"tokens": "nope"}' | "$T" -m "$V/ggml-vocab-gpt-2.gguf" --detokenize > "$WORK/d.jsonl"; expect_eq "bad tokens exit" $? 1
+expect_eq "bad tokens record" "$(py 'r["error"]["code"]' < "$WORK/d.jsonl")" bad_record
+"$T" -m "$V/ggml-vocab-falcon.gguf" -p x 2> "$WORK/err"; expect_eq "unsupported pre exit" $? 2
+expect_contains "unsupported pre message" "$(cat "$WORK/err")" "pre-tokenizer 'falcon'"
+"$T" -m "$WORK/none.gguf" -p x 2> /dev/null; expect_eq "missing model exit" $? 2
+"$T" -p x 2> /dev/null; expect_eq "no -m exit" $? 2
+# A whole model file works too (its tokenizer is read from the header).
+expect_eq "model file" "$("$T" -m "$SHARED/models/stories260K.gguf" -p 'Once upon a time' --count)" \
+  "$("$T" -m "$SHARED/models/stories260K.gguf" -p 'Once upon a time' --ids | wc -w)"
+finish

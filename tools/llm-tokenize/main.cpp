@@ -1,0 +1,178 @@
+// llm-tokenize: text to token ids (and back) with a model's own tokenizer, exact to llama.cpp.
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "llmkit/cli.h"
+#include "llmkit/error.h"
+#include "llmkit/gguf.h"
+#include "llmkit/json_writer.h"
+#include "llmkit/jsonl.h"
+#include "llmkit/tokenizer.h"
+
+namespace {
+
+struct Options {
+  std::string model, prompt, field = "text";
+  bool have_prompt = false, ids = false, pieces = false, detokenize = false, count = false, no_bos = false,
+       parse_special = false;
+};
+
+std::string ids_text(const std::vector<int32_t>& ids) {
+  std::string s;
+  for (size_t i = 0; i < ids.size(); ++i) s += (i ? " " : "") + std::to_string(ids[i]);
+  return s;
+}
+
+std::string ids_json(const std::vector<int32_t>& ids) {
+  llmkit::JsonWriter w;
+  w.begin_array();
+  for (int32_t id : ids) w.value(int64_t(id));
+  return w.end_array().take();
+}
+
+// {"tokens": [...]} -> ids; throws Error("bad_record") when the field is not an array of ints.
+std::vector<int32_t> parse_ids(const std::string& raw_json) {
+  llmkit::JsonObject wrapper = llmkit::parse_json_object("{\"t\":" + raw_json + "}");
+  std::vector<int32_t> ids;
+  std::string s = *wrapper.raw("t");
+  if (s.size() < 2 || s.front() != '[' || s.back() != ']') throw llmkit::Error("bad_record", "\"tokens\" must be an array of token ids");
+  std::istringstream in(s.substr(1, s.size() - 2));
+  for (std::string item; std::getline(in, item, ',');) {
+    if (item.empty() && ids.empty()) break;
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(item, &used);
+    } catch (...) {
+      used = 0;
+    }
+    if (used != item.size() || v < 0 || v > INT32_MAX) throw llmkit::Error("bad_record", "\"tokens\" must be an array of token ids");
+    ids.push_back(static_cast<int32_t>(v));
+  }
+  return ids;
+}
+
+void add_results(llmkit::JsonObject& rec, const llmkit::Tokenizer& tok, const Options& o, const std::string& text) {
+  std::vector<int32_t> ids = tok.encode(text, !o.no_bos, o.parse_special);
+  if (!o.count) rec.set_raw("tokens", ids_json(ids));
+  rec.set("n_tokens", int64_t(ids.size()));
+  if (o.pieces) {
+    llmkit::JsonWriter w;
+    w.begin_array();
+    for (int32_t id : ids) w.value(tok.vocab().tokens[static_cast<size_t>(id)]);
+    rec.set_raw("pieces", w.end_array().take());
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{
+      "Tokenize text with a model's tokenizer (any GGUF with tokenizer metadata, vocab-only files too).\n"
+      "Reads JSON-lines records ({\"text\": ...}) on stdin and adds \"tokens\" and \"n_tokens\", or\n"
+      "tokenizes -p TEXT. --detokenize turns {\"tokens\": [...]} back into \"text\".",
+      "llm-tokenize"};
+  app.add_option("-m,--model", o.model, "GGUF file with the tokenizer")->required();
+  app.add_option("-p,--prompt", o.prompt, "tokenize this text instead of reading stdin");
+  app.add_option("--field", o.field, "input field holding the text (default: text)");
+  app.add_flag("--ids", o.ids, "plain output: the ids separated by spaces, one line per input");
+  app.add_flag("--pieces", o.pieces, "add \"pieces\": the token strings");
+  app.add_flag("--detokenize", o.detokenize, "ids to text: {\"tokens\": [...]} records (or -p '1 2 3')");
+  app.add_flag("--count", o.count, "only count: \"n_tokens\" (plain number with --ids or -p)");
+  app.add_flag("--no-bos", o.no_bos, "add no BOS/EOS (CLS/SEP) tokens");
+  app.add_flag("--parse-special", o.parse_special, "text such as <s> or <|im_start|> becomes that special token");
+  app.set_version_flag("-V,--version", llmkit::version_line("llm-tokenize"));
+  try {
+    app.parse(argc, argv);
+    o.have_prompt = app.count("--prompt") > 0;
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? llmkit::kExitOk : llmkit::kExitUsage;
+  }
+
+  std::optional<llmkit::Tokenizer> tok;
+  try {
+    llmkit::GgufFile f = llmkit::GgufFile::open(o.model);
+    tok.emplace(llmkit::load_vocab(f));
+  } catch (const llmkit::Error& e) {
+    std::fprintf(stderr, "llm-tokenize: %s: %s\n", o.model.c_str(), e.what());
+    return llmkit::kExitUsage;
+  }
+
+  if (o.have_prompt) {
+    try {
+      if (o.detokenize) {
+        std::vector<int32_t> ids;
+        std::istringstream in(o.prompt);
+        for (long long v; in >> v;) ids.push_back(static_cast<int32_t>(v));
+        std::printf("%s\n", tok->decode(ids).c_str());
+      } else if (o.ids || o.count) {
+        std::vector<int32_t> ids = tok->encode(o.prompt, !o.no_bos, o.parse_special);
+        std::printf("%s\n", o.count ? std::to_string(ids.size()).c_str() : ids_text(ids).c_str());
+      } else {
+        llmkit::JsonObject rec;
+        rec.set("text", std::string_view(o.prompt));
+        add_results(rec, *tok, o, o.prompt);
+        std::printf("%s\n", rec.dump().c_str());
+      }
+    } catch (const llmkit::Error& e) {
+      std::fprintf(stderr, "llm-tokenize: %s\n", e.what());
+      return llmkit::kExitUsage;
+    }
+    return llmkit::kExitOk;
+  }
+  if (isatty(0)) {
+    std::fprintf(stderr, "llm-tokenize: no -p TEXT and stdin is a terminal (try --help)\n");
+    return llmkit::kExitUsage;
+  }
+
+  int status = llmkit::kExitOk;
+  llmkit::JsonlReader reader(std::cin);
+  std::string line;
+  uint64_t no = 0;
+  while (reader.next_line(line, no)) {
+    llmkit::JsonObject rec;
+    try {
+      rec = llmkit::parse_json_object(line);
+    } catch (const llmkit::Error& e) {
+      std::printf("%s\n", llmkit::error_record(nullptr, e.code(), "line " + std::to_string(no) + ": " + e.what(), no).c_str());
+      status = llmkit::kExitSomeFailed;
+      continue;
+    }
+    try {
+      if (o.detokenize) {
+        const std::string* raw = rec.raw("tokens");
+        if (!raw) throw llmkit::Error("missing_field", "record has no \"tokens\" array");
+        std::vector<int32_t> ids = parse_ids(*raw);
+        std::string text = tok->decode(ids);
+        if (o.ids) std::printf("%s\n", text.c_str());
+        else {
+          rec.set("text", std::string_view(text));
+          std::printf("%s\n", rec.dump().c_str());
+        }
+      } else {
+        auto text = rec.get_string(o.field);
+        if (!text) throw llmkit::Error("missing_field", "record has no \"" + o.field + "\" string");
+        if (o.ids) {
+          std::vector<int32_t> ids = tok->encode(*text, !o.no_bos, o.parse_special);
+          std::printf("%s\n", o.count ? std::to_string(ids.size()).c_str() : ids_text(ids).c_str());
+        } else {
+          add_results(rec, *tok, o, *text);
+          std::printf("%s\n", rec.dump().c_str());
+        }
+      }
+    } catch (const llmkit::Error& e) {
+      std::printf("%s\n", llmkit::error_record(&rec, e.code(), e.what()).c_str());
+      status = llmkit::kExitSomeFailed;
+    }
+    std::fflush(stdout);
+  }
+  return status;
+}
