@@ -30,8 +30,24 @@ std::vector<Symbol> char_symbols(std::string_view text) {
   return syms;
 }
 
+// Natural text repeats its words: remember each word's tokens for the rest of the call.
+class WordCache {
+ public:
+  const std::vector<int32_t>* find(std::string_view w) const {
+    auto it = map_.find(w);
+    return it == map_.end() ? nullptr : &it->second;
+  }
+  void put(std::string_view w, std::vector<int32_t> ids) {
+    if (map_.size() >= 200000) map_.clear();  // bounded memory on adversarial input
+    map_.emplace(std::string(w), std::move(ids));
+  }
+
+ private:
+  std::unordered_map<std::string, std::vector<int32_t>, StringHash, std::equal_to<>> map_;
+};
+
 // ---- SentencePiece: merge the adjacent pair whose union is the highest-scoring token.
-void encode_spm(const Vocab& v, std::string_view text, std::vector<int32_t>& out) {
+void encode_spm_piece(const Vocab& v, std::string_view text, std::vector<int32_t>& out) {
   struct Bigram {
     int left, right;
     float score;
@@ -78,7 +94,52 @@ void encode_spm(const Vocab& v, std::string_view text, std::vector<int32_t>& out
 }
 
 // ---- Byte-level BPE: within each pre-tokenized word, merge the pair with the lowest rank.
+void encode_spm(const Vocab& v, std::string_view text, std::vector<int32_t>& out) {
+  if (!v.spm_words_independent || text.size() < 64) {
+    encode_spm_piece(v, text, out);
+    return;
+  }
+  // Cut before every ▁ that follows another character; no token spans such a cut.
+  WordCache cache;
+  std::vector<int32_t> ids;
+  const std::string_view sp = "\xE2\x96\x81";
+  size_t start = 0;
+  auto flush = [&](size_t end) {
+    if (end == start) return;
+    const std::string_view w = text.substr(start, end - start);
+    if (const auto* hit = cache.find(w)) {
+      out.insert(out.end(), hit->begin(), hit->end());
+    } else {
+      ids.clear();
+      encode_spm_piece(v, w, ids);
+      out.insert(out.end(), ids.begin(), ids.end());
+      cache.put(w, ids);
+    }
+    start = end;
+  };
+  for (size_t at = text.find(sp, 1); at != std::string_view::npos; at = text.find(sp, at + 3))
+    if (text.compare(at - 3, 3, sp) != 0) flush(at);
+  flush(text.size());
+}
+
+void encode_bpe_word(const Vocab& v, const std::string& word, std::vector<int32_t>& out);
+
 void encode_bpe(const Vocab& v, std::string_view text, std::vector<int32_t>& out) {
+  WordCache cache;
+  std::vector<int32_t> ids;
+  for (const std::string& word : bpe_pretokenize(v.pre, text)) {
+    if (const auto* hit = cache.find(word)) {
+      out.insert(out.end(), hit->begin(), hit->end());
+      continue;
+    }
+    ids.clear();
+    encode_bpe_word(v, word, ids);
+    out.insert(out.end(), ids.begin(), ids.end());
+    cache.put(word, ids);
+  }
+}
+
+void encode_bpe_word(const Vocab& v, const std::string& word, std::vector<int32_t>& out) {
   struct Bigram {
     int left, right;
     int32_t rank;
@@ -86,7 +147,7 @@ void encode_bpe(const Vocab& v, std::string_view text, std::vector<int32_t>& out
   };
   auto worse = [](const Bigram& a, const Bigram& b) { return a.rank > b.rank || (a.rank == b.rank && a.left > b.left); };
   std::string key;
-  for (const std::string& word : bpe_pretokenize(v.pre, text)) {
+  {
     std::vector<Symbol> syms = char_symbols(word);
     std::priority_queue<Bigram, std::vector<Bigram>, decltype(worse)> queue(worse);
     auto try_pair = [&](int l, int r) {

@@ -35,7 +35,7 @@ int parse_byte_token(const std::string& t, int32_t id) {
 }  // namespace
 
 int32_t Vocab::find(std::string_view text) const {
-  auto it = token_to_id.find(std::string(text));
+  auto it = token_to_id.find(text);
   return it == token_to_id.end() ? -1 : it->second;
 }
 
@@ -80,6 +80,18 @@ Vocab load_vocab(const GgufFile& f) {
     if (v.types[i] == TokenType::Byte && v.kind == TokenizerKind::SentencePiece)
       v.byte_token[static_cast<size_t>(parse_byte_token(v.tokens[i], static_cast<int32_t>(i)))] = static_cast<int32_t>(i);
     if (v.types[i] == TokenType::Control || v.types[i] == TokenType::UserDefined) v.special_tokens.push_back(static_cast<int32_t>(i));
+  }
+  if (v.kind == TokenizerKind::SentencePiece) {
+    v.spm_words_independent = true;
+    const std::string_view sp = "\xE2\x96\x81";
+    for (size_t i = 0; i < n && v.spm_words_independent; ++i) {
+      const std::string& t = v.tokens[i];
+      for (size_t at = t.find(sp, 1); at != std::string::npos; at = t.find(sp, at + 1))
+        if (at < 3 || t.compare(at - 3, 3, sp) != 0) {
+          v.spm_words_independent = false;
+          break;
+        }
+    }
   }
   std::stable_sort(v.special_tokens.begin(), v.special_tokens.end(),
                    [&](int32_t a, int32_t b) { return v.tokens[a].size() > v.tokens[b].size(); });

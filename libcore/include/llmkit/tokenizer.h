@@ -16,6 +16,12 @@ class GgufFile;
 enum class TokenType : int32_t { Undefined = 0, Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, Byte = 6 };
 enum class TokenizerKind { SentencePiece, BytePairs, WordPiece };
 
+// Lookups by string_view without building a std::string.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 struct Vocab {
   TokenizerKind kind = TokenizerKind::SentencePiece;
   std::string model;  // tokenizer.ggml.model
@@ -23,13 +29,16 @@ struct Vocab {
   std::vector<std::string> tokens;
   std::vector<float> scores;
   std::vector<TokenType> types;
-  std::unordered_map<std::string, int32_t> token_to_id;
-  std::unordered_map<std::string, int32_t> merge_rank;  // "left right" -> rank (BPE)
+  std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> token_to_id;
+  std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> merge_rank;  // "left right" -> rank (BPE)
   int32_t bos = -1, eos = -1, eot = -1, unk = -1, sep = -1, pad = -1, cls = -1, mask = -1;
   bool add_bos = false, add_eos = false, add_space_prefix = false;
   std::array<int32_t, 256> byte_token{};  // SentencePiece <0xXX> tokens (-1 when absent)
   std::vector<int32_t> special_tokens;    // control and user-defined tokens, longest text first
   size_t max_token_bytes = 0;
+  // SentencePiece: no token has a ▁ right after another character, so text can be cut before
+  // every such ▁ and the pieces encoded (and cached) independently with the same result.
+  bool spm_words_independent = false;
 
   int32_t find(std::string_view text) const;
   size_t size() const { return tokens.size(); }
