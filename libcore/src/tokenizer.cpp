@@ -140,50 +140,51 @@ void encode_bpe(const Vocab& v, std::string_view text, std::vector<int32_t>& out
 }
 
 void encode_bpe_word(const Vocab& v, const std::string& word, std::vector<int32_t>& out) {
+  // Merges are looked up by the token ids of the two symbols; a symbol whose text is not a
+  // token (id -1) can take part in no merge, exactly as with text lookups.
   struct Bigram {
     int left, right;
-    int32_t rank;
-    std::string text;
+    int32_t rank, left_id, right_id, result;
   };
   auto worse = [](const Bigram& a, const Bigram& b) { return a.rank > b.rank || (a.rank == b.rank && a.left > b.left); };
-  std::string key;
-  {
-    std::vector<Symbol> syms = char_symbols(word);
-    std::priority_queue<Bigram, std::vector<Bigram>, decltype(worse)> queue(worse);
-    auto try_pair = [&](int l, int r) {
-      if (l < 0 || r < 0) return;
-      const std::string_view a = std::string_view(word).substr(syms[l].start, syms[l].n);
-      const std::string_view b = std::string_view(word).substr(syms[r].start, syms[r].n);
-      key.assign(a).append(" ").append(b);
-      auto it = v.merge_rank.find(key);
-      if (it == v.merge_rank.end()) return;
-      queue.push({l, r, it->second, std::string(a) + std::string(b)});
-    };
-    for (size_t i = 1; i < syms.size(); ++i) try_pair(static_cast<int>(i) - 1, static_cast<int>(i));
-    while (!queue.empty()) {
-      Bigram b = queue.top();
-      queue.pop();
-      Symbol& l = syms[static_cast<size_t>(b.left)];
-      Symbol& r = syms[static_cast<size_t>(b.right)];
-      if (l.n == 0 || r.n == 0 || word.compare(l.start, l.n + r.n, b.text) != 0 || l.start + l.n != r.start) continue;
-      l.n += r.n;
-      r.n = 0;
-      l.next = r.next;
-      if (r.next >= 0) syms[static_cast<size_t>(r.next)].prev = b.left;
-      try_pair(l.prev, b.left);
-      try_pair(b.left, l.next);
+  std::vector<Symbol> syms = char_symbols(word);
+  std::vector<int32_t> id(syms.size());
+  for (size_t i = 0; i < syms.size(); ++i) id[i] = v.find(std::string_view(word).substr(syms[i].start, syms[i].n));
+  std::priority_queue<Bigram, std::vector<Bigram>, decltype(worse)> queue(worse);
+  auto try_pair = [&](int l, int r) {
+    if (l < 0 || r < 0 || id[static_cast<size_t>(l)] < 0 || id[static_cast<size_t>(r)] < 0) return;
+    const uint64_t key = (uint64_t(uint32_t(id[static_cast<size_t>(l)])) << 32) | uint32_t(id[static_cast<size_t>(r)]);
+    auto it = v.merges.find(key);
+    if (it == v.merges.end()) return;
+    queue.push({l, r, it->second.rank, id[static_cast<size_t>(l)], id[static_cast<size_t>(r)], it->second.result});
+  };
+  for (size_t i = 1; i < syms.size(); ++i) try_pair(static_cast<int>(i) - 1, static_cast<int>(i));
+  while (!queue.empty()) {
+    const Bigram b = queue.top();
+    queue.pop();
+    Symbol& l = syms[static_cast<size_t>(b.left)];
+    Symbol& r = syms[static_cast<size_t>(b.right)];
+    // Stale when either side has merged since (its id changed) or they are no longer adjacent.
+    if (l.n == 0 || r.n == 0 || l.next != b.right || id[static_cast<size_t>(b.left)] != b.left_id ||
+        id[static_cast<size_t>(b.right)] != b.right_id)
+      continue;
+    l.n += r.n;
+    r.n = 0;
+    id[static_cast<size_t>(b.left)] = b.result;
+    l.next = r.next;
+    if (r.next >= 0) syms[static_cast<size_t>(r.next)].prev = b.left;
+    try_pair(l.prev, b.left);
+    try_pair(b.left, l.next);
+  }
+  for (size_t i = 0; i < syms.size(); ++i) {
+    const Symbol& s = syms[i];
+    if (s.n == 0) continue;
+    if (id[i] >= 0) {
+      out.push_back(id[i]);
+      continue;
     }
-    for (const Symbol& s : syms) {
-      if (s.n == 0) continue;
-      const std::string_view t = std::string_view(word).substr(s.start, s.n);
-      const int32_t id = v.find(t);
-      if (id >= 0) {
-        out.push_back(id);
-      } else {
-        for (char c : t)
-          if (int32_t b = v.find(std::string(1, c)); b >= 0) out.push_back(b);
-      }
-    }
+    for (char c : std::string_view(word).substr(s.start, s.n))
+      if (int32_t bt = v.find(std::string_view(&c, 1)); bt >= 0) out.push_back(bt);
   }
 }
 

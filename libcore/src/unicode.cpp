@@ -20,11 +20,21 @@ struct NfdRange {
 
 }  // namespace
 
-uint16_t flags(uint32_t cp) {
+uint16_t flags_slow(uint32_t cp) {
   if (cp > 0x10FFFF) return kUndefined;
   auto it = std::upper_bound(std::begin(kFlagRanges), std::end(kFlagRanges), cp,
                              [](uint32_t c, const FlagRange& r) { return c < r.first; });
   return (it - 1)->flags;
+}
+
+// The Basic Multilingual Plane, where nearly all text lives, in a direct table (128 KiB).
+uint16_t flags(uint32_t cp) {
+  static const std::vector<uint16_t> bmp = [] {
+    std::vector<uint16_t> t(0x10000);
+    for (uint32_t c = 0; c < 0x10000; ++c) t[c] = flags_slow(c);
+    return t;
+  }();
+  return cp < 0x10000 ? bmp[cp] : flags_slow(cp);
 }
 
 uint32_t to_lower(uint32_t cp) {

@@ -99,15 +99,18 @@ Vocab load_vocab(const GgufFile& f) {
   if (v.kind == TokenizerKind::BytePairs) {
     const GgufArray& merges = f.get_array("tokenizer.ggml.merges");
     if (merges.elem_type != GgufType::STRING) throw Error("bad_vocab", "tokenizer.ggml.merges must be strings");
-    v.merge_rank.reserve(merges.strings.size());
+    v.merges.reserve(merges.strings.size());
     for (size_t r = 0; r < merges.strings.size(); ++r) {
       const std::string& m = merges.strings[r];
       size_t sp = m.find(' ', 1);
       if (sp == std::string::npos || sp + 1 >= m.size())
         throw Error("bad_vocab", "merge " + std::to_string(r) + " '" + m + "' is not 'left right'");
-      if (!v.token_to_id.count(m.substr(0, sp)) || !v.token_to_id.count(m.substr(sp + 1)))
+      const int32_t a = v.find(std::string_view(m).substr(0, sp)), b = v.find(std::string_view(m).substr(sp + 1));
+      if (a < 0 || b < 0)
         throw Error("bad_vocab", "merge " + std::to_string(r) + " '" + m + "' names a token the vocabulary lacks");
-      v.merge_rank.emplace(m, static_cast<int32_t>(r));
+      const int32_t result = v.find(m.substr(0, sp) + m.substr(sp + 1));
+      // The first listing of a pair is its rank, as in the merges file.
+      v.merges.emplace((uint64_t(uint32_t(a)) << 32) | uint32_t(b), Vocab::Merge{static_cast<int32_t>(r), result});
     }
   }
 

@@ -30,7 +30,10 @@ struct Vocab {
   std::vector<float> scores;
   std::vector<TokenType> types;
   std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> token_to_id;
-  std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> merge_rank;  // "left right" -> rank (BPE)
+  struct Merge {
+    int32_t rank, result;  // result: id of the merged text (-1 if the vocabulary lacks it)
+  };
+  std::unordered_map<uint64_t, Merge> merges;  // (left id << 32 | right id) -> merge (BPE)
   int32_t bos = -1, eos = -1, eot = -1, unk = -1, sep = -1, pad = -1, cls = -1, mask = -1;
   bool add_bos = false, add_eos = false, add_space_prefix = false;
   std::array<int32_t, 256> byte_token{};  // SentencePiece <0xXX> tokens (-1 when absent)
