@@ -147,6 +147,11 @@ void encode_bpe_word(const Vocab& v, const std::string& word, std::vector<int32_
     int32_t rank, left_id, right_id, result;
   };
   auto worse = [](const Bigram& a, const Bigram& b) { return a.rank > b.rank || (a.rank == b.rank && a.left > b.left); };
+  if (v.ignore_merges)
+    if (int32_t whole = v.find(word); whole >= 0) {
+      out.push_back(whole);
+      return;
+    }
   std::vector<Symbol> syms = char_symbols(word);
   std::vector<int32_t> id(syms.size());
   for (size_t i = 0; i < syms.size(); ++i) id[i] = v.find(std::string_view(word).substr(syms[i].start, syms[i].n));

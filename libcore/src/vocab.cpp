@@ -127,7 +127,8 @@ Vocab load_vocab(const GgufFile& f) {
       v.bos = id_or(f, "tokenizer.ggml.bos_token_id", -1, n);
       v.eos = id_or(f, "tokenizer.ggml.eos_token_id", -1, n);
       v.unk = id_or(f, "tokenizer.ggml.unknown_token_id", -1, n);
-      v.add_bos = v.pre == "llama3" || v.pre == "llama-bpe";
+      v.ignore_merges = bpe_ignore_merges(v.pre);
+      v.add_bos = v.ignore_merges;  // the llama3 family adds BOS; other BPE vocabularies do not
       break;
     case TokenizerKind::WordPiece:
       v.unk = id_or(f, "tokenizer.ggml.unknown_token_id", 100, n);

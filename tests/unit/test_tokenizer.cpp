@@ -111,8 +111,24 @@ TEST_CASE("invalid UTF-8 never crashes and is handled as llama.cpp does", "[toke
   CHECK(bpe.decode(bpe.encode("a\xFFz", false)) == "a\xEF\xBF\xBDz");
 }
 
+TEST_CASE("pre-tokenizers stay linear on long runs followed by any character", "[tokenizer]") {
+  // Backtracking patterns such as deepseek's \s+$ would be quadratic here without care.
+  const char* tails[] = {"x", "9", "\xE4\xB8\xAD", "!", "\xC2\xA0" "a", "\n", ""};
+  for (const char* pre : {"deepseek-llm", "deepseek-coder", "deepseek-v3", "falcon", "llama3", "qwen2", "default", "smollm",
+                          "poro-chat", "gpt-2"})
+    for (char c : {' ', 'a', '9', '\n', '!'})
+      for (const char* tail : tails) {
+        INFO(pre << " run of " << int(c) << " then [" << tail << "]");
+        std::string s(1 << 16, c);  // quadratic behaviour would take minutes at this size
+        s += tail;
+        size_t total = 0;
+        for (const auto& w : bpe_pretokenize(pre, s)) total += w.size();
+        CHECK(total >= s.size());  // every byte lands in some word (byte-encoded: 1-2 bytes each)
+      }
+}
+
 TEST_CASE("a 1 MB run of one character tokenizes in linear time", "[tokenizer][shared]") {
-  for (const char* name : {"llama-spm", "gpt-2", "bert-bge"}) {
+  for (const char* name : {"llama-spm", "gpt-2", "bert-bge", "falcon", "deepseek-llm"}) {
     Tokenizer t = shared_tokenizer(name);
     for (char c : {'a', ' ', '9'}) {
       INFO(name << " run of '" << c << "'");

@@ -48,3 +48,5 @@ TEST_CASE("conformance: llama-spm (SentencePiece)", "[tokenizer][shared]") { che
 TEST_CASE("conformance: phi-3 (SentencePiece)", "[tokenizer][shared]") { check_vocab("phi-3"); }
 TEST_CASE("conformance: gpt-2 (byte-level BPE)", "[tokenizer][shared]") { check_vocab("gpt-2"); }
 TEST_CASE("conformance: bert-bge (WordPiece)", "[tokenizer][shared]") { check_vocab("bert-bge"); }
+TEST_CASE("conformance: falcon (byte-level BPE, falcon pre-tokenizer)", "[tokenizer][shared]") { check_vocab("falcon"); }
+TEST_CASE("conformance: deepseek-llm (byte-level BPE, deepseek-llm pre-tokenizer)", "[tokenizer][shared]") { check_vocab("deepseek-llm"); }

@@ -36,6 +36,7 @@ struct Vocab {
   std::unordered_map<uint64_t, Merge> merges;  // (left id << 32 | right id) -> merge (BPE)
   int32_t bos = -1, eos = -1, eot = -1, unk = -1, sep = -1, pad = -1, cls = -1, mask = -1;
   bool add_bos = false, add_eos = false, add_space_prefix = false;
+  bool ignore_merges = false;  // BPE: a word that is a token is taken whole (llama3 family)
   std::array<int32_t, 256> byte_token{};  // SentencePiece <0xXX> tokens (-1 when absent)
   std::vector<int32_t> special_tokens;    // control and user-defined tokens, longest text first
   size_t max_token_bytes = 0;
@@ -77,5 +78,7 @@ class Tokenizer {
 // Throws Error("unsupported_tokenizer") for names llmkit does not know.
 std::vector<std::string> bpe_pretokenize(std::string_view pre, std::string_view text);
 bool bpe_pretokenizer_known(std::string_view pre);
+// llama3-family vocabularies take a pre-tokenized word whole when it is itself a token.
+bool bpe_ignore_merges(std::string_view pre);
 
 }  // namespace llmkit
