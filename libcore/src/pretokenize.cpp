@@ -99,6 +99,7 @@ struct PreSpec {
   std::vector<const char*> names;
   std::vector<const char*> patterns;
   bool ignore_merges = false;  // a word that is a token is taken whole (llama3)
+  bool add_bos = false;        // BOS by default (when the file does not say)
 };
 
 const std::vector<PreSpec>& specs() {
@@ -107,7 +108,16 @@ const std::vector<PreSpec>& specs() {
       {{"gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v1-en", "jina-v2-es", "jina-v2-de", "jina-v2-code",
         "roberta-bpe", "a.x-4.0", "mellum", "mpt", "olmo", "jais", "trillion", "granite-docling"},
        {kGpt2}},
-      {{"llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2"}, {kLlama3}, true},
+      {{"llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2"}, {kLlama3}, true, true},
+      {{"tekken"},
+       {R"([^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)"},
+       true, true},
+      {{"gpt-4o", "llama4"},
+       {R"([^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)"}},
+      {{"chameleon"},
+       {"<sentinel:[0-9]+>", "(IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z", "([\t\n]|    |  )", R"(\p{N})",
+        R"([\p{P}!-/:-@\[-`{-~])", kGpt2},
+       false, true},
       {{"dbrx", "smaug-bpe", "chatglm-bpe"}, {kLlama3}},
       {{"qwen2", "deepseek-r1-qwen", "stablelm2", "hunyuan", "grok-2"}, {kQwen2}},
       {{"falcon"}, {R"([\p{P}\$\+<=>\^~\|`]+)", kGpt2, R"([0-9][0-9][0-9])"}},
@@ -170,6 +180,11 @@ bool bpe_pretokenizer_known(std::string_view pre) { return compiled(pre) != null
 bool bpe_ignore_merges(std::string_view pre) {
   const Compiled* c = compiled(pre);
   return c && c->spec->ignore_merges;
+}
+
+bool bpe_adds_bos(std::string_view pre) {
+  const Compiled* c = compiled(pre);
+  return c && c->spec->add_bos;
 }
 
 std::vector<std::string> bpe_pretokenize(std::string_view pre, std::string_view text) {

@@ -16,6 +16,7 @@ struct Node {
   std::vector<std::pair<uint32_t, uint32_t>> ranges;
   uint16_t cat_mask = 0;  // unicode::Flag bits any of which makes a member
   bool space = false, not_space = false, negated = false;
+  std::unique_ptr<Node> also;  // must match this class too: (?=[A])[B] folded into one class
   // Seq / Alt / Repeat / Look children
   std::vector<std::unique_ptr<Node>> kids;
   int min = 0, max = 0;  // Repeat; max -1 = unbounded
@@ -39,7 +40,7 @@ bool class_has(const Node& n, uint32_t c) {
   if (!in && n.cat_mask && (u::flags(c) & n.cat_mask)) in = true;
   if (!in && n.space && u::is_whitespace(c)) in = true;
   if (!in && n.not_space && !u::is_whitespace(c)) in = true;
-  return in != n.negated;
+  return in != n.negated && (!n.also || class_has(*n.also, c));
 }
 
 class Parser {
@@ -72,7 +73,7 @@ class Parser {
   std::unique_ptr<Node> sequence() {
     auto seq = std::make_unique<Node>(Node{Node::Seq});
     while (!eof() && peek() != '|' && peek() != ')') seq->kids.push_back(quantified());
-    return seq;
+    return seq->kids.size() == 1 ? std::move(seq->kids[0]) : std::move(seq);
   }
 
   std::unique_ptr<Node> quantified() {
@@ -152,7 +153,19 @@ class Parser {
     auto inner = alternation();
     if (eof() || peek() != ')') fail("missing ')'");
     ++i_;
-    return inner;
+    return fold_lookahead_class(std::move(inner));
+  }
+
+  // (?=[A])[B] consumes one character that is in A and in B: make it one class, so that a
+  // loop over it runs iteratively (tekken and gpt-4o patterns repeat exactly this).
+  static std::unique_ptr<Node> fold_lookahead_class(std::unique_ptr<Node> n) {
+    if (n->kind != Node::Seq || n->kids.size() != 2) return n;
+    Node& look = *n->kids[0];
+    if (look.kind != Node::Look || look.negative || look.kids[0]->kind != Node::Class || n->kids[1]->kind != Node::Class)
+      return n;
+    auto cls = std::move(n->kids[1]);
+    cls->also = std::move(look.kids[0]);
+    return cls;
   }
 
   // After a backslash: a class escape or a literal. Returns the literal (or 0 for a class).

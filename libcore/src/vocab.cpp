@@ -128,7 +128,7 @@ Vocab load_vocab(const GgufFile& f) {
       v.eos = id_or(f, "tokenizer.ggml.eos_token_id", -1, n);
       v.unk = id_or(f, "tokenizer.ggml.unknown_token_id", -1, n);
       v.ignore_merges = bpe_ignore_merges(v.pre);
-      v.add_bos = v.ignore_merges;  // the llama3 family adds BOS; other BPE vocabularies do not
+      v.add_bos = bpe_adds_bos(v.pre);  // the llama3 family adds BOS; most BPE vocabularies do not
       break;
     case TokenizerKind::WordPiece:
       v.unk = id_or(f, "tokenizer.ggml.unknown_token_id", 100, n);

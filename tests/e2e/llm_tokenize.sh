@@ -25,8 +25,15 @@ expect_eq "--field" "$(echo '{"body": "Hello"}' | "$T" -m "$V/ggml-vocab-gpt-2.g
 expect_eq "detokenize records" "$(echo '{"id": 9, "tokens": [15496, 995]}' | "$T" -m "$V/ggml-vocab-gpt-2.gguf" --detokenize | py 'r["id"], r["text"]')" "(9, 'Hello world')"
 echo '{"tokens": "nope"}' | "$T" -m "$V/ggml-vocab-gpt-2.gguf" --detokenize > "$WORK/d.jsonl"; expect_eq "bad tokens exit" $? 1
 expect_eq "bad tokens record" "$(py 'r["error"]["code"]' < "$WORK/d.jsonl")" bad_record
-"$T" -m "$V/ggml-vocab-falcon.gguf" -p x 2> "$WORK/err"; expect_eq "unsupported pre exit" $? 2
-expect_contains "unsupported pre message" "$(cat "$WORK/err")" "pre-tokenizer 'falcon'"
+# A GGUF without tokenizer metadata: a clear error, exit 2.
+python3 -c '
+import struct, sys
+k, v = b"general.architecture", b"llama"
+sys.stdout.buffer.write(b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", len(k)) + k
+                        + struct.pack("<IQ", 8, len(v)) + v)' > "$WORK/notok.gguf"
+"$T" -m "$WORK/notok.gguf" -p x 2> "$WORK/err"; expect_eq "no tokenizer exit" $? 2
+expect_contains "no tokenizer message" "$(cat "$WORK/err")" "has no tokenizer"
+expect_eq "falcon" "$("$T" -m "$V/ggml-vocab-falcon.gguf" -p 'Hello world' --ids)" "9856 1079"
 "$T" -m "$WORK/none.gguf" -p x 2> /dev/null; expect_eq "missing model exit" $? 2
 "$T" -p x 2> /dev/null; expect_eq "no -m exit" $? 2
 # A whole model file works too (its tokenizer is read from the header).

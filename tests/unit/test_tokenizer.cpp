@@ -115,7 +115,7 @@ TEST_CASE("pre-tokenizers stay linear on long runs followed by any character", "
   // Backtracking patterns such as deepseek's \s+$ would be quadratic here without care.
   const char* tails[] = {"x", "9", "\xE4\xB8\xAD", "!", "\xC2\xA0" "a", "\n", ""};
   for (const char* pre : {"deepseek-llm", "deepseek-coder", "deepseek-v3", "falcon", "llama3", "qwen2", "default", "smollm",
-                          "poro-chat", "gpt-2"})
+                          "poro-chat", "gpt-2", "tekken", "gpt-4o", "chameleon"})
     for (char c : {' ', 'a', '9', '\n', '!'})
       for (const char* tail : tails) {
         INFO(pre << " run of " << int(c) << " then [" << tail << "]");
@@ -186,4 +186,23 @@ TEST_CASE("unicode tables: categories, lowercase, decomposition", "[unicode]") {
   CHECK(u::decode_utf8("\xED\xA0\x80", 0, &n) == u::kReplacement);  // surrogate
   CHECK(n == 1);
   CHECK(u::decode_utf8("\xE2\x82", 0, &n) == u::kReplacement);  // truncated
+}
+
+TEST_CASE("pre-tokenizer patterns split as their regular expressions define", "[tokenizer]") {
+  // Words come back byte-encoded (GPT-2's mapping): a space shows as \u0120 (Ä ).
+  auto words = [](const char* pre, const char* text) { return bpe_pretokenize(pre, text); };
+  const std::string sp = "\xC4\xA0";
+  // llama3: contractions are case-insensitive, numbers go in threes (no space joins them),
+  // a non-letter leads a word.
+  CHECK(words("llama3", "I'M 12345 (hi)") == std::vector<std::string>{"I", "'M", sp, "123", "45", sp + "(", "hi", ")"});
+  // qwen2: single digits.
+  CHECK(words("qwen2", "x 123") == std::vector<std::string>{"x", sp, "1", "2", "3"});
+  // smollm: digits split first, then the gpt-2 pattern.
+  CHECK(words("smollm", "ab 12c") == std::vector<std::string>{"ab", sp, "1", "2", "c"});
+  // falcon: punctuation runs, then gpt-2, then three-digit groups cut out of what is left.
+  CHECK(words("falcon", "a,,b 1234") == std::vector<std::string>{"a", ",,", "b", sp, "123", "4"});
+  // tekken: an upper-case run then lower-case letters stay together; CamelCase splits.
+  CHECK(words("tekken", "HelloWorld") == std::vector<std::string>{"Hello", "World"});
+  // deepseek-llm: newlines alone, letters with one leading space, trailing spaces at the end.
+  CHECK(words("deepseek-llm", "ab\ncd  ") == std::vector<std::string>{"ab", "\xC4\x8A", "cd", sp + sp});
 }

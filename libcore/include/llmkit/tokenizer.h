@@ -80,5 +80,7 @@ std::vector<std::string> bpe_pretokenize(std::string_view pre, std::string_view 
 bool bpe_pretokenizer_known(std::string_view pre);
 // llama3-family vocabularies take a pre-tokenized word whole when it is itself a token.
 bool bpe_ignore_merges(std::string_view pre);
+// Whether the family adds BOS when the file has no tokenizer.ggml.add_bos_token (llama3, tekken).
+bool bpe_adds_bos(std::string_view pre);
 
 }  // namespace llmkit
