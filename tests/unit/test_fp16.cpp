@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "cpu/dot.h"
 #include "cpu/fp16.h"
 
 using namespace llmkit::kernels;
@@ -86,4 +87,24 @@ TEST_CASE("bf16 conversions round to nearest even and keep NaN", "[kernels][bf16
   for (size_t i = 0; i < f.size(); ++i) CHECK(b[i] == fp32_to_bf16(f[i]));
   CHECK(back[0] == 0.5f);
   CHECK(back[1] == -2.25f);
+}
+
+TEST_CASE("the 8-lane dot product agrees with the scalar reference", "[kernels][dot]") {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> g(0.f, 1.f);
+  for (int64_t n : {0, 1, 7, 8, 15, 16, 17, 64, 1000, 4097}) {
+    std::vector<float> a(static_cast<size_t>(n)), b(a.size());
+    double exact = 0, mag = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      a[i] = g(rng);
+      b[i] = g(rng);
+      exact += double(a[i]) * b[i];
+      mag += std::fabs(double(a[i]) * b[i]);
+    }
+    INFO("n = " << n);
+    // Both are float sums in different orders: each within float rounding of the exact value.
+    const double tol = 1e-6 * (mag + 1);
+    CHECK(std::fabs(dot_f32(a.data(), b.data(), n) - exact) <= tol);
+    CHECK(std::fabs(dot_f32_ref(a.data(), b.data(), n) - exact) <= 4 * tol);
+  }
 }

@@ -1,0 +1,59 @@
+// A decoder-only transformer (llama, qwen2 families) loaded from a GGUF file: hyperparameters
+// from metadata, weights used in place from the mapping (any type llmkit can dequantize).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "llmkit/gguf.h"
+
+namespace llmkit {
+
+struct ModelParams {
+  std::string arch;
+  int64_t n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, n_vocab = 0, n_ctx_train = 0;
+  int64_t head_dim = 0, n_rot = 0;
+  float rope_base = 10000.f, rope_scale = 1.f;  // linear scaling divides positions
+  float norm_eps = 1e-5f;
+  bool rope_neox = false;  // rotate pairs (i, i + n_rot/2) instead of (2i, 2i+1)
+};
+
+struct LayerWeights {
+  const TensorInfo *attn_norm = nullptr, *wq = nullptr, *wk = nullptr, *wv = nullptr, *wo = nullptr;
+  const TensorInfo *bq = nullptr, *bk = nullptr, *bv = nullptr;
+  const TensorInfo *ffn_norm = nullptr, *w_gate = nullptr, *w_up = nullptr, *w_down = nullptr;
+};
+
+class Model {
+ public:
+  // Throws Error("unsupported_model" | "bad_model", ...) naming what is missing or wrong.
+  static std::unique_ptr<Model> load(std::shared_ptr<const GgufFile> file);
+
+  const ModelParams& params() const { return p_; }
+  const GgufFile& file() const { return *file_; }
+  const TensorInfo& token_embd() const { return *tok_embd_; }
+  const TensorInfo& output_norm() const { return *out_norm_; }
+  const TensorInfo& output() const { return *output_; }  // the token embedding when tied
+  const std::vector<LayerWeights>& layers() const { return layers_; }
+
+ private:
+  std::shared_ptr<const GgufFile> file_;
+  ModelParams p_;
+  const TensorInfo *tok_embd_ = nullptr, *out_norm_ = nullptr, *output_ = nullptr;
+  std::vector<LayerWeights> layers_;
+};
+
+// Keys and values of past positions for one sequence, stored as F16 (llama.cpp's default).
+struct KvCache {
+  int64_t n_ctx = 0, n_past = 0, kv_dim = 0, n_layer = 0;
+  std::vector<uint16_t> k, v;  // [layer][position][kv_dim]
+  KvCache(const ModelParams& p, int64_t n_ctx);
+  void clear() { n_past = 0; }
+};
+
+// Runs `tokens` at positions n_past .. n_past+n-1 and appends them to the cache. Returns the
+// logits (n_vocab floats) of every position when all_logits, else of the last one only.
+std::vector<float> forward(const Model& m, KvCache& kv, const std::vector<int32_t>& tokens, bool all_logits);
+
+}  // namespace llmkit

@@ -1,0 +1,163 @@
+// The reference forward pass: plain loops in F32 (weights dequantized row by row), parallel over
+// output rows. Numerics follow llama.cpp's CPU path where it matters for agreement: F16 KV
+// cache, queries rounded to F16 for the K dot products, iterative RoPE angles, double sums in
+// RMS norm and softmax.
+#include <cmath>
+#include <cstring>
+
+#include "cpu/dot.h"
+#include "cpu/fp16.h"
+#include "llmkit/error.h"
+#include "llmkit/model.h"
+#include "llmkit/quant.h"
+
+namespace llmkit {
+namespace {
+
+namespace k = kernels;
+
+// Y[t][o] = dot(W row o, X[t]) for t < n: each weight row is dequantized once per call.
+void matmul(const GgufFile& f, const TensorInfo& w, const float* x, float* y, int64_t n) {
+  const int64_t in = w.ne[0], out = w.ne[1];
+  const uint8_t* data = f.tensor_data(w).data();
+  const uint64_t row_bytes = ggml_bytes(w.type, static_cast<uint64_t>(in));
+  const bool f32 = w.type == GgmlType::F32;
+#pragma omp parallel
+  {
+    std::vector<float> row(f32 ? 0 : static_cast<size_t>(in));
+#pragma omp for schedule(static)
+    for (int64_t o = 0; o < out; ++o) {
+      const float* wr;
+      if (f32) {
+        wr = reinterpret_cast<const float*>(data + static_cast<uint64_t>(o) * row_bytes);
+      } else {
+        dequantize_row(w.type, data + static_cast<uint64_t>(o) * row_bytes, row.data(), in);
+        wr = row.data();
+      }
+      for (int64_t t = 0; t < n; ++t) y[t * out + o] = k::dot_f32(wr, x + t * in, in);
+    }
+  }
+}
+
+std::vector<float> vec(const GgufFile& f, const TensorInfo& t) { return dequantize_tensor(f, t); }
+
+void rms_norm(const float* x, const std::vector<float>& w, float eps, float* y, int64_t n, int64_t dim) {
+  for (int64_t t = 0; t < n; ++t) {
+    const float* xt = x + t * dim;
+    double ss = 0;
+    for (int64_t i = 0; i < dim; ++i) ss += double(xt[i]) * xt[i];
+    const float scale = 1.0f / std::sqrt(static_cast<float>(ss / double(dim)) + eps);
+    for (int64_t i = 0; i < dim; ++i) y[t * dim + i] = xt[i] * scale * w[static_cast<size_t>(i)];
+  }
+}
+
+void rope(float* x, int64_t n_heads, const ModelParams& p, int64_t pos) {
+  const float theta_scale = std::pow(p.rope_base, -2.0f / static_cast<float>(p.n_rot));
+  for (int64_t h = 0; h < n_heads; ++h) {
+    float* v = x + h * p.head_dim;
+    float theta = static_cast<float>(pos) / p.rope_scale;
+    for (int64_t i = 0; i < p.n_rot / 2; ++i) {
+      const float c = std::cos(theta), s = std::sin(theta);
+      const int64_t a = p.rope_neox ? i : 2 * i, b = p.rope_neox ? i + p.n_rot / 2 : 2 * i + 1;
+      const float x0 = v[a], x1 = v[b];
+      v[a] = x0 * c - x1 * s;
+      v[b] = x0 * s + x1 * c;
+      theta *= theta_scale;
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<float> forward(const Model& m, KvCache& kv, const std::vector<int32_t>& tokens, bool all_logits) {
+  const ModelParams& p = m.params();
+  const GgufFile& f = m.file();
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  const int64_t E = p.n_embd, H = p.n_head, HKV = p.n_head_kv, D = p.head_dim, KVD = HKV * D, F = p.n_ff;
+  if (n == 0) return {};
+  if (kv.n_past + n > kv.n_ctx)
+    throw Error("context_full", "the context holds " + std::to_string(kv.n_ctx) + " tokens; " +
+                                    std::to_string(kv.n_past + n) + " were needed");
+  std::vector<float> x(static_cast<size_t>(n * E)), xn(x.size()), q(x.size()), att(x.size()), tmp(x.size());
+  std::vector<float> kk(static_cast<size_t>(n * KVD)), vv(kk.size()), g(static_cast<size_t>(n * F)), u(g.size());
+
+  const TensorInfo& emb = m.token_embd();
+  const uint64_t emb_row = ggml_bytes(emb.type, static_cast<uint64_t>(E));
+  for (int64_t t = 0; t < n; ++t) {
+    const int32_t id = tokens[static_cast<size_t>(t)];
+    if (id < 0 || id >= p.n_vocab) throw Error("bad_token", "token id " + std::to_string(id) + " is out of range");
+    dequantize_row(emb.type, f.tensor_data(emb).data() + static_cast<uint64_t>(id) * emb_row, x.data() + t * E, E);
+  }
+
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const int64_t group = H / HKV;
+  for (int64_t l = 0; l < p.n_layer; ++l) {
+    const LayerWeights& w = m.layers()[static_cast<size_t>(l)];
+    rms_norm(x.data(), vec(f, *w.attn_norm), p.norm_eps, xn.data(), n, E);
+    matmul(f, *w.wq, xn.data(), q.data(), n);
+    matmul(f, *w.wk, xn.data(), kk.data(), n);
+    matmul(f, *w.wv, xn.data(), vv.data(), n);
+    auto add_bias = [&](const TensorInfo* b, std::vector<float>& y, int64_t dim) {
+      if (!b) return;
+      std::vector<float> bias = vec(f, *b);
+      for (int64_t t = 0; t < n; ++t)
+        for (int64_t i = 0; i < dim; ++i) y[static_cast<size_t>(t * dim + i)] += bias[static_cast<size_t>(i)];
+    };
+    add_bias(w.bq, q, E);
+    add_bias(w.bk, kk, KVD);
+    add_bias(w.bv, vv, KVD);
+    uint16_t* kc = kv.k.data() + l * kv.n_ctx * KVD;
+    uint16_t* vc = kv.v.data() + l * kv.n_ctx * KVD;
+    for (int64_t t = 0; t < n; ++t) {
+      const int64_t pos = kv.n_past + t;
+      rope(q.data() + t * E, H, p, pos);
+      rope(kk.data() + t * KVD, HKV, p, pos);
+      k::fp32_to_fp16_row(kk.data() + t * KVD, kc + pos * KVD, static_cast<size_t>(KVD));
+      k::fp32_to_fp16_row(vv.data() + t * KVD, vc + pos * KVD, static_cast<size_t>(KVD));
+    }
+    // Causal attention, each query head reading its group's KV head.
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t h = 0; h < H; ++h) {
+        const int64_t len = kv.n_past + t + 1, kvh = h / group;
+        std::vector<float> qh(static_cast<size_t>(D)), kf(static_cast<size_t>(D)), sc(static_cast<size_t>(len));
+        for (int64_t i = 0; i < D; ++i) qh[static_cast<size_t>(i)] = k::fp16_to_fp32(k::fp32_to_fp16(q[static_cast<size_t>(t * E + h * D + i)]));
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < len; ++j) {
+          k::fp16_to_fp32_row(kc + j * KVD + kvh * D, kf.data(), static_cast<size_t>(D));
+          sc[static_cast<size_t>(j)] = k::dot_f32(qh.data(), kf.data(), D) * scale;
+          mx = std::max(mx, sc[static_cast<size_t>(j)]);
+        }
+        double sum = 0;
+        for (auto& s : sc) {
+          s = std::exp(s - mx);
+          sum += s;
+        }
+        float* o = att.data() + t * E + h * D;
+        std::fill(o, o + D, 0.f);
+        for (int64_t j = 0; j < len; ++j) {
+          const float pj = static_cast<float>(sc[static_cast<size_t>(j)] / sum);
+          k::fp16_to_fp32_row(vc + j * KVD + kvh * D, kf.data(), static_cast<size_t>(D));
+          for (int64_t i = 0; i < D; ++i) o[i] += pj * kf[static_cast<size_t>(i)];
+        }
+      }
+    matmul(f, *w.wo, att.data(), tmp.data(), n);
+    for (size_t i = 0; i < x.size(); ++i) x[i] += tmp[i];
+
+    rms_norm(x.data(), vec(f, *w.ffn_norm), p.norm_eps, xn.data(), n, E);
+    matmul(f, *w.w_gate, xn.data(), g.data(), n);
+    matmul(f, *w.w_up, xn.data(), u.data(), n);
+    for (size_t i = 0; i < g.size(); ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    matmul(f, *w.w_down, g.data(), tmp.data(), n);
+    for (size_t i = 0; i < x.size(); ++i) x[i] += tmp[i];
+  }
+  kv.n_past += n;
+
+  const int64_t first = all_logits ? 0 : n - 1, rows = n - first;
+  rms_norm(x.data() + first * E, vec(f, m.output_norm()), p.norm_eps, xn.data(), rows, E);
+  std::vector<float> logits(static_cast<size_t>(rows * p.n_vocab));
+  matmul(f, m.output(), xn.data(), logits.data(), rows);
+  return logits;
+}
+
+}  // namespace llmkit

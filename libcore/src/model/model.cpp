@@ -1,0 +1,90 @@
+#include "llmkit/model.h"
+
+#include "llmkit/error.h"
+#include "llmkit/quant.h"
+
+namespace llmkit {
+namespace {
+
+const TensorInfo* need(const GgufFile& f, const std::string& name, int64_t ne0, int64_t ne1) {
+  const TensorInfo* t = f.find_tensor(name);
+  if (!t) throw Error("bad_model", "tensor '" + name + "' is missing");
+  if (t->ne[0] != ne0 || (ne1 >= 0 && t->ne[1] != ne1))
+    throw Error("bad_model", "tensor '" + name + "' has shape [" + std::to_string(t->ne[0]) + ", " +
+                                 std::to_string(t->ne[1]) + "], expected [" + std::to_string(ne0) + ", " +
+                                 std::to_string(ne1) + "]");
+  if (!can_dequantize(t->type))
+    throw Error("unsupported_model", "tensor '" + name + "' is " + ggml_type_name(t->type) + ", which llmkit cannot compute with yet");
+  return t;
+}
+
+const TensorInfo* maybe(const GgufFile& f, const std::string& name, int64_t ne0) {
+  return f.find_tensor(name) ? need(f, name, ne0, -1) : nullptr;
+}
+
+}  // namespace
+
+std::unique_ptr<Model> Model::load(std::shared_ptr<const GgufFile> file) {
+  auto m = std::unique_ptr<Model>(new Model());
+  m->file_ = std::move(file);
+  const GgufFile& f = *m->file_;
+  ModelParams& p = m->p_;
+  p.arch = f.get_opt<std::string>("general.architecture").value_or("");
+  if (p.arch != "llama" && p.arch != "qwen2")
+    throw Error("unsupported_model", "architecture '" + p.arch + "' is not supported (llama, qwen2)");
+  auto hp = [&](const char* key, bool required, int64_t fallback) -> int64_t {
+    auto v = f.get_int(p.arch + "." + key);
+    if (!v && required) throw Error("bad_model", "metadata key '" + p.arch + "." + key + "' is missing");
+    return v.value_or(fallback);
+  };
+  p.n_embd = hp("embedding_length", true, 0);
+  p.n_layer = hp("block_count", true, 0);
+  p.n_head = hp("attention.head_count", true, 0);
+  p.n_head_kv = hp("attention.head_count_kv", false, p.n_head);
+  p.n_ff = hp("feed_forward_length", true, 0);
+  p.n_ctx_train = hp("context_length", false, 2048);
+  if (p.n_embd <= 0 || p.n_layer <= 0 || p.n_head <= 0 || p.n_head_kv <= 0 || p.n_ff <= 0 || p.n_embd % p.n_head ||
+      p.n_head % p.n_head_kv)
+    throw Error("bad_model", "inconsistent hyperparameters (embedding, heads, KV heads, feed-forward)");
+  p.head_dim = p.n_embd / p.n_head;
+  p.n_rot = hp("rope.dimension_count", false, p.head_dim);
+  if (p.n_rot <= 0 || p.n_rot > p.head_dim || p.n_rot % 2) throw Error("bad_model", "bad rope.dimension_count");
+  if (auto b = f.get_opt<float>(p.arch + ".rope.freq_base")) p.rope_base = *b;
+  if (auto e = f.get_opt<float>(p.arch + ".attention.layer_norm_rms_epsilon")) p.norm_eps = *e;
+  if (auto s = f.get_opt<float>(p.arch + ".rope.scale_linear")) p.rope_scale = *s;
+  if (auto t = f.get_opt<std::string>(p.arch + ".rope.scaling.type"); t && *t == "linear")
+    if (auto s = f.get_opt<float>(p.arch + ".rope.scaling.factor")) p.rope_scale = *s;
+  p.rope_neox = p.arch == "qwen2";
+
+  m->tok_embd_ = need(f, "token_embd.weight", p.n_embd, -1);
+  p.n_vocab = m->tok_embd_->ne[1];
+  m->out_norm_ = need(f, "output_norm.weight", p.n_embd, -1);
+  m->output_ = f.find_tensor("output.weight") ? need(f, "output.weight", p.n_embd, p.n_vocab) : m->tok_embd_;
+  const int64_t kv_dim = p.n_head_kv * p.head_dim;
+  for (int64_t l = 0; l < p.n_layer; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    LayerWeights w;
+    w.attn_norm = need(f, b + "attn_norm.weight", p.n_embd, -1);
+    w.wq = need(f, b + "attn_q.weight", p.n_embd, p.n_embd);
+    w.wk = need(f, b + "attn_k.weight", p.n_embd, kv_dim);
+    w.wv = need(f, b + "attn_v.weight", p.n_embd, kv_dim);
+    w.wo = need(f, b + "attn_output.weight", p.n_embd, p.n_embd);
+    w.bq = maybe(f, b + "attn_q.bias", p.n_embd);
+    w.bk = maybe(f, b + "attn_k.bias", kv_dim);
+    w.bv = maybe(f, b + "attn_v.bias", kv_dim);
+    w.ffn_norm = need(f, b + "ffn_norm.weight", p.n_embd, -1);
+    w.w_gate = need(f, b + "ffn_gate.weight", p.n_embd, p.n_ff);
+    w.w_up = need(f, b + "ffn_up.weight", p.n_embd, p.n_ff);
+    w.w_down = need(f, b + "ffn_down.weight", p.n_ff, p.n_embd);
+    m->layers_.push_back(w);
+  }
+  return m;
+}
+
+KvCache::KvCache(const ModelParams& p, int64_t ctx)
+    : n_ctx(ctx), kv_dim(p.n_head_kv * p.head_dim), n_layer(p.n_layer) {
+  k.assign(static_cast<size_t>(n_layer * n_ctx * kv_dim), 0);
+  v.assign(k.size(), 0);
+}
+
+}  // namespace llmkit
