@@ -23,4 +23,7 @@ expect_contains "synth example" "$out" "tinyllama-1.1b"
 out=$(BIN="$BIN" "$ROOT/examples/tokenize.sh" "$SHARED/vocab/ggml-vocab-llama-spm.gguf" "$ROOT" 2>&1); rc=$?
 expect_eq "tokenize example exit" "$rc" 0
 expect_contains "tokenize example" "$out" '"pieces":["<s>","▁Quant","ized","▁models","▁run","▁locally","."]'
+out=$(BIN="$BIN" SHARED="$SHARED" "$ROOT/examples/perplexity.sh" 2 2>&1); rc=$?
+expect_eq "perplexity example exit" "$rc" 0
+expect_contains "perplexity example" "$out" "llama.cpp Q4_K_M"
 finish

@@ -8,6 +8,7 @@
 
 #include "llmkit/gguf.h"
 #include "llmkit/model.h"
+#include "llmkit/perplexity.h"
 #include "llmkit/tokenizer.h"
 #include "support/fixture.h"
 
@@ -31,33 +32,14 @@ std::vector<JsonObject> read_jsonl(const std::string& rel) {
   return out;
 }
 
-// llama.cpp's perplexity: chunks of n_ctx tokens (BOS in place of the first when the vocabulary
-// adds one), each scored on its second half from the logits of the token before.
 double perplexity(const std::string& model_path, const std::string& text, int64_t n_ctx, int64_t chunks) {
   auto file = std::make_shared<GgufFile>(GgufFile::open(model_path));
   auto model = Model::load(file);
   Tokenizer tok(load_vocab(*file));
-  std::vector<int32_t> tokens = tok.encode(text, true);
-  const int64_t n_chunk = std::min<int64_t>(chunks, static_cast<int64_t>(tokens.size()) / n_ctx);
-  const int64_t first = n_ctx / 2, V = model->params().n_vocab;
-  double nll = 0;
-  int64_t count = 0;
-  KvCache kv(model->params(), n_ctx);
-  for (int64_t c = 0; c < n_chunk; ++c) {
-    std::vector<int32_t> chunk(tokens.begin() + c * n_ctx, tokens.begin() + (c + 1) * n_ctx);
-    if (tok.vocab().add_bos) chunk[0] = tok.vocab().bos;
-    kv.clear();
-    std::vector<float> logits = forward(*model, kv, chunk, true);
-    for (int64_t j = first; j < n_ctx - 1; ++j) {
-      const float* lg = logits.data() + j * V;
-      const float mx = *std::max_element(lg, lg + V);
-      double sum = 0;
-      for (int64_t i = 0; i < V; ++i) sum += std::exp(double(lg[i]) - mx);
-      nll += -(double(lg[chunk[static_cast<size_t>(j + 1)]]) - mx - std::log(sum));
-      ++count;
-    }
-  }
-  return std::exp(nll / static_cast<double>(count));
+  PerplexityOptions o;
+  o.n_ctx = n_ctx;
+  o.chunks = chunks;
+  return evaluate_perplexity(*model, tok, text, o).ppl;
 }
 
 }  // namespace
@@ -94,4 +76,33 @@ TEST_CASE("perplexity on gpl-3 within 0.1% of llama.cpp's, every golden model", 
                 ppl / *g.get_number("ppl"));
     CHECK(std::fabs(ppl / *g.get_number("ppl") - 1.0) < 0.001);
   }
+}
+
+TEST_CASE("perplexity against a base model: the same model agrees with itself", "[engine][shared]") {
+  std::vector<uint8_t> b = fixture::read_file(fixture::require_shared("golden/perplexity/gpl-3.txt"));
+  const std::string text(b.begin(), b.end());
+  auto file = std::make_shared<GgufFile>(GgufFile::open(fixture::require_shared("models/stories260K.gguf").string()));
+  auto model = Model::load(file);
+  Tokenizer tok(load_vocab(*file));
+  PerplexityOptions o;
+  o.n_ctx = 128;
+  o.chunks = 4;
+  o.base = model.get();
+  int calls = 0;
+  int64_t seen_total = 0;
+  o.on_chunk = [&](int64_t, int64_t n, double) {
+    ++calls;
+    seen_total = n;
+  };
+  PerplexityResult r = evaluate_perplexity(*model, tok, text, o);
+  CHECK(calls == 4);
+  CHECK(seen_total == 4);
+  CHECK(r.chunks == 4);
+  CHECK(r.tokens_scored == 4 * 63);
+  CHECK(r.ppl == Approx(r.base_ppl));
+  CHECK(std::fabs(r.kl_mean) < 1e-9);
+  CHECK(r.top1_agreement == 1.0);
+  CHECK(r.ppl_err > 0);
+  o.n_ctx = 1 << 20;
+  CHECK_THROWS_WITH(evaluate_perplexity(*model, tok, text, o), Catch::Contains("fewer than one chunk"));
 }
