@@ -46,6 +46,16 @@ class WordCache {
   std::unordered_map<std::string, std::vector<int32_t>, StringHash, std::equal_to<>> map_;
 };
 
+// Joins symbol `left` with the symbol after it (which becomes empty) in the linked list.
+void merge_with_next(std::vector<Symbol>& syms, int left) {
+  Symbol& l = syms[static_cast<size_t>(left)];
+  Symbol& r = syms[static_cast<size_t>(l.next)];
+  l.n += r.n;
+  r.n = 0;
+  l.next = r.next;
+  if (r.next >= 0) syms[static_cast<size_t>(r.next)].prev = left;
+}
+
 // ---- SentencePiece: merge the adjacent pair whose union is the highest-scoring token.
 void encode_spm_piece(const Vocab& v, std::string_view text, std::vector<int32_t>& out) {
   struct Bigram {
@@ -70,10 +80,7 @@ void encode_spm_piece(const Vocab& v, std::string_view text, std::vector<int32_t
     Symbol& l = syms[static_cast<size_t>(b.left)];
     Symbol& r = syms[static_cast<size_t>(b.right)];
     if (l.n == 0 || r.n == 0 || l.n + r.n != b.size) continue;  // stale: one side merged since
-    l.n += r.n;
-    r.n = 0;
-    l.next = r.next;
-    if (r.next >= 0) syms[static_cast<size_t>(r.next)].prev = b.left;
+    merge_with_next(syms, b.left);
     try_pair(l.prev, b.left);
     try_pair(b.left, l.next);
   }
@@ -173,11 +180,8 @@ void encode_bpe_word(const Vocab& v, const std::string& word, std::vector<int32_
     if (l.n == 0 || r.n == 0 || l.next != b.right || id[static_cast<size_t>(b.left)] != b.left_id ||
         id[static_cast<size_t>(b.right)] != b.right_id)
       continue;
-    l.n += r.n;
-    r.n = 0;
+    merge_with_next(syms, b.left);
     id[static_cast<size_t>(b.left)] = b.result;
-    l.next = r.next;
-    if (r.next >= 0) syms[static_cast<size_t>(r.next)].prev = b.left;
     try_pair(l.prev, b.left);
     try_pair(b.left, l.next);
   }
