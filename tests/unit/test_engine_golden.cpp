@@ -9,19 +9,13 @@
 #include "llmkit/gguf.h"
 #include "llmkit/model.h"
 #include "llmkit/perplexity.h"
+#include "llmkit/sampler.h"
 #include "llmkit/tokenizer.h"
 #include "support/fixture.h"
 
 using namespace llmkit;
 
 namespace {
-
-int32_t argmax(const float* v, int64_t n) {
-  int32_t best = 0;
-  for (int64_t i = 1; i < n; ++i)
-    if (v[i] > v[best]) best = static_cast<int32_t>(i);
-  return best;
-}
 
 std::vector<JsonObject> read_jsonl(const std::string& rel) {
   std::vector<uint8_t> b = fixture::read_file(fixture::require_shared(rel));
@@ -53,10 +47,15 @@ TEST_CASE("greedy continuations of stories260K equal llama.cpp's", "[engine][gol
     const std::string prompt = *g.get_string("prompt");
     INFO("prompt: " << prompt);
     KvCache kv(model->params(), 256);
-    std::vector<float> logits = forward(*model, kv, tok.encode(prompt, *g.raw("add_bos") == "true"), false);
+    std::vector<int32_t> history = tok.encode(prompt, *g.raw("add_bos") == "true");
+    std::vector<float> logits = forward(*model, kv, history, false);
+    SamplerParams greedy;
+    greedy.temperature = 0;
+    Sampler sampler(greedy);
     std::string text;
     for (int64_t i = 0; i < *g.get_int("n_predict"); ++i) {
-      const int32_t next = argmax(logits.data(), model->params().n_vocab);
+      const int32_t next = sampler.sample(logits, history);
+      history.push_back(next);
       text += tok.piece(next);
       logits = forward(*model, kv, {next}, false);
     }
