@@ -4,6 +4,7 @@
 
 #include "cpu/fp16.h"
 #include "cpu/quants.h"
+#include "cpu/vec_dot.h"
 #include "llmkit/error.h"
 #include "llmkit/gguf.h"
 
@@ -22,11 +23,18 @@ void bf16_from_f32(const float* s, void* d, int64_t n) { k::fp32_to_bf16_row(s, 
 const QuantOps kF32{f32_to_f32, f32_from_f32};
 const QuantOps kF16{f16_to_f32, f16_from_f32};
 const QuantOps kBF16{bf16_to_f32, bf16_from_f32};
-const QuantOps kQ4_0{k::dequantize_row_q4_0, k::quantize_row_q4_0_ref};
+float dot_q4_0(int64_t n, const void* w, const void* a) {
+  return k::vec_dot_q4_0_q8_0(n, static_cast<const k::block_q4_0*>(w), static_cast<const k::block_q8_0*>(a));
+}
+float dot_q8_0(int64_t n, const void* w, const void* a) {
+  return k::vec_dot_q8_0_q8_0(n, static_cast<const k::block_q8_0*>(w), static_cast<const k::block_q8_0*>(a));
+}
+
+const QuantOps kQ4_0{k::dequantize_row_q4_0, k::quantize_row_q4_0_ref, dot_q4_0, GgmlType::Q8_0};
 const QuantOps kQ4_1{k::dequantize_row_q4_1, k::quantize_row_q4_1_ref};
 const QuantOps kQ5_0{k::dequantize_row_q5_0, k::quantize_row_q5_0_ref};
 const QuantOps kQ5_1{k::dequantize_row_q5_1, k::quantize_row_q5_1_ref};
-const QuantOps kQ8_0{k::dequantize_row_q8_0, k::quantize_row_q8_0};
+const QuantOps kQ8_0{k::dequantize_row_q8_0, k::quantize_row_q8_0, dot_q8_0, GgmlType::Q8_0};
 const QuantOps kQ2_K{k::dequantize_row_q2_K, k::quantize_row_q2_K};
 const QuantOps kQ3_K{k::dequantize_row_q3_K, k::quantize_row_q3_K_ref};
 const QuantOps kQ4_K{k::dequantize_row_q4_K, k::quantize_row_q4_K};

@@ -9,6 +9,8 @@
 #include "llmkit/gguf.h"
 #include "llmkit/model.h"
 #include "llmkit/perplexity.h"
+#include "llmkit/quant_plan.h"
+#include "llmkit/quantize.h"
 #include "llmkit/sampler.h"
 #include "llmkit/tokenizer.h"
 #include "support/fixture.h"
@@ -104,4 +106,20 @@ TEST_CASE("perplexity against a base model: the same model agrees with itself", 
   CHECK(r.ppl_err > 0);
   o.n_ctx = 1 << 20;
   CHECK_THROWS_WITH(evaluate_perplexity(*model, tok, text, o), Catch::Contains("fewer than one chunk"));
+}
+
+TEST_CASE("Q8_0 and Q4_0 weights through the integer dot products stay close to the F16 model", "[engine][shared]") {
+  std::vector<uint8_t> b = fixture::read_file(fixture::require_shared("golden/perplexity/gpl-3.txt"));
+  const std::string text(b.begin(), b.end());
+  const std::string f16 = fixture::require_shared("models/synth-llama-256.f16.gguf").string();
+  auto dir = fixture::temp_dir();
+  const double base = perplexity(f16, text, 128, 4);
+  for (const auto& [preset, tolerance] : std::vector<std::pair<std::string, double>>{{"Q8_0", 0.003}, {"Q4_0", 0.02}}) {
+    GgufFile src = GgufFile::open(f16);
+    const std::string out = (dir / (preset + ".gguf")).string();
+    quantize_model(src, plan_quantization(src, *find_preset(preset), {}), out);
+    const double ppl = perplexity(out, text, 128, 4);
+    INFO(preset << ": " << ppl << " against F16 " << base);
+    CHECK(std::fabs(ppl / base - 1) < tolerance);
+  }
 }

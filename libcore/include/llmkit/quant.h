@@ -10,9 +10,14 @@ namespace llmkit {
 using DequantizeRowFn = void (*)(const void* src, float* dst, int64_t n);
 using QuantizeRowFn = void (*)(const float* src, void* dst, int64_t n);
 
+// Dot product of a weight row with an activation row quantized to `vec_dot_type`.
+using VecDotFn = float (*)(int64_t n, const void* weights, const void* activations);
+
 struct QuantOps {
   DequantizeRowFn to_float;
   QuantizeRowFn from_float;
+  VecDotFn vec_dot = nullptr;  // integer-domain dot product, when the type has one
+  GgmlType vec_dot_type = GgmlType::F32;
 };
 
 // nullptr when llmkit cannot convert this type (yet): IQ*, TQ*, MXFP4, integer types.

@@ -16,11 +16,23 @@ namespace {
 
 namespace k = kernels;
 
-// Y[t][o] = dot(W row o, X[t]) for t < n: each weight row is dequantized once per call.
+// Y[t][o] = dot(W row o, X[t]) for t < n. Types with an integer dot product (Q4_0, Q8_0) take
+// activations quantized once per call, as ggml does; the others are dequantized row by row.
 void matmul(const GgufFile& f, const TensorInfo& w, const float* x, float* y, int64_t n) {
   const int64_t in = w.ne[0], out = w.ne[1];
   const uint8_t* data = f.tensor_data(w).data();
   const uint64_t row_bytes = ggml_bytes(w.type, static_cast<uint64_t>(in));
+  const QuantOps* ops = quant_ops(w.type);
+  if (ops && ops->vec_dot) {
+    const uint64_t act_bytes = ggml_bytes(ops->vec_dot_type, static_cast<uint64_t>(in));
+    std::vector<uint8_t> xq(static_cast<size_t>(act_bytes * static_cast<uint64_t>(n)));
+    for (int64_t t = 0; t < n; ++t) quantize_row(ops->vec_dot_type, x + t * in, xq.data() + static_cast<uint64_t>(t) * act_bytes, in);
+#pragma omp parallel for schedule(static)
+    for (int64_t o = 0; o < out; ++o)
+      for (int64_t t = 0; t < n; ++t)
+        y[t * out + o] = ops->vec_dot(in, data + static_cast<uint64_t>(o) * row_bytes, xq.data() + static_cast<uint64_t>(t) * act_bytes);
+    return;
+  }
   const bool f32 = w.type == GgmlType::F32;
 #pragma omp parallel
   {

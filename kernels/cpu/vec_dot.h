@@ -1,0 +1,19 @@
+// Dot products of a quantized weight row with activations quantized to Q8_0 (32 values per
+// block, one f16 scale), in the integer domain as ggml does: int8 products summed per block,
+// then scaled. Scalar references and AVX2 paths (when the build targets AVX2).
+#pragma once
+#include <cstdint>
+
+#include "cpu/quants.h"
+
+namespace llmkit::kernels {
+
+// n: elements (a multiple of 32).
+float vec_dot_q8_0_q8_0_ref(int64_t n, const block_q8_0* x, const block_q8_0* y);
+float vec_dot_q4_0_q8_0_ref(int64_t n, const block_q4_0* x, const block_q8_0* y);
+float vec_dot_q8_0_q8_0(int64_t n, const block_q8_0* x, const block_q8_0* y);
+float vec_dot_q4_0_q8_0(int64_t n, const block_q4_0* x, const block_q8_0* y);
+
+const char* vec_dot_path();  // "avx2" or "scalar"
+
+}  // namespace llmkit::kernels
