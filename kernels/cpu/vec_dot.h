@@ -13,6 +13,11 @@ float vec_dot_q8_0_q8_0_ref(int64_t n, const block_q8_0* x, const block_q8_0* y)
 float vec_dot_q4_0_q8_0_ref(int64_t n, const block_q4_0* x, const block_q8_0* y);
 float vec_dot_q8_0_q8_0(int64_t n, const block_q8_0* x, const block_q8_0* y);
 float vec_dot_q4_0_q8_0(int64_t n, const block_q4_0* x, const block_q8_0* y);
+// K-quants against activations quantized to Q8_K (256 values, float scale, 16-value sums).
+float vec_dot_q4_K_q8_K_ref(int64_t n, const block_q4_K* x, const block_q8_K* y);
+float vec_dot_q6_K_q8_K_ref(int64_t n, const block_q6_K* x, const block_q8_K* y);
+float vec_dot_q4_K_q8_K(int64_t n, const block_q4_K* x, const block_q8_K* y);
+float vec_dot_q6_K_q8_K(int64_t n, const block_q6_K* x, const block_q8_K* y);
 
 const char* vec_dot_path();  // "avx2" or "scalar"
 

@@ -30,6 +30,13 @@ float dot_q8_0(int64_t n, const void* w, const void* a) {
   return k::vec_dot_q8_0_q8_0(n, static_cast<const k::block_q8_0*>(w), static_cast<const k::block_q8_0*>(a));
 }
 
+float dot_q4_K(int64_t n, const void* w, const void* a) {
+  return k::vec_dot_q4_K_q8_K(n, static_cast<const k::block_q4_K*>(w), static_cast<const k::block_q8_K*>(a));
+}
+float dot_q6_K(int64_t n, const void* w, const void* a) {
+  return k::vec_dot_q6_K_q8_K(n, static_cast<const k::block_q6_K*>(w), static_cast<const k::block_q8_K*>(a));
+}
+
 const QuantOps kQ4_0{k::dequantize_row_q4_0, k::quantize_row_q4_0_ref, dot_q4_0, GgmlType::Q8_0};
 const QuantOps kQ4_1{k::dequantize_row_q4_1, k::quantize_row_q4_1_ref};
 const QuantOps kQ5_0{k::dequantize_row_q5_0, k::quantize_row_q5_0_ref};
@@ -37,9 +44,9 @@ const QuantOps kQ5_1{k::dequantize_row_q5_1, k::quantize_row_q5_1_ref};
 const QuantOps kQ8_0{k::dequantize_row_q8_0, k::quantize_row_q8_0, dot_q8_0, GgmlType::Q8_0};
 const QuantOps kQ2_K{k::dequantize_row_q2_K, k::quantize_row_q2_K};
 const QuantOps kQ3_K{k::dequantize_row_q3_K, k::quantize_row_q3_K_ref};
-const QuantOps kQ4_K{k::dequantize_row_q4_K, k::quantize_row_q4_K};
+const QuantOps kQ4_K{k::dequantize_row_q4_K, k::quantize_row_q4_K, dot_q4_K, GgmlType::Q8_K};
 const QuantOps kQ5_K{k::dequantize_row_q5_K, k::quantize_row_q5_K};
-const QuantOps kQ6_K{k::dequantize_row_q6_K, k::quantize_row_q6_K};
+const QuantOps kQ6_K{k::dequantize_row_q6_K, k::quantize_row_q6_K, dot_q6_K, GgmlType::Q8_K};
 const QuantOps kQ8_K{k::dequantize_row_q8_K, k::quantize_row_q8_K_ref};
 
 }  // namespace

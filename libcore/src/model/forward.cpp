@@ -16,7 +16,8 @@ namespace {
 
 namespace k = kernels;
 
-// Y[t][o] = dot(W row o, X[t]) for t < n. Types with an integer dot product (Q4_0, Q8_0) take
+// Y[t][o] = dot(W row o, X[t]) for t < n. Types with an integer dot product (Q4_0, Q8_0: Q8_0
+// activations; Q4_K, Q6_K: Q8_K activations) take
 // activations quantized once per call, as ggml does; the others are dequantized row by row.
 void matmul(const GgufFile& f, const TensorInfo& w, const float* x, float* y, int64_t n) {
   const int64_t in = w.ne[0], out = w.ne[1];
