@@ -20,9 +20,10 @@ struct ModelParams {
 };
 
 struct LayerWeights {
-  const TensorInfo *attn_norm = nullptr, *wq = nullptr, *wk = nullptr, *wv = nullptr, *wo = nullptr;
-  const TensorInfo *bq = nullptr, *bk = nullptr, *bv = nullptr;
-  const TensorInfo *ffn_norm = nullptr, *w_gate = nullptr, *w_up = nullptr, *w_down = nullptr;
+  const TensorInfo *wq = nullptr, *wk = nullptr, *wv = nullptr, *wo = nullptr;
+  const TensorInfo *w_gate = nullptr, *w_up = nullptr, *w_down = nullptr;
+  // Small vectors, converted to F32 once at load instead of on every forward pass.
+  std::vector<float> attn_norm, ffn_norm, bq, bk, bv;  // biases empty when the model has none
 };
 
 class Model {
@@ -33,14 +34,15 @@ class Model {
   const ModelParams& params() const { return p_; }
   const GgufFile& file() const { return *file_; }
   const TensorInfo& token_embd() const { return *tok_embd_; }
-  const TensorInfo& output_norm() const { return *out_norm_; }
+  const std::vector<float>& output_norm() const { return out_norm_; }
   const TensorInfo& output() const { return *output_; }  // the token embedding when tied
   const std::vector<LayerWeights>& layers() const { return layers_; }
 
  private:
   std::shared_ptr<const GgufFile> file_;
   ModelParams p_;
-  const TensorInfo *tok_embd_ = nullptr, *out_norm_ = nullptr, *output_ = nullptr;
+  const TensorInfo *tok_embd_ = nullptr, *output_ = nullptr;
+  std::vector<float> out_norm_;
   std::vector<LayerWeights> layers_;
 };
 

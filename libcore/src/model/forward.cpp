@@ -52,8 +52,6 @@ void matmul(const GgufFile& f, const TensorInfo& w, const float* x, float* y, in
   }
 }
 
-std::vector<float> vec(const GgufFile& f, const TensorInfo& t) { return dequantize_tensor(f, t); }
-
 void rms_norm(const float* x, const std::vector<float>& w, float eps, float* y, int64_t n, int64_t dim) {
   for (int64_t t = 0; t < n; ++t) {
     const float* xt = x + t * dim;
@@ -106,13 +104,12 @@ std::vector<float> forward(const Model& m, KvCache& kv, const std::vector<int32_
   const int64_t group = H / HKV;
   for (int64_t l = 0; l < p.n_layer; ++l) {
     const LayerWeights& w = m.layers()[static_cast<size_t>(l)];
-    rms_norm(x.data(), vec(f, *w.attn_norm), p.norm_eps, xn.data(), n, E);
+    rms_norm(x.data(), w.attn_norm, p.norm_eps, xn.data(), n, E);
     matmul(f, *w.wq, xn.data(), q.data(), n);
     matmul(f, *w.wk, xn.data(), kk.data(), n);
     matmul(f, *w.wv, xn.data(), vv.data(), n);
-    auto add_bias = [&](const TensorInfo* b, std::vector<float>& y, int64_t dim) {
-      if (!b) return;
-      std::vector<float> bias = vec(f, *b);
+    auto add_bias = [&](const std::vector<float>& bias, std::vector<float>& y, int64_t dim) {
+      if (bias.empty()) return;
       for (int64_t t = 0; t < n; ++t)
         for (int64_t i = 0; i < dim; ++i) y[static_cast<size_t>(t * dim + i)] += bias[static_cast<size_t>(i)];
     };
@@ -128,12 +125,14 @@ std::vector<float> forward(const Model& m, KvCache& kv, const std::vector<int32_
       k::fp32_to_fp16_row(kk.data() + t * KVD, kc + pos * KVD, static_cast<size_t>(KVD));
       k::fp32_to_fp16_row(vv.data() + t * KVD, vc + pos * KVD, static_cast<size_t>(KVD));
     }
-    // Causal attention, each query head reading its group's KV head.
-#pragma omp parallel for collapse(2) schedule(static)
+    // Causal attention, each query head reading its group's KV head; scratch per thread.
+#pragma omp parallel
+    {
+      std::vector<float> qh(static_cast<size_t>(D)), kf(static_cast<size_t>(D)), sc(static_cast<size_t>(kv.n_past + n));
+#pragma omp for collapse(2) schedule(static)
     for (int64_t t = 0; t < n; ++t)
       for (int64_t h = 0; h < H; ++h) {
         const int64_t len = kv.n_past + t + 1, kvh = h / group;
-        std::vector<float> qh(static_cast<size_t>(D)), kf(static_cast<size_t>(D)), sc(static_cast<size_t>(len));
         for (int64_t i = 0; i < D; ++i) qh[static_cast<size_t>(i)] = k::fp16_to_fp32(k::fp32_to_fp16(q[static_cast<size_t>(t * E + h * D + i)]));
         float mx = -INFINITY;
         for (int64_t j = 0; j < len; ++j) {
@@ -142,7 +141,8 @@ std::vector<float> forward(const Model& m, KvCache& kv, const std::vector<int32_
           mx = std::max(mx, sc[static_cast<size_t>(j)]);
         }
         double sum = 0;
-        for (auto& s : sc) {
+        for (int64_t j = 0; j < len; ++j) {
+          float& s = sc[static_cast<size_t>(j)];
           s = std::exp(s - mx);
           sum += s;
         }
@@ -154,10 +154,11 @@ std::vector<float> forward(const Model& m, KvCache& kv, const std::vector<int32_
           for (int64_t i = 0; i < D; ++i) o[i] += pj * kf[static_cast<size_t>(i)];
         }
       }
+    }
     matmul(f, *w.wo, att.data(), tmp.data(), n);
     for (size_t i = 0; i < x.size(); ++i) x[i] += tmp[i];
 
-    rms_norm(x.data(), vec(f, *w.ffn_norm), p.norm_eps, xn.data(), n, E);
+    rms_norm(x.data(), w.ffn_norm, p.norm_eps, xn.data(), n, E);
     matmul(f, *w.w_gate, xn.data(), g.data(), n);
     matmul(f, *w.w_up, xn.data(), u.data(), n);
     for (size_t i = 0; i < g.size(); ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
@@ -167,7 +168,7 @@ std::vector<float> forward(const Model& m, KvCache& kv, const std::vector<int32_
   kv.n_past += n;
 
   const int64_t first = all_logits ? 0 : n - 1, rows = n - first;
-  rms_norm(x.data() + first * E, vec(f, m.output_norm()), p.norm_eps, xn.data(), rows, E);
+  rms_norm(x.data() + first * E, m.output_norm(), p.norm_eps, xn.data(), rows, E);
   std::vector<float> logits(static_cast<size_t>(rows * p.n_vocab));
   matmul(f, m.output(), xn.data(), logits.data(), rows);
   return logits;

@@ -18,8 +18,9 @@ const TensorInfo* need(const GgufFile& f, const std::string& name, int64_t ne0, 
   return t;
 }
 
-const TensorInfo* maybe(const GgufFile& f, const std::string& name, int64_t ne0) {
-  return f.find_tensor(name) ? need(f, name, ne0, -1) : nullptr;
+std::vector<float> small(const GgufFile& f, const std::string& name, int64_t ne0, bool required) {
+  if (!required && !f.find_tensor(name)) return {};
+  return dequantize_tensor(f, *need(f, name, ne0, -1));
 }
 
 }  // namespace
@@ -58,25 +59,25 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const GgufFile> file) {
 
   m->tok_embd_ = need(f, "token_embd.weight", p.n_embd, -1);
   p.n_vocab = m->tok_embd_->ne[1];
-  m->out_norm_ = need(f, "output_norm.weight", p.n_embd, -1);
+  m->out_norm_ = small(f, "output_norm.weight", p.n_embd, true);
   m->output_ = f.find_tensor("output.weight") ? need(f, "output.weight", p.n_embd, p.n_vocab) : m->tok_embd_;
   const int64_t kv_dim = p.n_head_kv * p.head_dim;
   for (int64_t l = 0; l < p.n_layer; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     LayerWeights w;
-    w.attn_norm = need(f, b + "attn_norm.weight", p.n_embd, -1);
+    w.attn_norm = small(f, b + "attn_norm.weight", p.n_embd, true);
     w.wq = need(f, b + "attn_q.weight", p.n_embd, p.n_embd);
     w.wk = need(f, b + "attn_k.weight", p.n_embd, kv_dim);
     w.wv = need(f, b + "attn_v.weight", p.n_embd, kv_dim);
     w.wo = need(f, b + "attn_output.weight", p.n_embd, p.n_embd);
-    w.bq = maybe(f, b + "attn_q.bias", p.n_embd);
-    w.bk = maybe(f, b + "attn_k.bias", kv_dim);
-    w.bv = maybe(f, b + "attn_v.bias", kv_dim);
-    w.ffn_norm = need(f, b + "ffn_norm.weight", p.n_embd, -1);
+    w.bq = small(f, b + "attn_q.bias", p.n_embd, false);
+    w.bk = small(f, b + "attn_k.bias", kv_dim, false);
+    w.bv = small(f, b + "attn_v.bias", kv_dim, false);
+    w.ffn_norm = small(f, b + "ffn_norm.weight", p.n_embd, true);
     w.w_gate = need(f, b + "ffn_gate.weight", p.n_embd, p.n_ff);
     w.w_up = need(f, b + "ffn_up.weight", p.n_embd, p.n_ff);
     w.w_down = need(f, b + "ffn_down.weight", p.n_ff, p.n_embd);
-    m->layers_.push_back(w);
+    m->layers_.push_back(std::move(w));
   }
   return m;
 }
