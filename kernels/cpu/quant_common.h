@@ -1,6 +1,9 @@
 // Small helpers every block quantizer shares.
 #pragma once
 #include <cmath>
+#include <cstdint>
+
+#include "cpu/quants.h"
 
 namespace llmkit::kernels {
 
@@ -17,6 +20,30 @@ inline float signed_absmax(const float* x, int n) {
       max = x[i];
     }
   return max;
+}
+
+// Q4_K/Q5_K: sub-block j's six-bit scale and min, out of the 12 packed bytes.
+inline void get_scale_min_k4(int j, const uint8_t* q, int* sc, int* m) {
+  if (j < 4) {
+    *sc = q[j] & 63;
+    *m = q[j + 4] & 63;
+  } else {
+    *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+    *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+// Q6_K: the 256 codes of a block as signed values -32..31, in element order.
+inline void q6k_codes(const block_q6_K& b, int8_t* v) {
+  const uint8_t* ql = b.ql;
+  const uint8_t* qh = b.qh;
+  for (int nn = 0; nn < kQK_K; nn += 128, ql += 64, qh += 32)
+    for (int l = 0; l < 32; ++l) {
+      v[nn + l] = static_cast<int8_t>(((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
+      v[nn + l + 32] = static_cast<int8_t>(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+      v[nn + l + 64] = static_cast<int8_t>(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+      v[nn + l + 96] = static_cast<int8_t>(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+    }
 }
 
 }  // namespace llmkit::kernels

@@ -21,7 +21,7 @@ inline v8f splat(float f) { return v8f{f, f, f, f, f, f, f, f}; }
 inline v8i splat_i(int i) { return v8i{i, i, i, i, i, i, i, i}; }
 inline v8i nearest(v8f f) {
   v8f v = f + 12582912.f;
-  v8i i = reinterpret_cast<v8i&>(v);
+  v8i i = __builtin_bit_cast(v8i, v);
   return (i & 0x007fffff) - 0x00400000;
 }
 inline v8i clamp(v8i v, int lo, int hi) {
@@ -30,8 +30,8 @@ inline v8i clamp(v8i v, int lo, int hi) {
 }
 inline v8f to_f(v8i v) { return __builtin_convertvector(v, v8f); }
 inline v8f vabs(v8f v) {
-  v8i i = reinterpret_cast<v8i&>(v) & 0x7fffffff;
-  return reinterpret_cast<v8f&>(i);
+  v8i i = __builtin_bit_cast(v8i, v) & 0x7fffffff;
+  return __builtin_bit_cast(v8f, i);
 }
 inline float hsum(v8f v) { return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7])); }
 inline float hmin(v8f v) {

@@ -187,16 +187,6 @@ inline void set_scale_min_k4(int j, uint8_t* q, int sc, int m) {
   }
 }
 
-inline void get_scale_min_k4(int j, const uint8_t* q, int* sc, int* m) {
-  if (j < 4) {
-    *sc = q[j] & 63;
-    *m = q[j + 4] & 63;
-  } else {
-    *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-    *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
-}
-
 // Q3_K packs 16 six-bit scales into 12 bytes: low nibbles in bytes 0-7, high pairs in 8-11.
 inline int q3_scale(const uint8_t* s, int j) {
   int lo = j < 8 ? (s[j] & 0xF) : (s[j - 8] >> 4);
@@ -608,23 +598,11 @@ void dequantize_row_q5_K(const void* vx, float* y, int64_t n) {
 
 void dequantize_row_q6_K(const void* vx, float* y, int64_t n) {
   auto* x = static_cast<const block_q6_K*>(vx);
-  for (int64_t i = 0; i < n / kQK_K; ++i) {
+  int8_t q[kQK_K];
+  for (int64_t i = 0; i < n / kQK_K; ++i, y += kQK_K) {
     const float d = fp16_to_fp32(x[i].d);
-    const uint8_t* ql = x[i].ql;
-    const uint8_t* qh = x[i].qh;
-    const int8_t* sc = x[i].scales;
-    for (int nn = 0; nn < kQK_K; nn += 128, y += 128, ql += 64, qh += 32, sc += 8)
-      for (int l = 0; l < 32; ++l) {
-        const int is = l / 16;
-        const int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
-        const int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
-        const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-        const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-        y[l] = d * sc[is] * q1;
-        y[l + 32] = d * sc[is + 2] * q2;
-        y[l + 64] = d * sc[is + 4] * q3;
-        y[l + 96] = d * sc[is + 6] * q4;
-      }
+    q6k_codes(x[i], q);
+    for (int j = 0; j < kQK_K; ++j) y[j] = d * x[i].scales[j / 16] * q[j];
   }
 }
 

@@ -1,6 +1,7 @@
 #include "cpu/vec_dot.h"
 
 #include "cpu/fp16.h"
+#include "cpu/quant_common.h"
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
@@ -85,41 +86,11 @@ float vec_dot_q4_0_q8_0(int64_t n, const block_q4_0* x, const block_q8_0* y) {
 #endif
 }
 
-namespace {
-
-// The 8 six-bit scales and mins of a Q4_K block (the layout of set_scale_min_k4).
-inline void q4k_scales(const uint8_t* q, uint8_t* sc, uint8_t* m) {
-  for (int j = 0; j < 8; ++j) {
-    if (j < 4) {
-      sc[j] = q[j] & 63;
-      m[j] = q[j + 4] & 63;
-    } else {
-      sc[j] = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-      m[j] = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-    }
-  }
-}
-
-// Q6_K codes of one block as signed values -32..31, in element order.
-inline void q6k_values(const block_q6_K& b, int8_t* v) {
-  const uint8_t* ql = b.ql;
-  const uint8_t* qh = b.qh;
-  for (int nn = 0; nn < kQK_K; nn += 128, ql += 64, qh += 32)
-    for (int l = 0; l < 32; ++l) {
-      v[nn + l] = static_cast<int8_t>(((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
-      v[nn + l + 32] = static_cast<int8_t>(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
-      v[nn + l + 64] = static_cast<int8_t>(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
-      v[nn + l + 96] = static_cast<int8_t>(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
-    }
-}
-
-}  // namespace
-
 float vec_dot_q4_K_q8_K_ref(int64_t n, const block_q4_K* x, const block_q8_K* y) {
   float s = 0.f;
   for (int64_t b = 0; b < n / kQK_K; ++b) {
-    uint8_t sc[8], m[8];
-    q4k_scales(x[b].scales, sc, m);
+    int sc[8], m[8];
+    for (int j = 0; j < 8; ++j) get_scale_min_k4(j, x[b].scales, &sc[j], &m[j]);
     int32_t sum_q = 0, sum_m = 0;
     for (int j = 0; j < 8; ++j) {
       // Sub-block j: nibbles of bytes 32*(j/2).., low for even j, high for odd.
@@ -139,7 +110,7 @@ float vec_dot_q6_K_q8_K_ref(int64_t n, const block_q6_K* x, const block_q8_K* y)
   float s = 0.f;
   int8_t v[kQK_K];
   for (int64_t b = 0; b < n / kQK_K; ++b) {
-    q6k_values(x[b], v);
+    q6k_codes(x[b], v);
     int32_t sum = 0;
     for (int j = 0; j < 16; ++j) {
       int32_t acc = 0;
@@ -156,8 +127,8 @@ float vec_dot_q4_K_q8_K(int64_t n, const block_q4_K* x, const block_q8_K* y) {
   __m256 acc = _mm256_setzero_ps();
   const __m256i low = _mm256_set1_epi8(0x0F);
   for (int64_t b = 0; b < n / kQK_K; ++b) {
-    uint8_t sc[8], m[8];
-    q4k_scales(x[b].scales, sc, m);
+    int sc[8], m[8];
+    for (int j = 0; j < 8; ++j) get_scale_min_k4(j, x[b].scales, &sc[j], &m[j]);
     __m256i sumi = _mm256_setzero_si256();
     for (int j = 0; j < 4; ++j) {
       const __m256i q4 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs + 32 * j));
@@ -186,7 +157,7 @@ float vec_dot_q6_K_q8_K(int64_t n, const block_q6_K* x, const block_q8_K* y) {
   __m256 acc = _mm256_setzero_ps();
   alignas(32) int8_t v[kQK_K];
   for (int64_t b = 0; b < n / kQK_K; ++b) {
-    q6k_values(x[b], v);
+    q6k_codes(x[b], v);
     __m256i sumi = _mm256_setzero_si256();
     for (int j = 0; j < 8; ++j) {  // 32 values = two 16-value scale groups
       const __m256i qv = _mm256_load_si256(reinterpret_cast<const __m256i*>(v + 32 * j));

@@ -71,6 +71,20 @@ std::optional<int64_t> JsonObject::get_int(std::string_view key) const {
   return std::nullopt;
 }
 
+std::optional<std::vector<int64_t>> JsonObject::get_int_array(std::string_view key) const {
+  const std::string* r = raw(key);
+  if (!r) return std::nullopt;
+  simdjson::dom::array arr;
+  if (reparse(*r).get_array().get(arr) != simdjson::SUCCESS) return std::nullopt;
+  std::vector<int64_t> out;
+  for (simdjson::dom::element e : arr) {
+    int64_t v;
+    if (e.get_int64().get(v) != simdjson::SUCCESS) return std::nullopt;
+    out.push_back(v);
+  }
+  return out;
+}
+
 std::string JsonObject::dump() const {
   std::string out = "{";
   bool first = true;

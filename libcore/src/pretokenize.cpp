@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "bpe_bytes.h"
 #include "regex_lite.h"
 
 #include "llmkit/error.h"
@@ -69,20 +70,6 @@ void split_gpt2(const std::vector<uint32_t>& cp, size_t begin, size_t n, std::ve
     }
     ends.push_back(++pos);
   }
-}
-
-// GPT-2's reversible byte -> printable codepoint mapping, applied to each word's UTF-8 bytes.
-const std::array<std::string, 256>& byte_encoding() {
-  static const std::array<std::string, 256> table = [] {
-    std::array<std::string, 256> t;
-    uint32_t next = 256;
-    for (uint32_t b = 0; b < 256; ++b) {
-      const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
-      t[b] = u::to_utf8(printable ? b : next++);
-    }
-    return t;
-  }();
-  return table;
 }
 
 constexpr const char* kGpt2 = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S))";
@@ -212,7 +199,7 @@ std::vector<std::string> bpe_pretokenize(std::string_view pre, std::string_view 
     }
     segments.swap(next);
   }
-  const auto& enc = byte_encoding();
+  const auto& enc = bpe_bytes::tables().encode;
   std::vector<std::string> words;
   words.reserve(segments.size());
   size_t start = 0;

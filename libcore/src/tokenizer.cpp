@@ -4,6 +4,7 @@
 #include <queue>
 #include <unordered_map>
 
+#include "bpe_bytes.h"
 #include "llmkit/error.h"
 #include "llmkit/tokenizer.h"
 #include "llmkit/unicode.h"
@@ -94,8 +95,9 @@ void encode_spm_piece(const Vocab& v, std::string_view text, std::vector<int32_t
     }
     // Characters the vocabulary lacks fall back to their bytes.
     for (unsigned char byte : t) {
-      const int32_t bt = v.byte_token[byte];
-      out.push_back(bt >= 0 ? bt : v.find(std::string(1, static_cast<char>(byte))) >= 0 ? v.find(std::string(1, static_cast<char>(byte))) : v.unk);
+      int32_t id = v.byte_token[byte];
+      if (id < 0) id = v.find(std::string_view(reinterpret_cast<const char*>(&byte), 1));  // a plain one-byte token
+      out.push_back(id >= 0 ? id : v.unk);
     }
   }
 }
@@ -352,20 +354,11 @@ std::string Tokenizer::piece(int32_t id) const {
       return s;
     }
     case TokenizerKind::BytePairs: {
-      // Invert the byte -> codepoint mapping.
-      static const std::unordered_map<uint32_t, uint8_t> decode = [] {
-        std::unordered_map<uint32_t, uint8_t> m;
-        uint32_t next = 256;
-        for (uint32_t b = 0; b < 256; ++b) {
-          const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
-          m[printable ? b : next++] = static_cast<uint8_t>(b);
-        }
-        return m;
-      }();
+      // Invert GPT-2's byte -> codepoint mapping.
       std::string s;
       for (uint32_t c : u::to_codepoints(t)) {
-        auto it = decode.find(c);
-        if (it != decode.end()) s += static_cast<char>(it->second);
+        const int b = bpe_bytes::to_byte(c);
+        if (b >= 0) s += static_cast<char>(b);
         else u::append_utf8(s, c);
       }
       return s;

@@ -70,3 +70,13 @@ TEST_CASE("GGUF values as JSON, long arrays summarised", "[json][gguf]") {
   CHECK(gguf_value_text(GgufValue(1e-5f)) == "1e-05");
   CHECK(gguf_value_text(GgufValue(false)) == "false");
 }
+
+TEST_CASE("integer arrays from records", "[json][jsonl]") {
+  JsonObject o = parse_json_object(R"({"a": [1, -2, 30000000000], "b": [], "c": [1, "x"], "d": 5, "e": [1.5]})");
+  CHECK(o.get_int_array("a") == std::vector<int64_t>{1, -2, 30000000000});
+  CHECK(o.get_int_array("b") == std::vector<int64_t>{});
+  CHECK(!o.get_int_array("c"));
+  CHECK(!o.get_int_array("d"));
+  CHECK(!o.get_int_array("e"));
+  CHECK(!o.get_int_array("missing"));
+}

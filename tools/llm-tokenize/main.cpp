@@ -6,6 +6,7 @@
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <climits>
 #include <string>
 #include <vector>
 
@@ -37,23 +38,14 @@ std::string ids_json(const std::vector<int32_t>& ids) {
   return w.end_array().take();
 }
 
-// {"tokens": [...]} -> ids; throws Error("bad_record") when the field is not an array of ints.
-std::vector<int32_t> parse_ids(const std::string& raw_json) {
-  llmkit::JsonObject wrapper = llmkit::parse_json_object("{\"t\":" + raw_json + "}");
+// {"tokens": [...]} -> ids; Error("missing_field" | "bad_record") otherwise.
+std::vector<int32_t> record_ids(const llmkit::JsonObject& rec) {
+  if (!rec.has("tokens")) throw llmkit::Error("missing_field", "record has no \"tokens\" array");
+  auto values = rec.get_int_array("tokens");
+  if (!values) throw llmkit::Error("bad_record", "\"tokens\" must be an array of token ids");
   std::vector<int32_t> ids;
-  std::string s = *wrapper.raw("t");
-  if (s.size() < 2 || s.front() != '[' || s.back() != ']') throw llmkit::Error("bad_record", "\"tokens\" must be an array of token ids");
-  std::istringstream in(s.substr(1, s.size() - 2));
-  for (std::string item; std::getline(in, item, ',');) {
-    if (item.empty() && ids.empty()) break;
-    size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(item, &used);
-    } catch (...) {
-      used = 0;
-    }
-    if (used != item.size() || v < 0 || v > INT32_MAX) throw llmkit::Error("bad_record", "\"tokens\" must be an array of token ids");
+  for (int64_t v : *values) {
+    if (v < 0 || v > INT32_MAX) throw llmkit::Error("bad_record", "\"tokens\" must be an array of token ids");
     ids.push_back(static_cast<int32_t>(v));
   }
   return ids;
@@ -148,9 +140,7 @@ int main(int argc, char** argv) {
     }
     try {
       if (o.detokenize) {
-        const std::string* raw = rec.raw("tokens");
-        if (!raw) throw llmkit::Error("missing_field", "record has no \"tokens\" array");
-        std::vector<int32_t> ids = parse_ids(*raw);
+        std::vector<int32_t> ids = record_ids(rec);
         std::string text = tok->decode(ids);
         if (o.ids) std::printf("%s\n", text.c_str());
         else {

@@ -28,6 +28,8 @@ class JsonObject {
   std::optional<std::string> get_string(std::string_view key) const;
   std::optional<double> get_number(std::string_view key) const;
   std::optional<int64_t> get_int(std::string_view key) const;
+  // An array of integers; nullopt when absent, not an array, or holding anything else.
+  std::optional<std::vector<int64_t>> get_int_array(std::string_view key) const;
 
   const std::vector<std::pair<std::string, std::string>>& fields() const { return fields_; }
   std::string dump() const;

@@ -16,6 +16,18 @@ namespace {
 
 namespace k = kernels;
 
+// Working memory reused from call to call, one set per thread: generation runs forward() once per
+// token, and allocating the activations each time costs tokens/s. resize() within the capacity
+// already held does not allocate.
+template <class T> T* reuse(std::vector<T>& v, size_t n) {
+  v.resize(n);
+  return v.data();
+}
+
+struct Activations {
+  std::vector<float> x, xn, q, att, tmp, kk, vv, g, u;
+};
+
 // Y[t][o] = dot(W row o, X[t]) for t < n. Types with an integer dot product (Q4_0, Q8_0: Q8_0
 // activations; Q4_K, Q6_K: Q8_K activations) take
 // activations quantized once per call, as ggml does; the others are dequantized row by row.
@@ -26,26 +38,28 @@ void matmul(const GgufFile& f, const TensorInfo& w, const float* x, float* y, in
   const QuantOps* ops = quant_ops(w.type);
   if (ops && ops->vec_dot) {
     const uint64_t act_bytes = ggml_bytes(ops->vec_dot_type, static_cast<uint64_t>(in));
-    std::vector<uint8_t> xq(static_cast<size_t>(act_bytes * static_cast<uint64_t>(n)));
-    for (int64_t t = 0; t < n; ++t) quantize_row(ops->vec_dot_type, x + t * in, xq.data() + static_cast<uint64_t>(t) * act_bytes, in);
+    thread_local std::vector<uint8_t> xq_buf;
+    uint8_t* xq = reuse(xq_buf, static_cast<size_t>(act_bytes * static_cast<uint64_t>(n)));
+    for (int64_t t = 0; t < n; ++t) quantize_row(ops->vec_dot_type, x + t * in, xq + static_cast<uint64_t>(t) * act_bytes, in);
 #pragma omp parallel for schedule(static)
     for (int64_t o = 0; o < out; ++o)
       for (int64_t t = 0; t < n; ++t)
-        y[t * out + o] = ops->vec_dot(in, data + static_cast<uint64_t>(o) * row_bytes, xq.data() + static_cast<uint64_t>(t) * act_bytes);
+        y[t * out + o] = ops->vec_dot(in, data + static_cast<uint64_t>(o) * row_bytes, xq + static_cast<uint64_t>(t) * act_bytes);
     return;
   }
   const bool f32 = w.type == GgmlType::F32;
 #pragma omp parallel
   {
-    std::vector<float> row(f32 ? 0 : static_cast<size_t>(in));
+    thread_local std::vector<float> row_buf;
+    float* row = f32 ? nullptr : reuse(row_buf, static_cast<size_t>(in));
 #pragma omp for schedule(static)
     for (int64_t o = 0; o < out; ++o) {
       const float* wr;
       if (f32) {
         wr = reinterpret_cast<const float*>(data + static_cast<uint64_t>(o) * row_bytes);
       } else {
-        dequantize_row(w.type, data + static_cast<uint64_t>(o) * row_bytes, row.data(), in);
-        wr = row.data();
+        dequantize_row(w.type, data + static_cast<uint64_t>(o) * row_bytes, row, in);
+        wr = row;
       }
       for (int64_t t = 0; t < n; ++t) y[t * out + o] = k::dot_f32(wr, x + t * in, in);
     }
@@ -89,8 +103,14 @@ std::vector<float> forward(const Model& m, KvCache& kv, const std::vector<int32_
   if (kv.n_past + n > kv.n_ctx)
     throw Error("context_full", "the context holds " + std::to_string(kv.n_ctx) + " tokens; " +
                                     std::to_string(kv.n_past + n) + " were needed");
-  std::vector<float> x(static_cast<size_t>(n * E)), xn(x.size()), q(x.size()), att(x.size()), tmp(x.size());
-  std::vector<float> kk(static_cast<size_t>(n * KVD)), vv(kk.size()), g(static_cast<size_t>(n * F)), u(g.size());
+  // The calling thread's buffers, bound to references here so that the parallel regions below
+  // share them (a thread_local name inside a region would mean each worker's own buffer).
+  thread_local Activations calling_thread;
+  Activations& a = calling_thread;
+  auto &x = a.x, &xn = a.xn, &q = a.q, &att = a.att, &tmp = a.tmp, &kk = a.kk, &vv = a.vv, &g = a.g, &u = a.u;
+  for (auto* v : {&x, &xn, &q, &att, &tmp}) v->resize(static_cast<size_t>(n * E));
+  for (auto* v : {&kk, &vv}) v->resize(static_cast<size_t>(n * KVD));
+  for (auto* v : {&g, &u}) v->resize(static_cast<size_t>(n * F));
 
   const TensorInfo& emb = m.token_embd();
   const uint64_t emb_row = ggml_bytes(emb.type, static_cast<uint64_t>(E));
@@ -128,30 +148,33 @@ std::vector<float> forward(const Model& m, KvCache& kv, const std::vector<int32_
     // Causal attention, each query head reading its group's KV head; scratch per thread.
 #pragma omp parallel
     {
-      std::vector<float> qh(static_cast<size_t>(D)), kf(static_cast<size_t>(D)), sc(static_cast<size_t>(kv.n_past + n));
+      thread_local std::vector<float> qh_buf, kf_buf, sc_buf;
+      float* qh = reuse(qh_buf, static_cast<size_t>(D));
+      float* kf = reuse(kf_buf, static_cast<size_t>(D));
+      float* sc = reuse(sc_buf, static_cast<size_t>(kv.n_past + n));
 #pragma omp for collapse(2) schedule(static)
     for (int64_t t = 0; t < n; ++t)
       for (int64_t h = 0; h < H; ++h) {
         const int64_t len = kv.n_past + t + 1, kvh = h / group;
-        for (int64_t i = 0; i < D; ++i) qh[static_cast<size_t>(i)] = k::fp16_to_fp32(k::fp32_to_fp16(q[static_cast<size_t>(t * E + h * D + i)]));
+        for (int64_t i = 0; i < D; ++i) qh[i] = k::fp16_to_fp32(k::fp32_to_fp16(q[static_cast<size_t>(t * E + h * D + i)]));
         float mx = -INFINITY;
         for (int64_t j = 0; j < len; ++j) {
-          k::fp16_to_fp32_row(kc + j * KVD + kvh * D, kf.data(), static_cast<size_t>(D));
-          sc[static_cast<size_t>(j)] = k::dot_f32(qh.data(), kf.data(), D) * scale;
-          mx = std::max(mx, sc[static_cast<size_t>(j)]);
+          k::fp16_to_fp32_row(kc + j * KVD + kvh * D, kf, static_cast<size_t>(D));
+          sc[j] = k::dot_f32(qh, kf, D) * scale;
+          mx = std::max(mx, sc[j]);
         }
         double sum = 0;
         for (int64_t j = 0; j < len; ++j) {
-          float& s = sc[static_cast<size_t>(j)];
+          float& s = sc[j];
           s = std::exp(s - mx);
           sum += s;
         }
         float* o = att.data() + t * E + h * D;
         std::fill(o, o + D, 0.f);
         for (int64_t j = 0; j < len; ++j) {
-          const float pj = static_cast<float>(sc[static_cast<size_t>(j)] / sum);
-          k::fp16_to_fp32_row(vc + j * KVD + kvh * D, kf.data(), static_cast<size_t>(D));
-          for (int64_t i = 0; i < D; ++i) o[i] += pj * kf[static_cast<size_t>(i)];
+          const float pj = static_cast<float>(sc[j] / sum);
+          k::fp16_to_fp32_row(vc + j * KVD + kvh * D, kf, static_cast<size_t>(D));
+          for (int64_t i = 0; i < D; ++i) o[i] += pj * kf[i];
         }
       }
     }
