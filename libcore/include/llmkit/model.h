@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "llmkit/gguf.h"
+#include "llmkit/kv_cache.h"
 
 namespace llmkit {
 
@@ -46,16 +47,28 @@ class Model {
   std::vector<LayerWeights> layers_;
 };
 
-// Keys and values of past positions for one sequence, stored as F16 (llama.cpp's default).
-struct KvCache {
-  int64_t n_ctx = 0, n_past = 0, kv_dim = 0, n_layer = 0;
-  std::vector<uint16_t> k, v;  // [layer][position][kv_dim]
-  KvCache(const ModelParams& p, int64_t n_ctx);
-  void clear() { n_past = 0; }
+// Tokens to run together in one forward pass: any mix of sequences (slots of the KV cache). The
+// tokens of one sequence take the next positions of that sequence, in batch order.
+struct Batch {
+  std::vector<int32_t> token, seq;
+  std::vector<uint8_t> logits;  // 1: return this token's logits
+  void add(int32_t tok, int32_t s, bool want_logits) {
+    token.push_back(tok);
+    seq.push_back(s);
+    logits.push_back(want_logits);
+  }
+  void clear() { token.clear(), seq.clear(), logits.clear(); }
+  size_t size() const { return token.size(); }
 };
 
-// Runs `tokens` at positions n_past .. n_past+n-1 and appends them to the cache. Returns the
-// logits (n_vocab floats) of every position when all_logits, else of the last one only.
-std::vector<float> forward(const Model& m, KvCache& kv, const std::vector<int32_t>& tokens, bool all_logits);
+// Runs a batch and appends its keys and values to the cache. Returns n_vocab logits for every
+// token marked in batch.logits, in batch order. Throws Error("context_full") when a sequence would
+// outgrow the cache (nothing is written then).
+std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch);
+
+// One sequence (slot 0): `tokens` at positions n_past .. n_past+n-1, in batches of at most
+// n_batch tokens. Returns the logits of every position when all_logits, else of the last one.
+std::vector<float> forward(const Model& m, KvCache& kv, const std::vector<int32_t>& tokens, bool all_logits,
+                           int64_t n_batch = 512);
 
 }  // namespace llmkit

@@ -2,6 +2,7 @@
 // output rows. Numerics follow llama.cpp's CPU path where it matters for agreement: F16 KV
 // cache, queries rounded to F16 for the K dot products, iterative RoPE angles, double sums in
 // RMS norm and softmax.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -31,6 +32,8 @@ struct Activations {
 // Y[t][o] = dot(W row o, X[t]) for t < n. Types with an integer dot product (Q4_0, Q8_0: Q8_0
 // activations; Q4_K, Q6_K: Q8_K activations) take
 // activations quantized once per call, as ggml does; the others are dequantized row by row.
+constexpr int64_t kRowTile = 16, kTokenTile = 64;
+
 void matmul(const GgufFile& f, const TensorInfo& w, const float* x, float* y, int64_t n) {
   const int64_t in = w.ne[0], out = w.ne[1];
   const uint8_t* data = f.tensor_data(w).data();
@@ -41,10 +44,21 @@ void matmul(const GgufFile& f, const TensorInfo& w, const float* x, float* y, in
     thread_local std::vector<uint8_t> xq_buf;
     uint8_t* xq = reuse(xq_buf, static_cast<size_t>(act_bytes * static_cast<uint64_t>(n)));
     for (int64_t t = 0; t < n; ++t) quantize_row(ops->vec_dot_type, x + t * in, xq + static_cast<uint64_t>(t) * act_bytes, in);
+    // Tiles of weight rows x tokens: a tile's weight rows stay in cache while the tokens stream
+    // past, so a prompt reads each weight from memory once rather than once per token.
+    const int64_t row_tiles = (out + kRowTile - 1) / kRowTile;
 #pragma omp parallel for schedule(static)
-    for (int64_t o = 0; o < out; ++o)
-      for (int64_t t = 0; t < n; ++t)
-        y[t * out + o] = ops->vec_dot(in, data + static_cast<uint64_t>(o) * row_bytes, xq + static_cast<uint64_t>(t) * act_bytes);
+    for (int64_t rt = 0; rt < row_tiles; ++rt) {
+      const int64_t o_end = std::min(out, (rt + 1) * kRowTile);
+      for (int64_t t0 = 0; t0 < n; t0 += kTokenTile) {
+        const int64_t t_end = std::min(n, t0 + kTokenTile);
+        for (int64_t o = rt * kRowTile; o < o_end; ++o) {
+          const uint8_t* wr = data + static_cast<uint64_t>(o) * row_bytes;
+          for (int64_t t = t0; t < t_end; ++t)
+            y[t * out + o] = ops->vec_dot(in, wr, xq + static_cast<uint64_t>(t) * act_bytes);
+        }
+      }
+    }
     return;
   }
   const bool f32 = w.type == GgmlType::F32;
@@ -92,17 +106,49 @@ void rope(float* x, int64_t n_heads, const ModelParams& p, int64_t pos) {
   }
 }
 
+// Keys (and values) of one KV head at one cache row, as F32.
+void load_head(GgmlType type, const uint8_t* row, int64_t head, int64_t D, float* out) {
+  const uint8_t* src = row + ggml_bytes(type, static_cast<uint64_t>(head * D));
+  if (type == GgmlType::F16) k::fp16_to_fp32_row(reinterpret_cast<const uint16_t*>(src), out, static_cast<size_t>(D));
+  else if (type == GgmlType::F32) std::memcpy(out, src, static_cast<size_t>(D) * sizeof(float));
+  else dequantize_row(type, src, out, D);
+}
+
+void store_row(GgmlType type, const float* x, uint8_t* dst, int64_t n) {
+  if (type == GgmlType::F16) k::fp32_to_fp16_row(x, reinterpret_cast<uint16_t*>(dst), static_cast<size_t>(n));
+  else if (type == GgmlType::F32) std::memcpy(dst, x, static_cast<size_t>(n) * sizeof(float));
+  else quantize_row(type, x, dst, n);
+}
+
 }  // namespace
 
-std::vector<float> forward(const Model& m, KvCache& kv, const std::vector<int32_t>& tokens, bool all_logits) {
+std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch) {
   const ModelParams& p = m.params();
   const GgufFile& f = m.file();
-  const int64_t n = static_cast<int64_t>(tokens.size());
+  const int64_t n = static_cast<int64_t>(batch.size());
   const int64_t E = p.n_embd, H = p.n_head, HKV = p.n_head_kv, D = p.head_dim, KVD = HKV * D, F = p.n_ff;
   if (n == 0) return {};
-  if (kv.n_past + n > kv.n_ctx)
-    throw Error("context_full", "the context holds " + std::to_string(kv.n_ctx) + " tokens; " +
-                                    std::to_string(kv.n_past + n) + " were needed");
+  if (batch.seq.size() != batch.token.size() || batch.logits.size() != batch.token.size())
+    throw Error("usage", "batch fields differ in length");
+
+  // Positions: each sequence continues where its cache ends. Checked before anything is written.
+  thread_local std::vector<int64_t> pos_buf, next_buf;
+  std::vector<int64_t>& pos = pos_buf;
+  std::vector<int64_t>& next = next_buf;
+  pos.resize(static_cast<size_t>(n));
+  next.assign(static_cast<size_t>(kv.n_seq()), -1);
+  for (int64_t t = 0; t < n; ++t) {
+    const int32_t s = batch.seq[static_cast<size_t>(t)], id = batch.token[static_cast<size_t>(t)];
+    if (s < 0 || s >= kv.n_seq()) throw Error("usage", "sequence " + std::to_string(s) + " is not a cache slot");
+    if (id < 0 || id >= p.n_vocab) throw Error("bad_token", "token id " + std::to_string(id) + " is out of range");
+    int64_t& nx = next[static_cast<size_t>(s)];
+    if (nx < 0) nx = kv.n_past(s);
+    if (nx >= kv.n_ctx())
+      throw Error("context_full", "the context holds " + std::to_string(kv.n_ctx()) + " tokens; sequence " +
+                                      std::to_string(s) + " needs more");
+    pos[static_cast<size_t>(t)] = nx++;
+  }
+
   // The calling thread's buffers, bound to references here so that the parallel regions below
   // share them (a thread_local name inside a region would mean each worker's own buffer).
   thread_local Activations calling_thread;
@@ -114,14 +160,17 @@ std::vector<float> forward(const Model& m, KvCache& kv, const std::vector<int32_
 
   const TensorInfo& emb = m.token_embd();
   const uint64_t emb_row = ggml_bytes(emb.type, static_cast<uint64_t>(E));
-  for (int64_t t = 0; t < n; ++t) {
-    const int32_t id = tokens[static_cast<size_t>(t)];
-    if (id < 0 || id >= p.n_vocab) throw Error("bad_token", "token id " + std::to_string(id) + " is out of range");
-    dequantize_row(emb.type, f.tensor_data(emb).data() + static_cast<uint64_t>(id) * emb_row, x.data() + t * E, E);
-  }
+  for (int64_t t = 0; t < n; ++t)
+    dequantize_row(emb.type, f.tensor_data(emb).data() + static_cast<uint64_t>(batch.token[static_cast<size_t>(t)]) * emb_row,
+                   x.data() + t * E, E);
 
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const int64_t group = H / HKV;
+  const GgmlType tk = kv.type_k(), tv = kv.type_v();
+  // Queries meet keys in the keys' own arithmetic, as ggml does: rounded to F16 against an F16
+  // cache, quantized to Q8_0 for an integer dot against a Q8_0 cache.
+  const QuantOps* k_ops = tk == GgmlType::Q8_0 ? quant_ops(tk) : nullptr;
+  const uint64_t qq_bytes = ggml_bytes(GgmlType::Q8_0, static_cast<uint64_t>(D));
   for (int64_t l = 0; l < p.n_layer; ++l) {
     const LayerWeights& w = m.layers()[static_cast<size_t>(l)];
     rms_norm(x.data(), w.attn_norm, p.norm_eps, xn.data(), n, E);
@@ -136,47 +185,62 @@ std::vector<float> forward(const Model& m, KvCache& kv, const std::vector<int32_
     add_bias(w.bq, q, E);
     add_bias(w.bk, kk, KVD);
     add_bias(w.bv, vv, KVD);
-    uint16_t* kc = kv.k.data() + l * kv.n_ctx * KVD;
-    uint16_t* vc = kv.v.data() + l * kv.n_ctx * KVD;
     for (int64_t t = 0; t < n; ++t) {
-      const int64_t pos = kv.n_past + t;
-      rope(q.data() + t * E, H, p, pos);
-      rope(kk.data() + t * KVD, HKV, p, pos);
-      k::fp32_to_fp16_row(kk.data() + t * KVD, kc + pos * KVD, static_cast<size_t>(KVD));
-      k::fp32_to_fp16_row(vv.data() + t * KVD, vc + pos * KVD, static_cast<size_t>(KVD));
+      const int32_t s = batch.seq[static_cast<size_t>(t)];
+      rope(q.data() + t * E, H, p, pos[static_cast<size_t>(t)]);
+      rope(kk.data() + t * KVD, HKV, p, pos[static_cast<size_t>(t)]);
+      store_row(tk, kk.data() + t * KVD, kv.k_row(s, l, pos[static_cast<size_t>(t)]), KVD);
+      store_row(tv, vv.data() + t * KVD, kv.v_row(s, l, pos[static_cast<size_t>(t)]), KVD);
     }
-    // Causal attention, each query head reading its group's KV head; scratch per thread.
+    // Causal attention over each token's own sequence, each query head reading its group's KV
+    // head; scratch per thread.
+    int64_t longest = 0;
+    for (int64_t t = 0; t < n; ++t) longest = std::max(longest, pos[static_cast<size_t>(t)] + 1);
 #pragma omp parallel
     {
       thread_local std::vector<float> qh_buf, kf_buf, sc_buf;
+      thread_local std::vector<uint8_t> qq_buf;
       float* qh = reuse(qh_buf, static_cast<size_t>(D));
       float* kf = reuse(kf_buf, static_cast<size_t>(D));
-      float* sc = reuse(sc_buf, static_cast<size_t>(kv.n_past + n));
+      float* sc = reuse(sc_buf, static_cast<size_t>(longest));
+      uint8_t* qq = reuse(qq_buf, static_cast<size_t>(qq_bytes));
 #pragma omp for collapse(2) schedule(static)
-    for (int64_t t = 0; t < n; ++t)
-      for (int64_t h = 0; h < H; ++h) {
-        const int64_t len = kv.n_past + t + 1, kvh = h / group;
-        for (int64_t i = 0; i < D; ++i) qh[i] = k::fp16_to_fp32(k::fp32_to_fp16(q[static_cast<size_t>(t * E + h * D + i)]));
-        float mx = -INFINITY;
-        for (int64_t j = 0; j < len; ++j) {
-          k::fp16_to_fp32_row(kc + j * KVD + kvh * D, kf, static_cast<size_t>(D));
-          sc[j] = k::dot_f32(qh, kf, D) * scale;
-          mx = std::max(mx, sc[j]);
+      for (int64_t t = 0; t < n; ++t)
+        for (int64_t h = 0; h < H; ++h) {
+          const int32_t s = batch.seq[static_cast<size_t>(t)];
+          const int64_t len = pos[static_cast<size_t>(t)] + 1, kvh = h / group;
+          const float* qt = q.data() + t * E + h * D;
+          if (tk == GgmlType::F16)
+            for (int64_t i = 0; i < D; ++i) qh[i] = k::fp16_to_fp32(k::fp32_to_fp16(qt[i]));
+          else if (k_ops)
+            quantize_row(GgmlType::Q8_0, qt, qq, D);
+          else
+            std::memcpy(qh, qt, static_cast<size_t>(D) * sizeof(float));
+          float mx = -INFINITY;
+          for (int64_t j = 0; j < len; ++j) {
+            const uint8_t* kr = kv.k_row(s, l, j);
+            if (k_ops) {
+              sc[j] = k_ops->vec_dot(D, kr + ggml_bytes(tk, static_cast<uint64_t>(kvh * D)), qq) * scale;
+            } else {
+              load_head(tk, kr, kvh, D, kf);
+              sc[j] = k::dot_f32(qh, kf, D) * scale;
+            }
+            mx = std::max(mx, sc[j]);
+          }
+          double sum = 0;
+          for (int64_t j = 0; j < len; ++j) {
+            float& e = sc[j];
+            e = std::exp(e - mx);
+            sum += e;
+          }
+          float* o = att.data() + t * E + h * D;
+          std::fill(o, o + D, 0.f);
+          for (int64_t j = 0; j < len; ++j) {
+            const float pj = static_cast<float>(sc[j] / sum);
+            load_head(tv, kv.v_row(s, l, j), kvh, D, kf);
+            for (int64_t i = 0; i < D; ++i) o[i] += pj * kf[i];
+          }
         }
-        double sum = 0;
-        for (int64_t j = 0; j < len; ++j) {
-          float& s = sc[j];
-          s = std::exp(s - mx);
-          sum += s;
-        }
-        float* o = att.data() + t * E + h * D;
-        std::fill(o, o + D, 0.f);
-        for (int64_t j = 0; j < len; ++j) {
-          const float pj = static_cast<float>(sc[j] / sum);
-          k::fp16_to_fp32_row(vc + j * KVD + kvh * D, kf, static_cast<size_t>(D));
-          for (int64_t i = 0; i < D; ++i) o[i] += pj * kf[i];
-        }
-      }
     }
     matmul(f, *w.wo, att.data(), tmp.data(), n);
     for (size_t i = 0; i < x.size(); ++i) x[i] += tmp[i];
@@ -188,12 +252,40 @@ std::vector<float> forward(const Model& m, KvCache& kv, const std::vector<int32_
     matmul(f, *w.w_down, g.data(), tmp.data(), n);
     for (size_t i = 0; i < x.size(); ++i) x[i] += tmp[i];
   }
-  kv.n_past += n;
+  for (int s = 0; s < kv.n_seq(); ++s)
+    if (next[static_cast<size_t>(s)] >= 0) kv.set_n_past(s, next[static_cast<size_t>(s)]);
 
-  const int64_t first = all_logits ? 0 : n - 1, rows = n - first;
-  rms_norm(x.data() + first * E, m.output_norm(), p.norm_eps, xn.data(), rows, E);
+  // Final norm and output projection for the marked tokens only.
+  int64_t rows = 0;
+  for (int64_t t = 0; t < n; ++t)
+    if (batch.logits[static_cast<size_t>(t)]) {
+      std::memcpy(tmp.data() + rows * E, x.data() + t * E, static_cast<size_t>(E) * sizeof(float));
+      ++rows;
+    }
   std::vector<float> logits(static_cast<size_t>(rows * p.n_vocab));
+  if (rows == 0) return logits;
+  rms_norm(tmp.data(), m.output_norm(), p.norm_eps, xn.data(), rows, E);
   matmul(f, m.output(), xn.data(), logits.data(), rows);
+  return logits;
+}
+
+std::vector<float> forward(const Model& m, KvCache& kv, const std::vector<int32_t>& tokens, bool all_logits,
+                           int64_t n_batch) {
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  if (n == 0) return {};
+  if (n_batch <= 0) throw Error("usage", "the batch size must be positive");
+  if (kv.n_past(0) + n > kv.n_ctx())
+    throw Error("context_full", "the context holds " + std::to_string(kv.n_ctx()) + " tokens; " +
+                                    std::to_string(kv.n_past(0) + n) + " were needed");
+  std::vector<float> logits;
+  Batch b;
+  for (int64_t i0 = 0; i0 < n; i0 += n_batch) {
+    b.clear();
+    const int64_t i1 = std::min(n, i0 + n_batch);
+    for (int64_t i = i0; i < i1; ++i) b.add(tokens[static_cast<size_t>(i)], 0, all_logits || i == n - 1);
+    std::vector<float> part = decode(m, kv, b);
+    logits.insert(logits.end(), part.begin(), part.end());
+  }
   return logits;
 }
 

@@ -82,10 +82,4 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const GgufFile> file) {
   return m;
 }
 
-KvCache::KvCache(const ModelParams& p, int64_t ctx)
-    : n_ctx(ctx), kv_dim(p.n_head_kv * p.head_dim), n_layer(p.n_layer) {
-  k.assign(static_cast<size_t>(n_layer * n_ctx * kv_dim), 0);
-  v.assign(k.size(), 0);
-}
-
 }  // namespace llmkit

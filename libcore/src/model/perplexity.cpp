@@ -64,11 +64,11 @@ PerplexityResult evaluate_perplexity(const Model& model, const Tokenizer& tok, c
   for (int64_t c = 0; c < n_chunk; ++c) {
     std::vector<int32_t> chunk(tokens.begin() + c * n_ctx, tokens.begin() + (c + 1) * n_ctx);
     if (tok.vocab().add_bos && tok.vocab().bos >= 0) chunk[0] = tok.vocab().bos;
-    kv.clear();
+    kv.clear(0);
     const std::vector<float> logits = forward(model, kv, chunk, true);
     std::vector<float> base_logits;
     if (opt.base) {
-      base_kv->clear();
+      base_kv->clear(0);
       base_logits = forward(*opt.base, *base_kv, chunk, true);
     }
     for (int64_t j = first; j < n_ctx - 1; ++j) {

@@ -1,0 +1,52 @@
+// Keys and values of past positions for several independent sequences (one slot each), in the
+// element type the user picks: F16 (llama.cpp's default), F32, or Q8_0 (half the memory of F16).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "llmkit/ggml_type.h"
+
+namespace llmkit {
+
+struct ModelParams;
+
+class KvCache {
+ public:
+  // Throws Error("usage") for a type the cache cannot hold or a head size Q8_0 cannot split.
+  KvCache(const ModelParams& p, int64_t n_ctx, int n_seq = 1, GgmlType type_k = GgmlType::F16,
+          GgmlType type_v = GgmlType::F16);
+
+  int64_t n_ctx() const { return n_ctx_; }
+  int n_seq() const { return n_seq_; }
+  GgmlType type_k() const { return type_k_; }
+  GgmlType type_v() const { return type_v_; }
+  int64_t n_past(int seq) const { return n_past_[static_cast<size_t>(seq)]; }
+  void set_n_past(int seq, int64_t n) { n_past_[static_cast<size_t>(seq)] = n; }
+  void clear(int seq) { n_past_[static_cast<size_t>(seq)] = 0; }
+  void clear_all() { n_past_.assign(n_past_.size(), 0); }
+  uint64_t bytes() const { return k_.size() + v_.size(); }
+
+  // One position's keys (or values) for every KV head of one layer: kv_dim elements.
+  uint8_t* k_row(int seq, int64_t layer, int64_t pos) { return k_.data() + offset(seq, layer, pos, k_row_); }
+  uint8_t* v_row(int seq, int64_t layer, int64_t pos) { return v_.data() + offset(seq, layer, pos, v_row_); }
+  uint64_t k_row_bytes() const { return k_row_; }
+  uint64_t v_row_bytes() const { return v_row_; }
+
+ private:
+  uint64_t offset(int seq, int64_t layer, int64_t pos, uint64_t row) const {
+    return ((static_cast<uint64_t>(seq) * static_cast<uint64_t>(n_layer_) + static_cast<uint64_t>(layer)) *
+                static_cast<uint64_t>(n_ctx_) + static_cast<uint64_t>(pos)) * row;
+  }
+  int64_t n_ctx_, n_layer_, kv_dim_;
+  int n_seq_;
+  GgmlType type_k_, type_v_;
+  uint64_t k_row_, v_row_;
+  std::vector<uint8_t> k_, v_;
+  std::vector<int64_t> n_past_;
+};
+
+// "f16", "f32", "q8_0" (case-insensitive) -> type; Error("usage") otherwise.
+GgmlType parse_cache_type(const std::string& name);
+
+}  // namespace llmkit

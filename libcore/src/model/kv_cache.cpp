@@ -1,0 +1,42 @@
+#include "llmkit/kv_cache.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "llmkit/error.h"
+#include "llmkit/model.h"
+
+namespace llmkit {
+
+KvCache::KvCache(const ModelParams& p, int64_t n_ctx, int n_seq, GgmlType type_k, GgmlType type_v)
+    : n_ctx_(n_ctx), n_layer_(p.n_layer), kv_dim_(p.n_head_kv * p.head_dim), n_seq_(n_seq), type_k_(type_k),
+      type_v_(type_v) {
+  if (n_ctx <= 0) throw Error("usage", "the context size must be positive");
+  if (n_seq <= 0) throw Error("usage", "the cache needs at least one sequence");
+  for (GgmlType t : {type_k, type_v}) {
+    if (t != GgmlType::F16 && t != GgmlType::F32 && t != GgmlType::Q8_0)
+      throw Error("usage", std::string("the KV cache cannot hold ") + ggml_type_name(t) + " (f16, f32, q8_0)");
+    // Heads are read one at a time, so each head must start on a block boundary.
+    if (p.head_dim % ggml_type_info(t).block_size)
+      throw Error("usage", std::string("a ") + ggml_type_name(t) + " KV cache needs a head size that is a multiple of " +
+                               std::to_string(ggml_type_info(t).block_size) + " (this model's is " +
+                               std::to_string(p.head_dim) + ")");
+  }
+  k_row_ = ggml_bytes(type_k, static_cast<uint64_t>(kv_dim_));
+  v_row_ = ggml_bytes(type_v, static_cast<uint64_t>(kv_dim_));
+  const uint64_t rows = static_cast<uint64_t>(n_seq) * static_cast<uint64_t>(n_layer_) * static_cast<uint64_t>(n_ctx);
+  k_.assign(rows * k_row_, 0);
+  v_.assign(rows * v_row_, 0);
+  n_past_.assign(static_cast<size_t>(n_seq), 0);
+}
+
+GgmlType parse_cache_type(const std::string& name) {
+  std::string s = name;
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (s == "f16") return GgmlType::F16;
+  if (s == "f32") return GgmlType::F32;
+  if (s == "q8_0") return GgmlType::Q8_0;
+  throw Error("usage", "unknown KV cache type '" + name + "' (f16, f32, q8_0)");
+}
+
+}  // namespace llmkit
