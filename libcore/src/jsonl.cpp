@@ -85,6 +85,37 @@ std::optional<std::vector<int64_t>> JsonObject::get_int_array(std::string_view k
   return out;
 }
 
+std::optional<std::vector<std::string>> JsonObject::get_string_array(std::string_view key) const {
+  if (auto one = get_string(key)) return std::vector<std::string>{*one};
+  const std::string* r = raw(key);
+  if (!r) return std::nullopt;
+  simdjson::dom::array arr;
+  if (reparse(*r).get_array().get(arr) != simdjson::SUCCESS) return std::nullopt;
+  std::vector<std::string> out;
+  for (simdjson::dom::element e : arr) {
+    std::string_view v;
+    if (e.get_string().get(v) != simdjson::SUCCESS) return std::nullopt;
+    out.emplace_back(v);
+  }
+  return out;
+}
+
+std::optional<std::vector<JsonObject>> JsonObject::get_object_array(std::string_view key) const {
+  const std::string* r = raw(key);
+  if (!r) return std::nullopt;
+  simdjson::dom::array arr;
+  if (reparse(*r).get_array().get(arr) != simdjson::SUCCESS) return std::nullopt;
+  // Serialised first: parsing each object reuses this thread's parser, which owns `arr`.
+  std::vector<std::string> texts;
+  for (simdjson::dom::element e : arr) {
+    if (!e.is_object()) return std::nullopt;
+    texts.push_back(simdjson::minify(e));
+  }
+  std::vector<JsonObject> out;
+  for (const std::string& t : texts) out.push_back(parse_json_object(t));
+  return out;
+}
+
 std::string JsonObject::dump() const {
   std::string out = "{";
   bool first = true;

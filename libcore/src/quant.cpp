@@ -37,15 +37,27 @@ float dot_q6_K(int64_t n, const void* w, const void* a) {
   return k::vec_dot_q6_K_q8_K(n, static_cast<const k::block_q6_K*>(w), static_cast<const k::block_q8_K*>(a));
 }
 
+#define LLMKIT_DOT(name, wblock, ablock)                                                    \
+  float dot_##name(int64_t n, const void* w, const void* a) {                               \
+    return k::vec_dot_##name(n, static_cast<const k::wblock*>(w), static_cast<const k::ablock*>(a)); \
+  }
+LLMKIT_DOT(q4_1_q8_0, block_q4_1, block_q8_0)
+LLMKIT_DOT(q5_0_q8_0, block_q5_0, block_q8_0)
+LLMKIT_DOT(q5_1_q8_0, block_q5_1, block_q8_0)
+LLMKIT_DOT(q2_K_q8_K, block_q2_K, block_q8_K)
+LLMKIT_DOT(q3_K_q8_K, block_q3_K, block_q8_K)
+LLMKIT_DOT(q5_K_q8_K, block_q5_K, block_q8_K)
+#undef LLMKIT_DOT
+
 const QuantOps kQ4_0{k::dequantize_row_q4_0, k::quantize_row_q4_0_ref, dot_q4_0, GgmlType::Q8_0};
-const QuantOps kQ4_1{k::dequantize_row_q4_1, k::quantize_row_q4_1_ref};
-const QuantOps kQ5_0{k::dequantize_row_q5_0, k::quantize_row_q5_0_ref};
-const QuantOps kQ5_1{k::dequantize_row_q5_1, k::quantize_row_q5_1_ref};
+const QuantOps kQ4_1{k::dequantize_row_q4_1, k::quantize_row_q4_1_ref, dot_q4_1_q8_0, GgmlType::Q8_0};
+const QuantOps kQ5_0{k::dequantize_row_q5_0, k::quantize_row_q5_0_ref, dot_q5_0_q8_0, GgmlType::Q8_0};
+const QuantOps kQ5_1{k::dequantize_row_q5_1, k::quantize_row_q5_1_ref, dot_q5_1_q8_0, GgmlType::Q8_0};
 const QuantOps kQ8_0{k::dequantize_row_q8_0, k::quantize_row_q8_0, dot_q8_0, GgmlType::Q8_0};
-const QuantOps kQ2_K{k::dequantize_row_q2_K, k::quantize_row_q2_K};
-const QuantOps kQ3_K{k::dequantize_row_q3_K, k::quantize_row_q3_K_ref};
+const QuantOps kQ2_K{k::dequantize_row_q2_K, k::quantize_row_q2_K, dot_q2_K_q8_K, GgmlType::Q8_K};
+const QuantOps kQ3_K{k::dequantize_row_q3_K, k::quantize_row_q3_K_ref, dot_q3_K_q8_K, GgmlType::Q8_K};
 const QuantOps kQ4_K{k::dequantize_row_q4_K, k::quantize_row_q4_K, dot_q4_K, GgmlType::Q8_K};
-const QuantOps kQ5_K{k::dequantize_row_q5_K, k::quantize_row_q5_K};
+const QuantOps kQ5_K{k::dequantize_row_q5_K, k::quantize_row_q5_K, dot_q5_K_q8_K, GgmlType::Q8_K};
 const QuantOps kQ6_K{k::dequantize_row_q6_K, k::quantize_row_q6_K, dot_q6_K, GgmlType::Q8_K};
 const QuantOps kQ8_K{k::dequantize_row_q8_K, k::quantize_row_q8_K_ref};
 

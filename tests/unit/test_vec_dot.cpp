@@ -75,3 +75,57 @@ TEST_CASE("Q4_K and Q6_K dot products against Q8_K activations", "[kernels][vec_
     CHECK(std::fabs(vec_dot_q6_K_q8_K(n, w6.data(), aq.data()) - f6) <= tol);
   }
 }
+
+namespace {
+
+using DotFn = float (*)(int64_t, const void*, const void*);
+template <auto F, class W, class A> float call(int64_t n, const void* w, const void* a) {
+  return F(n, static_cast<const W*>(w), static_cast<const A*>(a));
+}
+
+struct DotCase {
+  GgmlType type, act;
+  DotFn ref, fast;
+};
+
+// The reference against the float dot product of the dequantized values; the fast path against
+// the reference; and the QuantOps entry the engine uses is the fast path.
+void check_dot(const DotCase& c, int64_t n, std::mt19937& rng) {
+  std::student_t_distribution<float> g(4.f);
+  std::vector<float> w(static_cast<size_t>(n)), a(w.size());
+  for (auto& v : w) v = 0.02f * g(rng) + 0.003f;  // an offset exercises the minimum terms
+  for (auto& v : a) v = g(rng);
+  std::vector<uint8_t> wq(ggml_bytes(c.type, static_cast<uint64_t>(n))), aq(ggml_bytes(c.act, static_cast<uint64_t>(n)));
+  quantize_row(c.type, w.data(), wq.data(), n);
+  quantize_row(c.act, a.data(), aq.data(), n);
+  std::vector<float> wd(w.size()), ad(w.size());
+  dequantize_row(c.type, wq.data(), wd.data(), n);
+  dequantize_row(c.act, aq.data(), ad.data(), n);
+  double f = 0, mag = 0;
+  for (size_t i = 0; i < w.size(); ++i) f += double(wd[i]) * ad[i], mag += std::fabs(double(wd[i]) * ad[i]);
+  INFO(ggml_type_name(c.type) << " n = " << n << ", path " << vec_dot_path());
+  const double tol = 1e-5 * (mag + 1);
+  const float ref = c.ref(n, wq.data(), aq.data()), fast = c.fast(n, wq.data(), aq.data());
+  CHECK(std::fabs(ref - f) <= tol);
+  CHECK(std::fabs(fast - ref) <= tol);
+  const QuantOps* ops = quant_ops(c.type);
+  REQUIRE(ops->vec_dot != nullptr);
+  CHECK(ops->vec_dot_type == c.act);
+  CHECK(ops->vec_dot(n, wq.data(), aq.data()) == fast);
+}
+
+}  // namespace
+
+TEST_CASE("Q4_1, Q5_0, Q5_1 (Q8_0 activations), Q2_K, Q3_K, Q5_K (Q8_K): fast path, reference, float", "[kernels][vec_dot]") {
+  const DotCase cases[] = {
+      {GgmlType::Q4_1, GgmlType::Q8_0, call<vec_dot_q4_1_q8_0_ref, block_q4_1, block_q8_0>, call<vec_dot_q4_1_q8_0, block_q4_1, block_q8_0>},
+      {GgmlType::Q5_0, GgmlType::Q8_0, call<vec_dot_q5_0_q8_0_ref, block_q5_0, block_q8_0>, call<vec_dot_q5_0_q8_0, block_q5_0, block_q8_0>},
+      {GgmlType::Q5_1, GgmlType::Q8_0, call<vec_dot_q5_1_q8_0_ref, block_q5_1, block_q8_0>, call<vec_dot_q5_1_q8_0, block_q5_1, block_q8_0>},
+      {GgmlType::Q2_K, GgmlType::Q8_K, call<vec_dot_q2_K_q8_K_ref, block_q2_K, block_q8_K>, call<vec_dot_q2_K_q8_K, block_q2_K, block_q8_K>},
+      {GgmlType::Q3_K, GgmlType::Q8_K, call<vec_dot_q3_K_q8_K_ref, block_q3_K, block_q8_K>, call<vec_dot_q3_K_q8_K, block_q3_K, block_q8_K>},
+      {GgmlType::Q5_K, GgmlType::Q8_K, call<vec_dot_q5_K_q8_K_ref, block_q5_K, block_q8_K>, call<vec_dot_q5_K_q8_K, block_q5_K, block_q8_K>},
+  };
+  std::mt19937 rng(17);
+  for (const DotCase& c : cases)
+    for (int64_t n : {256, 4096}) check_dot(c, n, rng);
+}

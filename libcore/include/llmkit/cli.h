@@ -1,6 +1,8 @@
 // What every llmkit program shares: exit codes, --version text, and the TTY question.
 #pragma once
+#include <initializer_list>
 #include <string>
+#include <utility>
 
 namespace llmkit {
 
@@ -15,5 +17,9 @@ const char* git_commit();    // short commit the build came from
 std::string version_line(const char* tool);  // "gguf-info (llmkit) 0.1.0 commit abc123"
 bool stderr_is_tty();
 bool stdout_is_tty();
+
+// llama.cpp spells some flags with one dash and several letters (-np, -ngl, -ctk), which CLI11
+// reads as bundled short flags. Rewrites those arguments in place to their long forms.
+void rewrite_llama_flags(int argc, char** argv, std::initializer_list<std::pair<const char*, const char*>> map);
 
 }  // namespace llmkit

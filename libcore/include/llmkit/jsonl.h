@@ -30,6 +30,10 @@ class JsonObject {
   std::optional<int64_t> get_int(std::string_view key) const;
   // An array of integers; nullopt when absent, not an array, or holding anything else.
   std::optional<std::vector<int64_t>> get_int_array(std::string_view key) const;
+  // An array of strings (a lone string counts as an array of one); nullopt otherwise.
+  std::optional<std::vector<std::string>> get_string_array(std::string_view key) const;
+  // An array of objects; nullopt when absent, not an array, or holding anything else.
+  std::optional<std::vector<JsonObject>> get_object_array(std::string_view key) const;
 
   const std::vector<std::pair<std::string, std::string>>& fields() const { return fields_; }
   std::string dump() const;

@@ -1,0 +1,64 @@
+// Text generation for many requests at once: continuous batching over the slots of a KV cache.
+// Each step runs one forward pass holding the next token of every generating request plus as
+// much pending prompt as the batch allows; a finished request frees its slot for the next one.
+// A request's tokens never depend on what shares its batch, so greedy output is the same for any
+// number of slots.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llmkit/model.h"
+#include "llmkit/sampler.h"
+#include "llmkit/tokenizer.h"
+
+namespace llmkit {
+
+struct GenerationRequest {
+  std::vector<int32_t> prompt;  // at least one token, at most the cache's context
+  int64_t max_tokens = 128;     // < 0: until the context is full
+  SamplerParams sampling;
+  std::vector<std::string> stop;  // generation ends before the first of these in the text
+};
+
+enum class FinishReason { Stop, Length };
+
+struct GenerationResult {
+  std::string text;
+  std::vector<int32_t> tokens;
+  FinishReason finish = FinishReason::Length;
+  int64_t prompt_tokens = 0;
+  double prompt_ms = 0, gen_ms = 0;  // wall time from admission to first token, and after
+};
+
+struct GenerationStats {
+  int64_t prompt_tokens = 0, generated_tokens = 0, requests = 0;
+  double seconds = 0;
+};
+
+struct GenerationCallbacks {
+  // The next request, tagged with the caller's id; nullopt when there is none.
+  std::function<std::optional<std::pair<uint64_t, GenerationRequest>>()> next;
+  // Text of a request as it becomes final (held back while it could still begin a stop string or
+  // an unfinished UTF-8 character). Optional.
+  std::function<void(uint64_t id, std::string_view text)> on_text;
+  std::function<void(uint64_t id, GenerationResult&& result)> on_done;
+  // Polled between forward passes; true stops the run with unfinished requests dropped.
+  std::function<bool()> cancelled;
+};
+
+// Tokens that end generation: EOS, EOT and the end-of-turn markers chat formats use.
+std::vector<int32_t> end_of_generation_tokens(const Vocab& v);
+
+// Runs requests through up to kv.n_seq() slots, n_batch tokens per forward pass.
+GenerationStats generate(const Model& m, const Tokenizer& tok, KvCache& kv, int64_t n_batch,
+                         const GenerationCallbacks& cb);
+
+// How much of `text` can be shown without showing the start of a stop string or half a UTF-8
+// character.
+size_t stable_prefix(std::string_view text, const std::vector<std::string>& stop);
+
+}  // namespace llmkit

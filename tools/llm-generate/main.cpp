@@ -1,0 +1,288 @@
+// llm-generate: text generation for one prompt (-p, streamed) or for JSON-lines records on stdin,
+// many at once with --parallel (continuous batching), one output record per input, in order.
+#include <CLI/CLI.hpp>
+#include <omp.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "llmkit/chat_template.h"
+#include "llmkit/cli.h"
+#include "llmkit/error.h"
+#include "llmkit/generate.h"
+#include "llmkit/gguf.h"
+#include "llmkit/json_writer.h"
+#include "llmkit/jsonl.h"
+#include "llmkit/model.h"
+#include "llmkit/tokenizer.h"
+#include "prompt.h"
+
+namespace {
+
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_sigint(int) { g_interrupted = 1; }
+
+// SIGINT ends the run between forward passes; a second one kills at once (SA_RESETHAND). No
+// SA_RESTART, so a blocking read of stdin returns.
+void install_sigint() {
+  struct sigaction sa {};
+  sa.sa_handler = on_sigint;
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+}
+
+constexpr int kExitInterrupted = 130;
+
+struct Options {
+  std::string model, prompt, template_text, system, chat_template, output_field = "output";
+  std::string cache_type_k = "f16", cache_type_v = "f16";
+  bool have_prompt = false, chat = false, truncate = false, json = false;
+  int64_t n_predict = -1, n_ctx = 0, n_batch = 512;
+  int threads = 0, parallel = 1;
+  llmkit::SamplerParams sampling;
+  std::vector<std::string> stop;
+};
+
+const char* finish_name(llmkit::FinishReason f) { return f == llmkit::FinishReason::Stop ? "stop" : "length"; }
+
+double per_second(int64_t n, double ms) { return ms > 0 ? double(n) * 1000.0 / ms : 0.0; }
+
+void add_result(llmkit::JsonObject& rec, const std::string& field, const llmkit::GenerationResult& r, int64_t dropped) {
+  rec.set(field, std::string_view(r.text));
+  rec.set("finish_reason", std::string_view(finish_name(r.finish)));
+  const int64_t completion = static_cast<int64_t>(r.tokens.size());
+  llmkit::JsonWriter u;
+  u.begin_object().field("prompt_tokens", r.prompt_tokens).field("completion_tokens", completion);
+  u.field("total_tokens", r.prompt_tokens + completion);
+  if (dropped) u.field("prompt_tokens_dropped", dropped);
+  rec.set_raw("usage", u.end_object().take());
+  llmkit::JsonWriter t;
+  t.begin_object().field("prompt_ms", r.prompt_ms).field("prompt_per_second", per_second(r.prompt_tokens, r.prompt_ms));
+  t.field("predicted_ms", r.gen_ms).field("predicted_per_second", per_second(completion, r.gen_ms));
+  rec.set_raw("timings", t.end_object().take());
+}
+
+std::string failed_record(const llmkit::JsonObject* rec, const llmkit::Error& e, std::optional<uint64_t> line = {}) {
+  llmkit::JsonObject out;
+  if (rec) out = *rec;
+  out.set("finish_reason", std::string_view("error"));
+  return llmkit::error_record(&out, e.code(), e.what(), line);
+}
+
+void report(const llmkit::GenerationStats& s, int64_t failed) {
+  const double gen = s.seconds > 0 ? double(s.generated_tokens) / s.seconds : 0;
+  const double all = s.seconds > 0 ? double(s.generated_tokens + s.prompt_tokens) / s.seconds : 0;
+  std::fprintf(stderr,
+               "llm-generate: %lld records (%lld failed), %lld prompt + %lld generated tokens in %.2f s: "
+               "%.2f generated tok/s, %.2f total tok/s\n",
+               static_cast<long long>(s.requests + failed), static_cast<long long>(failed),
+               static_cast<long long>(s.prompt_tokens), static_cast<long long>(s.generated_tokens), s.seconds, gen, all);
+}
+
+int run_prompt(const Options& o, const PromptSettings& ps, const llmkit::Model& m, const llmkit::Tokenizer& tok,
+               llmkit::KvCache& kv) {
+  PreparedPrompt p;
+  try {
+    p = prepare_text(unescape(o.prompt), ps, tok);
+  } catch (const llmkit::Error& e) {
+    std::fprintf(stderr, "llm-generate: %s\n", e.what());
+    return llmkit::kExitSomeFailed;
+  }
+  bool sent = false;
+  llmkit::GenerationResult result;
+  llmkit::GenerationCallbacks cb;
+  cb.next = [&]() -> std::optional<std::pair<uint64_t, llmkit::GenerationRequest>> {
+    if (sent) return std::nullopt;
+    sent = true;
+    return std::make_pair(uint64_t{0}, p.request);
+  };
+  if (!o.json)
+    cb.on_text = [](uint64_t, std::string_view text) {
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      std::fflush(stdout);
+    };
+  cb.on_done = [&](uint64_t, llmkit::GenerationResult&& r) { result = std::move(r); };
+  cb.cancelled = [] { return g_interrupted != 0; };
+  const llmkit::GenerationStats s = llmkit::generate(m, tok, kv, o.n_batch, cb);
+  if (o.json) {
+    llmkit::JsonObject rec;
+    rec.set("prompt", std::string_view(o.prompt));
+    add_result(rec, o.output_field, result, p.dropped);
+    std::printf("%s\n", rec.dump().c_str());
+  } else {
+    std::fputc('\n', stdout);
+  }
+  std::fflush(stdout);
+  if (g_interrupted) return kExitInterrupted;
+  const int64_t n_gen = static_cast<int64_t>(result.tokens.size());
+  std::fprintf(stderr, "llm-generate: prompt %lld tokens in %.1f ms (%.2f tok/s), generated %lld tokens in %.1f ms (%.2f tok/s), %s\n",
+               static_cast<long long>(result.prompt_tokens), result.prompt_ms, per_second(result.prompt_tokens, result.prompt_ms),
+               static_cast<long long>(n_gen), result.gen_ms, per_second(n_gen, result.gen_ms), finish_name(result.finish));
+  (void)s;
+  return llmkit::kExitOk;
+}
+
+int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model& m, const llmkit::Tokenizer& tok,
+                llmkit::KvCache& kv) {
+  struct InFlight {
+    llmkit::JsonObject rec;
+    int64_t dropped;
+  };
+  std::map<uint64_t, std::string> ready;  // finished output lines waiting for their turn
+  std::unordered_map<uint64_t, InFlight> in_flight;
+  uint64_t next_in = 0, next_out = 0;
+  int64_t failed = 0;
+  auto flush_ready = [&] {
+    for (auto it = ready.begin(); it != ready.end() && it->first == next_out; it = ready.erase(it), ++next_out)
+      std::printf("%s\n", it->second.c_str());
+    std::fflush(stdout);
+  };
+  llmkit::JsonlReader reader(std::cin);
+  std::string line;
+  uint64_t line_no = 0;
+  llmkit::GenerationCallbacks cb;
+  cb.next = [&]() -> std::optional<std::pair<uint64_t, llmkit::GenerationRequest>> {
+    while (!g_interrupted && reader.next_line(line, line_no)) {
+      const uint64_t idx = next_in++;
+      llmkit::JsonObject rec;
+      try {
+        rec = llmkit::parse_json_object(line);
+      } catch (const llmkit::Error& e) {
+        ready[idx] = failed_record(nullptr, llmkit::Error(e.code(), "line " + std::to_string(line_no) + ": " + e.what()), line_no);
+        ++failed;
+        flush_ready();
+        continue;
+      }
+      try {
+        PreparedPrompt p = prepare_record(rec, ps, tok);
+        in_flight.emplace(idx, InFlight{std::move(rec), p.dropped});
+        return std::make_pair(idx, std::move(p.request));
+      } catch (const llmkit::Error& e) {
+        ready[idx] = failed_record(&rec, e);
+        ++failed;
+        flush_ready();
+      }
+    }
+    return std::nullopt;
+  };
+  cb.on_done = [&](uint64_t id, llmkit::GenerationResult&& r) {
+    auto it = in_flight.find(id);
+    add_result(it->second.rec, o.output_field, r, it->second.dropped);
+    ready[id] = it->second.rec.dump();
+    in_flight.erase(it);
+    flush_ready();
+  };
+  cb.cancelled = [] { return g_interrupted != 0; };
+  const llmkit::GenerationStats s = llmkit::generate(m, tok, kv, o.n_batch, cb);
+  if (g_interrupted) {
+    // Finished records still waiting behind an unfinished one are written too: nothing done is lost.
+    for (const auto& [idx, text] : ready) std::printf("%s\n", text.c_str());
+    std::fflush(stdout);
+    std::fprintf(stderr, "llm-generate: interrupted; %zu unfinished records not written\n", in_flight.size());
+    return kExitInterrupted;
+  }
+  report(s, failed);
+  return failed ? llmkit::kExitSomeFailed : llmkit::kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{
+      "Generate text with a model. -p TEXT: one prompt, the text streamed to stdout. Otherwise JSON-lines\n"
+      "records on stdin, each {\"prompt\": ...}, {\"messages\": [{\"role\", \"content\"}...]} or any record\n"
+      "with --template; each yields one record on stdout, in input order, with every input field kept and\n"
+      "\"output\", \"finish_reason\", \"usage\" and \"timings\" added. --parallel N decodes N records together.",
+      "llm-generate"};
+  app.add_option("-m,--model", o.model, "model (GGUF)")->required();
+  app.add_option("-p,--prompt", o.prompt, "one prompt (escapes such as \\n are read)");
+  app.add_option("-n,--n-predict", o.n_predict, "tokens to generate at most (-1: until end of text or full context)");
+  app.add_option("-c,--ctx-size", o.n_ctx, "context per sequence (0: the model's, at most 4096)")->check(CLI::NonNegativeNumber);
+  app.add_option("-b,--batch-size", o.n_batch, "tokens per forward pass (default 512)")->check(CLI::PositiveNumber);
+  app.add_option("-t,--threads", o.threads, "threads (default: all cores)")->check(CLI::PositiveNumber);
+  app.add_option("--parallel", o.parallel, "records decoded together (default 1)")->check(CLI::Range(1, 256));
+  app.add_option("--temp", o.sampling.temperature, "temperature; 0 = greedy (default 0.8)");
+  app.add_option("--top-k", o.sampling.top_k, "top-k, 0 = off (default 40)");
+  app.add_option("--top-p", o.sampling.top_p, "top-p, 1 = off (default 0.95)");
+  app.add_option("--min-p", o.sampling.min_p, "min-p, 0 = off (default 0.05)");
+  app.add_option("--repeat-penalty", o.sampling.repeat_penalty, "repeat penalty, 1 = off (default 1.0)");
+  app.add_option("--repeat-last-n", o.sampling.penalty_last_n, "history the penalties see (default 64)");
+  app.add_option("--presence-penalty", o.sampling.presence_penalty, "presence penalty (default 0)");
+  app.add_option("--frequency-penalty", o.sampling.frequency_penalty, "frequency penalty (default 0)");
+  app.add_option("-s,--seed", o.sampling.seed, "random seed (default 42: runs repeat)");
+  app.add_option("--stop", o.stop, "stop before this text (repeatable)");
+  app.add_option("--template", o.template_text, "prompt from a record's fields: 'Summarize:\\n\\n{text}'");
+  app.add_flag("--chat", o.chat, "render prompts as a user message in the model's chat format");
+  app.add_option("--system", o.system, "system message for chat prompts (implies --chat)");
+  app.add_option("--chat-template", o.chat_template, "chat format: chatml, llama3, llama2, mistral, phi3, gemma, zephyr");
+  app.add_option("--output-field", o.output_field, "name of the added field (default output)");
+  app.add_flag("--truncate", o.truncate, "cut over-long prompts from the left instead of failing the record");
+  app.add_option("--cache-type-k", o.cache_type_k, "KV cache type for keys: f16, f32, q8_0 (default f16)");
+  app.add_option("--cache-type-v", o.cache_type_v, "KV cache type for values: f16, f32, q8_0 (default f16)");
+  app.add_flag("--json", o.json, "with -p: one JSON record instead of streamed text");
+  app.set_version_flag("-V,--version", llmkit::version_line("llm-generate"));
+  llmkit::rewrite_llama_flags(argc, argv, {{"-np", "--parallel"}, {"-ctk", "--cache-type-k"}, {"-ctv", "--cache-type-v"}});
+  try {
+    app.parse(argc, argv);
+    o.have_prompt = app.count("--prompt") > 0;
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? llmkit::kExitOk : llmkit::kExitUsage;
+  }
+  if (!o.have_prompt && isatty(0)) {
+    std::fprintf(stderr, "llm-generate: no -p TEXT and stdin is a terminal (try --help)\n");
+    return llmkit::kExitUsage;
+  }
+  if (o.threads > 0) omp_set_num_threads(o.threads);
+
+  std::shared_ptr<llmkit::GgufFile> file;
+  std::unique_ptr<llmkit::Model> model;
+  std::optional<llmkit::Tokenizer> tok;
+  std::unique_ptr<llmkit::KvCache> kv;
+  PromptSettings ps;
+  try {
+    file = std::make_shared<llmkit::GgufFile>(llmkit::GgufFile::open(o.model));
+    model = llmkit::Model::load(file);
+    tok.emplace(llmkit::load_vocab(*file));
+    const llmkit::ModelParams& p = model->params();
+    int64_t n_ctx = o.n_ctx > 0 ? o.n_ctx : std::min<int64_t>(p.n_ctx_train > 0 ? p.n_ctx_train : 4096, 4096);
+    kv = std::make_unique<llmkit::KvCache>(p, n_ctx, o.have_prompt ? 1 : o.parallel,
+                                           llmkit::parse_cache_type(o.cache_type_k), llmkit::parse_cache_type(o.cache_type_v));
+    ps.n_ctx = n_ctx;
+    ps.truncate = o.truncate;
+    ps.template_text = unescape(o.template_text);
+    ps.system = unescape(o.system);
+    ps.chat = o.chat || !o.system.empty();
+    if (!o.chat_template.empty()) {
+      ps.format = llmkit::chat_format_from_name(o.chat_template);
+      if (!ps.format) throw llmkit::Error("usage", "unknown chat template '" + o.chat_template + "'");
+    } else if (auto jinja = file->get_opt<std::string>("tokenizer.chat_template")) {
+      ps.format = llmkit::detect_chat_format(*jinja);
+    }
+    if (ps.chat && !ps.format)
+      throw llmkit::Error("no_chat_template", "the model has no chat template llmkit recognises; name one with --chat-template");
+    const llmkit::Vocab& v = tok->vocab();
+    if (v.bos >= 0) ps.chat_tokens.bos = v.tokens[static_cast<size_t>(v.bos)];
+    if (v.eos >= 0) ps.chat_tokens.eos = v.tokens[static_cast<size_t>(v.eos)];
+    ps.defaults.max_tokens = o.n_predict;
+    ps.defaults.sampling = o.sampling;
+    for (const std::string& s : o.stop) ps.defaults.stop.push_back(unescape(s));
+  } catch (const llmkit::Error& e) {
+    std::fprintf(stderr, "llm-generate: %s: %s\n", o.model.c_str(), e.what());
+    return llmkit::kExitUsage;
+  }
+  install_sigint();
+  try {
+    return o.have_prompt ? run_prompt(o, ps, *model, *tok, *kv) : run_records(o, ps, *model, *tok, *kv);
+  } catch (const llmkit::Error& e) {
+    std::fprintf(stderr, "llm-generate: %s\n", e.what());
+    return llmkit::kExitSomeFailed;
+  }
+}

@@ -1,0 +1,41 @@
+// Turning one input (a -p string or a JSON-lines record) into a generation request: the prompt
+// text (raw, from --template, or chat messages rendered in the model's format), its tokens, and
+// the sampling settings with the record's own overrides.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "llmkit/chat_template.h"
+#include "llmkit/generate.h"
+#include "llmkit/jsonl.h"
+#include "llmkit/tokenizer.h"
+
+struct PromptSettings {
+  std::string template_text;             // --template, with {field} placeholders ("" = none)
+  bool chat = false;                     // wrap plain prompts as a user message
+  std::string system;                    // --system
+  std::optional<llmkit::ChatFormat> format;  // resolved chat format (nullopt: none known)
+  llmkit::ChatTokens chat_tokens;
+  int64_t n_ctx = 0;
+  bool truncate = false;
+  llmkit::GenerationRequest defaults;  // max_tokens, sampling, stop from the flags
+};
+
+struct PreparedPrompt {
+  llmkit::GenerationRequest request;
+  int64_t dropped = 0;  // tokens cut from the left by --truncate
+};
+
+// C-style escapes as llama.cpp reads -p: \n \t \r \\ \" \' (anything else is kept as written).
+std::string unescape(const std::string& s);
+
+// "{name}" -> the record's field (strings as their text, other values as JSON); "{{" and "}}" are
+// literal braces. Throws Error("missing_field" | "bad_template").
+std::string fill_template(const std::string& tmpl, const llmkit::JsonObject& rec);
+
+// Throws llmkit::Error with a code for the error record: missing_field, bad_record,
+// bad_messages, no_chat_template, prompt_too_long, empty_prompt.
+PreparedPrompt prepare_record(const llmkit::JsonObject& rec, const PromptSettings& s, const llmkit::Tokenizer& tok);
+PreparedPrompt prepare_text(const std::string& text, const PromptSettings& s, const llmkit::Tokenizer& tok);
