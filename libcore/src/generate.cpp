@@ -161,7 +161,7 @@ GenerationStats generate(const Model& m, const Tokenizer& tok, KvCache& kv, int6
       }
       std::copy_n(logits.begin() + static_cast<std::ptrdiff_t>(r) * V, V, row.begin());
       const int32_t t = s.sampler->sample(row, s.history);
-      if (is_eog(t)) {
+      if (!s.req.ignore_eos && is_eog(t)) {
         finish(s, FinishReason::Stop);
         continue;
       }

@@ -43,7 +43,7 @@ constexpr int kExitInterrupted = 130;
 struct Options {
   std::string model, prompt, template_text, system, chat_template, output_field = "output";
   std::string cache_type_k = "f16", cache_type_v = "f16";
-  bool have_prompt = false, chat = false, truncate = false, json = false;
+  bool have_prompt = false, chat = false, truncate = false, json = false, ignore_eos = false;
   int64_t n_predict = -1, n_ctx = 0, n_batch = 512;
   int threads = 0, parallel = 1;
   llmkit::SamplerParams sampling;
@@ -198,8 +198,8 @@ int main(int argc, char** argv) {
   Options o;
   CLI::App app{
       "Generate text with a model. -p TEXT: one prompt, the text streamed to stdout. Otherwise JSON-lines\n"
-      "records on stdin, each {\"prompt\": ...}, {\"messages\": [{\"role\", \"content\"}...]} or any record\n"
-      "with --template; each yields one record on stdout, in input order, with every input field kept and\n"
+      "records on stdin, each {\"prompt\": ...}, {\"messages\": [{\"role\", \"content\"}...]}, {\"tokens\": [ids]}\n"
+      "or any record with --template; each yields one record on stdout, in input order, with every input field kept and\n"
       "\"output\", \"finish_reason\", \"usage\" and \"timings\" added. --parallel N decodes N records together.",
       "llm-generate"};
   app.add_option("-m,--model", o.model, "model (GGUF)")->required();
@@ -227,6 +227,7 @@ int main(int argc, char** argv) {
   app.add_flag("--truncate", o.truncate, "cut over-long prompts from the left instead of failing the record");
   app.add_option("--cache-type-k", o.cache_type_k, "KV cache type for keys: f16, f32, q8_0 (default f16)");
   app.add_option("--cache-type-v", o.cache_type_v, "KV cache type for values: f16, f32, q8_0 (default f16)");
+  app.add_flag("--ignore-eos", o.ignore_eos, "keep generating past end-of-text tokens (benchmarks)");
   app.add_flag("--json", o.json, "with -p: one JSON record instead of streamed text");
   app.set_version_flag("-V,--version", llmkit::version_line("llm-generate"));
   llmkit::rewrite_llama_flags(argc, argv, {{"-np", "--parallel"}, {"-ctk", "--cache-type-k"}, {"-ctv", "--cache-type-v"}});
@@ -273,6 +274,7 @@ int main(int argc, char** argv) {
     if (v.eos >= 0) ps.chat_tokens.eos = v.tokens[static_cast<size_t>(v.eos)];
     ps.defaults.max_tokens = o.n_predict;
     ps.defaults.sampling = o.sampling;
+    ps.defaults.ignore_eos = o.ignore_eos;
     for (const std::string& s : o.stop) ps.defaults.stop.push_back(unescape(s));
   } catch (const llmkit::Error& e) {
     std::fprintf(stderr, "llm-generate: %s: %s\n", o.model.c_str(), e.what());

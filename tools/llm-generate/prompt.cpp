@@ -62,11 +62,9 @@ std::string render(const std::vector<llmkit::ChatMessage>& msgs, const PromptSet
   return llmkit::render_chat(*s.format, with_system(msgs, s.system), true, s.chat_tokens);
 }
 
-PreparedPrompt tokenize(const std::string& text, llmkit::GenerationRequest req, const PromptSettings& s,
-                        const llmkit::Tokenizer& tok) {
+// Applies the context limit: an error, or with --truncate the oldest tokens cut.
+PreparedPrompt fit(llmkit::GenerationRequest req, const PromptSettings& s, const llmkit::Tokenizer& tok) {
   PreparedPrompt p;
-  req.prompt = tok.encode(text, true, true);
-  if (req.prompt.empty()) throw Error("empty_prompt", "the prompt is empty");
   const int64_t n = static_cast<int64_t>(req.prompt.size());
   if (n > s.n_ctx) {
     if (!s.truncate)
@@ -81,6 +79,13 @@ PreparedPrompt tokenize(const std::string& text, llmkit::GenerationRequest req, 
   }
   p.request = std::move(req);
   return p;
+}
+
+PreparedPrompt tokenize(const std::string& text, llmkit::GenerationRequest req, const PromptSettings& s,
+                        const llmkit::Tokenizer& tok) {
+  req.prompt = tok.encode(text, true, true);
+  if (req.prompt.empty()) throw Error("empty_prompt", "the prompt is empty");
+  return fit(std::move(req), s, tok);
 }
 
 }  // namespace
@@ -115,6 +120,17 @@ PreparedPrompt prepare_record(const llmkit::JsonObject& rec, const PromptSetting
     req.stop = *v;
   }
 
+  if (rec.has("tokens") && !rec.has("prompt") && !rec.has("messages") && s.template_text.empty()) {
+    // Token ids as llm-tokenize writes them: the prompt exactly, no BOS added.
+    auto ids = rec.get_int_array("tokens");
+    if (!ids || ids->empty()) throw Error("bad_record", "\"tokens\" must be a non-empty array of token ids");
+    for (int64_t id : *ids) {
+      if (id < 0 || id >= static_cast<int64_t>(tok.vocab().size()))
+        throw Error("bad_record", "token id " + std::to_string(id) + " is out of range");
+      req.prompt.push_back(static_cast<int32_t>(id));
+    }
+    return fit(std::move(req), s, tok);
+  }
   std::string prompt;
   if (rec.has("messages")) {
     auto objs = rec.get_object_array("messages");

@@ -22,6 +22,7 @@ struct GenerationRequest {
   int64_t max_tokens = 128;     // < 0: until the context is full
   SamplerParams sampling;
   std::vector<std::string> stop;  // generation ends before the first of these in the text
+  bool ignore_eos = false;        // end-of-generation tokens are drawn like any other (benchmarks)
 };
 
 enum class FinishReason { Stop, Length };
