@@ -4,6 +4,7 @@
 
 #include "cpu/fp16.h"
 #include "cpu/quants.h"
+#include "cpu/gemm.h"
 #include "cpu/vec_dot.h"
 #include "llmkit/error.h"
 #include "llmkit/gguf.h"
@@ -56,9 +57,9 @@ const QuantOps kQ5_1{k::dequantize_row_q5_1, k::quantize_row_q5_1_ref, dot_q5_1_
 const QuantOps kQ8_0{k::dequantize_row_q8_0, k::quantize_row_q8_0, dot_q8_0, GgmlType::Q8_0};
 const QuantOps kQ2_K{k::dequantize_row_q2_K, k::quantize_row_q2_K, dot_q2_K_q8_K, GgmlType::Q8_K};
 const QuantOps kQ3_K{k::dequantize_row_q3_K, k::quantize_row_q3_K_ref, dot_q3_K_q8_K, GgmlType::Q8_K};
-const QuantOps kQ4_K{k::dequantize_row_q4_K, k::quantize_row_q4_K, dot_q4_K, GgmlType::Q8_K};
+const QuantOps kQ4_K{k::dequantize_row_q4_K, k::quantize_row_q4_K, dot_q4_K, GgmlType::Q8_K, k::gemm_q4_K_q8_K};
 const QuantOps kQ5_K{k::dequantize_row_q5_K, k::quantize_row_q5_K, dot_q5_K_q8_K, GgmlType::Q8_K};
-const QuantOps kQ6_K{k::dequantize_row_q6_K, k::quantize_row_q6_K, dot_q6_K, GgmlType::Q8_K};
+const QuantOps kQ6_K{k::dequantize_row_q6_K, k::quantize_row_q6_K, dot_q6_K, GgmlType::Q8_K, k::gemm_q6_K_q8_K};
 const QuantOps kQ8_K{k::dequantize_row_q8_K, k::quantize_row_q8_K_ref};
 
 }  // namespace

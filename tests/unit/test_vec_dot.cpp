@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "cpu/gemm.h"
 #include "cpu/vec_dot.h"
 #include "llmkit/quant.h"
 
@@ -128,4 +129,40 @@ TEST_CASE("Q4_1, Q5_0, Q5_1 (Q8_0 activations), Q2_K, Q3_K, Q5_K (Q8_K): fast pa
   std::mt19937 rng(17);
   for (const DotCase& c : cases)
     for (int64_t n : {256, 4096}) check_dot(c, n, rng);
+}
+
+TEST_CASE("Q4_K and Q6_K several-token kernels equal one dot product per token", "[kernels][gemm]") {
+  INFO("gemm path: " << gemm_path());
+  std::mt19937 rng(23);
+  std::student_t_distribution<float> g(4.f);
+  const int64_t n = 2048;
+  std::vector<float> w(static_cast<size_t>(n)), a(static_cast<size_t>(n * kGemmTokens));
+  for (auto& v : w) v = 0.02f * g(rng) + 0.002f;
+  for (auto& v : a) v = g(rng);
+  const size_t a_stride = ggml_bytes(GgmlType::Q8_K, static_cast<uint64_t>(n));
+  std::vector<uint8_t> aq(a_stride * kGemmTokens);
+  for (int t = 0; t < kGemmTokens; ++t) quantize_row(GgmlType::Q8_K, a.data() + t * n, aq.data() + t * a_stride, n);
+  struct Case {
+    GgmlType type;
+    GemmRowFn ref, fast;
+  };
+  for (const Case& c : {Case{GgmlType::Q4_K, gemm_q4_K_q8_K_ref, gemm_q4_K_q8_K}, Case{GgmlType::Q6_K, gemm_q6_K_q8_K_ref, gemm_q6_K_q8_K}}) {
+    std::vector<uint8_t> wq(ggml_bytes(c.type, static_cast<uint64_t>(n)));
+    quantize_row(c.type, w.data(), wq.data(), n);
+    for (int ntok = 1; ntok <= kGemmTokens; ++ntok) {
+      // Outputs strided as in a matmul: token t's value at y[t * stride].
+      const size_t stride = 3;
+      std::vector<float> ref(static_cast<size_t>(kGemmTokens) * stride, -1.f), fast = ref;
+      c.ref(n, wq.data(), aq.data(), a_stride, ntok, ref.data(), stride);
+      c.fast(n, wq.data(), aq.data(), a_stride, ntok, fast.data(), stride);
+      INFO(ggml_type_name(c.type) << " tokens " << ntok);
+      for (size_t i = 0; i < ref.size(); ++i) {
+        if (i % stride || i / stride >= static_cast<size_t>(ntok)) {
+          CHECK(fast[i] == -1.f);  // nothing written between or past the outputs
+          continue;
+        }
+        CHECK(std::fabs(fast[i] - ref[i]) <= 1e-4f * (1.f + std::fabs(ref[i])));
+      }
+    }
+  }
 }

@@ -13,11 +13,16 @@ using QuantizeRowFn = void (*)(const float* src, void* dst, int64_t n);
 // Dot product of a weight row with an activation row quantized to `vec_dot_type`.
 using VecDotFn = float (*)(int64_t n, const void* weights, const void* activations);
 
+// The same against several activation rows at once (see kernels/cpu/gemm.h).
+using GemmRowFn = void (*)(int64_t n, const void* weights, const void* activations, size_t act_stride, int ntok,
+                           float* y, size_t y_stride);
+
 struct QuantOps {
   DequantizeRowFn to_float;
   QuantizeRowFn from_float;
   VecDotFn vec_dot = nullptr;  // integer-domain dot product, when the type has one
   GgmlType vec_dot_type = GgmlType::F32;
+  GemmRowFn gemm = nullptr;  // several tokens per call, when the type has a kernel for it
 };
 
 // nullptr when llmkit cannot convert this type (yet): IQ*, TQ*, MXFP4, integer types.

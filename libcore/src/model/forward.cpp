@@ -8,6 +8,7 @@
 
 #include "cpu/dot.h"
 #include "cpu/fp16.h"
+#include "cpu/gemm.h"
 #include "llmkit/error.h"
 #include "llmkit/model.h"
 #include "llmkit/quant.h"
@@ -32,7 +33,7 @@ struct Activations {
 // Y[t][o] = dot(W row o, X[t]) for t < n. Types with an integer dot product (Q4_0, Q8_0: Q8_0
 // activations; Q4_K, Q6_K: Q8_K activations) take
 // activations quantized once per call, as ggml does; the others are dequantized row by row.
-constexpr int64_t kRowTile = 16, kTokenTile = 64;
+constexpr int64_t kRowTile = 16, kTokenTile = 64, kGemmTokens = k::kGemmTokens;
 
 void matmul(const GgufFile& f, const TensorInfo& w, const float* x, float* y, int64_t n) {
   const int64_t in = w.ne[0], out = w.ne[1];
@@ -54,8 +55,14 @@ void matmul(const GgufFile& f, const TensorInfo& w, const float* x, float* y, in
         const int64_t t_end = std::min(n, t0 + kTokenTile);
         for (int64_t o = rt * kRowTile; o < o_end; ++o) {
           const uint8_t* wr = data + static_cast<uint64_t>(o) * row_bytes;
-          for (int64_t t = t0; t < t_end; ++t)
-            y[t * out + o] = ops->vec_dot(in, wr, xq + static_cast<uint64_t>(t) * act_bytes);
+          int64_t t = t0;
+          if (ops->gemm)
+            for (; t + 1 < t_end; t += kGemmTokens) {
+              const int nt = static_cast<int>(std::min<int64_t>(kGemmTokens, t_end - t));
+              ops->gemm(in, wr, xq + static_cast<uint64_t>(t) * act_bytes, act_bytes, nt, y + t * out + o,
+                        static_cast<size_t>(out));
+            }
+          for (; t < t_end; ++t) y[t * out + o] = ops->vec_dot(in, wr, xq + static_cast<uint64_t>(t) * act_bytes);
         }
       }
     }
