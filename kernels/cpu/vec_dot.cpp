@@ -3,10 +3,7 @@
 #include "cpu/fp16.h"
 #include "cpu/quant_common.h"
 
-#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
-#include <immintrin.h>
-#define LLMKIT_AVX2 1
-#endif
+#include "cpu/avx2_util.h"
 
 namespace llmkit::kernels {
 
@@ -35,20 +32,9 @@ float vec_dot_q4_0_q8_0_ref(int64_t n, const block_q4_0* x, const block_q8_0* y)
 
 #ifdef LLMKIT_AVX2
 namespace {
-// Sum of the int8 products of two 32-byte vectors, as 8 int32 lanes: maddubs needs an unsigned
-// operand, so take |x| and move x's sign onto y.
-inline __m256i dot_i8(__m256i x, __m256i y) {
-  const __m256i ax = _mm256_sign_epi8(x, x);
-  const __m256i sy = _mm256_sign_epi8(y, x);
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1));
-}
+using avx2::dot_i8;
+using avx2::hsum8;
 inline float h2f(uint16_t h) { return _cvtsh_ss(h); }  // F16C: one instruction
-inline float hsum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 }  // namespace
 #endif
 

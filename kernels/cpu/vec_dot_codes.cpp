@@ -7,10 +7,7 @@
 #include "cpu/quant_common.h"
 #include "cpu/vec_dot.h"
 
-#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
-#include <immintrin.h>
-#define LLMKIT_AVX2 1
-#endif
+#include "cpu/avx2_util.h"
 
 namespace llmkit::kernels {
 namespace {
@@ -111,18 +108,9 @@ inline int32_t min_term(const KCodes& k, const int16_t* bsums) {
 }
 
 #ifdef LLMKIT_AVX2
-inline float hsum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-inline int32_t hsum8i(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
-  return _mm_cvtsi128_si32(s);
-}
+using avx2::dot_i8;
+using avx2::dot_u8_i8;
+using avx2::hsum8;
 // 32 codes of a legacy block, 0..15, in element order.
 inline __m256i nibbles_avx2(const uint8_t* qs) {
   const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
@@ -138,11 +126,6 @@ inline __m256i fifth_bits_avx2(const uint8_t* qh) {
   const __m256i bit = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ULL));
   return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10));
 }
-// Unsigned codes times signed activations, as 8 int32 lanes.
-inline __m256i dot_u8_i8(__m256i u, __m256i y) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, y), _mm256_set1_epi16(1));
-}
-inline __m256i dot_i8(__m256i x, __m256i y) { return dot_u8_i8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x)); }
 
 inline __m256i grouped_dot_avx2(const KCodes& k, const int8_t* y) {
   __m256i sum = _mm256_setzero_si256();
@@ -154,6 +137,21 @@ inline __m256i grouped_dot_avx2(const KCodes& k, const int8_t* y) {
     sum = _mm256_add_epi32(sum, _mm256_madd_epi16(prod16, scales));
   }
   return sum;
+}
+
+// Q4_1 and Q5_1: unsigned codes, plus the block minimum times the activations' sum.
+template <class Block> float dot_with_min(int64_t n, const Block* x, const block_q8_0* y) {
+  __m256 acc = _mm256_setzero_ps();
+  const __m256i ones = _mm256_set1_epi8(1);
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    __m256i code = nibbles_avx2(x[b].qs);
+    if constexpr (requires { x[b].qh; }) code = _mm256_or_si256(code, fifth_bits_avx2(x[b].qh));
+    const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs));
+    const float dy = _cvtsh_ss(y[b].d);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[b].d) * dy), _mm256_cvtepi32_ps(dot_u8_i8(code, qy)), acc);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[b].m) * dy), _mm256_cvtepi32_ps(dot_u8_i8(ones, qy)), acc);
+  }
+  return hsum8(acc);
 }
 #endif
 
@@ -228,15 +226,7 @@ float vec_dot_q5_1_q8_0_ref(int64_t n, const block_q5_1* x, const block_q8_0* y)
 
 float vec_dot_q4_1_q8_0(int64_t n, const block_q4_1* x, const block_q8_0* y) {
 #ifdef LLMKIT_AVX2
-  __m256 acc = _mm256_setzero_ps();
-  const __m256i ones = _mm256_set1_epi8(1);
-  for (int64_t b = 0; b < n / kQK; ++b) {
-    const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs));
-    const float dy = _cvtsh_ss(y[b].d);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[b].d) * dy), _mm256_cvtepi32_ps(dot_u8_i8(nibbles_avx2(x[b].qs), qy)), acc);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[b].m) * dy), _mm256_cvtepi32_ps(dot_u8_i8(ones, qy)), acc);
-  }
-  return hsum8(acc);
+  return dot_with_min(n, x, y);
 #else
   return vec_dot_q4_1_q8_0_ref(n, x, y);
 #endif
@@ -260,16 +250,7 @@ float vec_dot_q5_0_q8_0(int64_t n, const block_q5_0* x, const block_q8_0* y) {
 
 float vec_dot_q5_1_q8_0(int64_t n, const block_q5_1* x, const block_q8_0* y) {
 #ifdef LLMKIT_AVX2
-  __m256 acc = _mm256_setzero_ps();
-  const __m256i ones = _mm256_set1_epi8(1);
-  for (int64_t b = 0; b < n / kQK; ++b) {
-    const __m256i code = _mm256_or_si256(nibbles_avx2(x[b].qs), fifth_bits_avx2(x[b].qh));
-    const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs));
-    const float dy = _cvtsh_ss(y[b].d);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[b].d) * dy), _mm256_cvtepi32_ps(dot_u8_i8(code, qy)), acc);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[b].m) * dy), _mm256_cvtepi32_ps(dot_u8_i8(ones, qy)), acc);
-  }
-  return hsum8(acc);
+  return dot_with_min(n, x, y);
 #else
   return vec_dot_q5_1_q8_0_ref(n, x, y);
 #endif
