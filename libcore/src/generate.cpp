@@ -58,8 +58,8 @@ std::vector<int32_t> end_of_generation_tokens(const Vocab& v) {
 
 size_t stable_prefix(std::string_view text, const std::vector<std::string>& stop) {
   size_t n = text.size();
-  for (const std::string& s : stop)
-    for (size_t k = std::min(s.size() - (s.empty() ? 0 : 1), text.size()); k > 0; --k)
+  for (const std::string& s : stop)  // the longest proper prefix of a stop string ending the text
+    for (size_t k = std::min(s.empty() ? 0 : s.size() - 1, text.size()); k > 0; --k)
       if (text.substr(text.size() - k) == std::string_view(s).substr(0, k)) {
         n = std::min(n, text.size() - k);
         break;

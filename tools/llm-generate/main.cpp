@@ -110,7 +110,7 @@ int run_prompt(const Options& o, const PromptSettings& ps, const llmkit::Model& 
     };
   cb.on_done = [&](uint64_t, llmkit::GenerationResult&& r) { result = std::move(r); };
   cb.cancelled = [] { return g_interrupted != 0; };
-  const llmkit::GenerationStats s = llmkit::generate(m, tok, kv, o.n_batch, cb);
+  llmkit::generate(m, tok, kv, o.n_batch, cb);
   if (o.json) {
     llmkit::JsonObject rec;
     rec.set("prompt", std::string_view(o.prompt));
@@ -125,7 +125,6 @@ int run_prompt(const Options& o, const PromptSettings& ps, const llmkit::Model& 
   std::fprintf(stderr, "llm-generate: prompt %lld tokens in %.1f ms (%.2f tok/s), generated %lld tokens in %.1f ms (%.2f tok/s), %s\n",
                static_cast<long long>(result.prompt_tokens), result.prompt_ms, per_second(result.prompt_tokens, result.prompt_ms),
                static_cast<long long>(n_gen), result.gen_ms, per_second(n_gen, result.gen_ms), finish_name(result.finish));
-  (void)s;
   return llmkit::kExitOk;
 }
 

@@ -171,6 +171,8 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch) {
     dequantize_row(emb.type, f.tensor_data(emb).data() + static_cast<uint64_t>(batch.token[static_cast<size_t>(t)]) * emb_row,
                    x.data() + t * E, E);
 
+  int64_t longest = 0;  // attention scores per query at most
+  for (int64_t t = 0; t < n; ++t) longest = std::max(longest, pos[static_cast<size_t>(t)] + 1);
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const int64_t group = H / HKV;
   const GgmlType tk = kv.type_k(), tv = kv.type_v();
@@ -201,8 +203,6 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch) {
     }
     // Causal attention over each token's own sequence, each query head reading its group's KV
     // head; scratch per thread.
-    int64_t longest = 0;
-    for (int64_t t = 0; t < n; ++t) longest = std::max(longest, pos[static_cast<size_t>(t)] + 1);
 #pragma omp parallel
     {
       thread_local std::vector<float> qh_buf, kf_buf, sc_buf;
