@@ -1,5 +1,6 @@
 #include "cpu/gemm.h"
 
+#include "cpu/cpu_features.h"
 #include "cpu/fp16.h"
 #include "cpu/quant_common.h"
 #include "cpu/vec_dot.h"
@@ -116,11 +117,6 @@ LLMKIT_VNNI void gemm_q6_K_vnni(int64_t n, const void* vw, const void* va, size_
   for (int t = 0; t < ntok; ++t) y[static_cast<size_t>(t) * y_stride] = _mm512_reduce_add_ps(acc[t]) - hsum256(acc_shift[t]);
 }
 
-bool cpu_has_vnni512() {
-  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-  return has;
-}
 #endif
 
 // One dot product per token: the reference, and the path for CPUs without VNNI.
@@ -143,20 +139,20 @@ void gemm_q6_K_q8_K_ref(int64_t n, const void* w, const void* a, size_t a_stride
 
 void gemm_q4_K_q8_K(int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
 #ifdef LLMKIT_X86
-  if (cpu_has_vnni512()) return gemm_q4_K_vnni(n, w, a, a_stride, ntok, y, y_stride);
+  if (cpu_has_avx512_vnni()) return gemm_q4_K_vnni(n, w, a, a_stride, ntok, y, y_stride);
 #endif
   by_dots<block_q4_K, vec_dot_q4_K_q8_K>(n, w, a, a_stride, ntok, y, y_stride);
 }
 void gemm_q6_K_q8_K(int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
 #ifdef LLMKIT_X86
-  if (cpu_has_vnni512()) return gemm_q6_K_vnni(n, w, a, a_stride, ntok, y, y_stride);
+  if (cpu_has_avx512_vnni()) return gemm_q6_K_vnni(n, w, a, a_stride, ntok, y, y_stride);
 #endif
   by_dots<block_q6_K, vec_dot_q6_K_q8_K>(n, w, a, a_stride, ntok, y, y_stride);
 }
 
 const char* gemm_path() {
 #ifdef LLMKIT_X86
-  if (cpu_has_vnni512()) return "avx512vnni";
+  if (cpu_has_avx512_vnni()) return "avx512vnni";
 #endif
   return vec_dot_path();
 }

@@ -4,7 +4,9 @@
 
 #include "cpu/fp16.h"
 #include "cpu/quants.h"
+#include "cpu/cpu_features.h"
 #include "cpu/gemm.h"
+#include "cpu/interleaved.h"
 #include "cpu/vec_dot.h"
 #include "llmkit/error.h"
 #include "llmkit/gguf.h"
@@ -80,6 +82,25 @@ const QuantOps* quant_ops(GgmlType t) {
     case GgmlType::Q5_K: return &kQ5_K;
     case GgmlType::Q6_K: return &kQ6_K;
     case GgmlType::Q8_K: return &kQ8_K;
+    default: return nullptr;
+  }
+}
+
+namespace {
+const PackedOps kQ4_Kx16{
+    k::kPackRows, [](int64_t n) -> uint64_t { return sizeof(k::block_q4_Kx16) * static_cast<uint64_t>(n / k::kQK_K); },
+    [](const void* rows, size_t row_bytes, int64_t n, void* dst) {
+      k::pack_q4_K_x16(rows, row_bytes, n, static_cast<k::block_q4_Kx16*>(dst));
+    },
+    [](int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
+      k::gemm_q4_Kx16_q8_K(n, static_cast<const k::block_q4_Kx16*>(w), a, a_stride, ntok, y, y_stride);
+    }};
+}  // namespace
+
+const PackedOps* packed_ops(GgmlType t) {
+  if (!k::cpu_has_avx512_vnni()) return nullptr;
+  switch (t) {
+    case GgmlType::Q4_K: return &kQ4_Kx16;
     default: return nullptr;
   }
 }

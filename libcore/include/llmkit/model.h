@@ -20,9 +20,23 @@ struct ModelParams {
   bool rope_neox = false;  // rotate pairs (i, i + n_rot/2) instead of (2i, 2i+1)
 };
 
+// A weight matrix: its tensor in the file, and, when this CPU has a faster kernel for an
+// interleaved layout of the type, its first packed_rows rows repacked into that layout at load
+// (the rest, fewer than one group, stay in the file's layout).
+struct Weight {
+  const TensorInfo* t = nullptr;
+  const uint8_t* packed = nullptr;
+  int64_t packed_rows = 0;
+  const TensorInfo& operator*() const { return *t; }
+  const TensorInfo* operator->() const { return t; }
+};
+
+struct LoadOptions {
+  bool repack = true;  // false: weights only in place, as in the file (llama.cpp's --no-repack)
+};
+
 struct LayerWeights {
-  const TensorInfo *wq = nullptr, *wk = nullptr, *wv = nullptr, *wo = nullptr;
-  const TensorInfo *w_gate = nullptr, *w_up = nullptr, *w_down = nullptr;
+  Weight wq, wk, wv, wo, w_gate, w_up, w_down;
   // Small vectors, converted to F32 once at load instead of on every forward pass.
   std::vector<float> attn_norm, ffn_norm, bq, bk, bv;  // biases empty when the model has none
 };
@@ -30,19 +44,27 @@ struct LayerWeights {
 class Model {
  public:
   // Throws Error("unsupported_model" | "bad_model", ...) naming what is missing or wrong.
-  static std::unique_ptr<Model> load(std::shared_ptr<const GgufFile> file);
+  static std::unique_ptr<Model> load(std::shared_ptr<const GgufFile> file, const LoadOptions& opt = {});
 
   const ModelParams& params() const { return p_; }
   const GgufFile& file() const { return *file_; }
   const TensorInfo& token_embd() const { return *tok_embd_; }
   const std::vector<float>& output_norm() const { return out_norm_; }
-  const TensorInfo& output() const { return *output_; }  // the token embedding when tied
+  const Weight& output() const { return output_; }  // the token embedding when tied
+  uint64_t packed_bytes() const { return packed_bytes_; }  // memory held by repacked weights
   const std::vector<LayerWeights>& layers() const { return layers_; }
 
  private:
   std::shared_ptr<const GgufFile> file_;
   ModelParams p_;
-  const TensorInfo *tok_embd_ = nullptr, *output_ = nullptr;
+  const TensorInfo* tok_embd_ = nullptr;
+  Weight output_;
+  struct FreeDeleter {
+    void operator()(void* p) const;
+  };
+  std::vector<std::unique_ptr<uint8_t, FreeDeleter>> packed_;
+  uint64_t packed_bytes_ = 0;
+  void repack(Weight& w);
   std::vector<float> out_norm_;
   std::vector<LayerWeights> layers_;
 };

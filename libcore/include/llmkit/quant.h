@@ -25,6 +25,19 @@ struct QuantOps {
   GemmRowFn gemm = nullptr;  // several tokens per call, when the type has a kernel for it
 };
 
+// Weight rows repacked at load into an interleaved layout of `rows` rows per group
+// (kernels/cpu/interleaved.h), with a kernel that computes a whole group against several tokens.
+struct PackedOps {
+  int rows;                                // rows per group
+  uint64_t (*group_bytes)(int64_t n);      // bytes of one group of rows with n columns
+  void (*pack)(const void* rows, size_t row_bytes, int64_t n, void* dst);
+  // y[t * y_stride + r] for r < rows, t < ntok (activations of vec_dot_type, act_stride apart).
+  void (*gemm)(int64_t n, const void* group, const void* activations, size_t act_stride, int ntok, float* y,
+               size_t y_stride);
+};
+// nullptr when this CPU has no packed kernel for the type (they need AVX-512 VNNI).
+const PackedOps* packed_ops(GgmlType t);
+
 // nullptr when llmkit cannot convert this type (yet): IQ*, TQ*, MXFP4, integer types.
 const QuantOps* quant_ops(GgmlType t);
 bool can_quantize(GgmlType t);

@@ -30,12 +30,12 @@ struct Activations {
   std::vector<float> x, xn, q, att, tmp, kk, vv, g, u;
 };
 
-// Y[t][o] = dot(W row o, X[t]) for t < n. Types with an integer dot product (Q4_0, Q8_0: Q8_0
-// activations; Q4_K, Q6_K: Q8_K activations) take
-// activations quantized once per call, as ggml does; the others are dequantized row by row.
+// Y[t][o] = dot(W row o, X[t]) for t < n. Types with an integer dot product take activations
+// quantized once per call (to Q8_0 or Q8_K), as ggml does; the others are dequantized row by row.
 constexpr int64_t kRowTile = 16, kTokenTile = 64, kGemmTokens = k::kGemmTokens;
 
-void matmul(const GgufFile& f, const TensorInfo& w, const float* x, float* y, int64_t n) {
+void matmul(const GgufFile& f, const Weight& wt, const float* x, float* y, int64_t n) {
+  const TensorInfo& w = *wt;
   const int64_t in = w.ne[0], out = w.ne[1];
   const uint8_t* data = f.tensor_data(w).data();
   const uint64_t row_bytes = ggml_bytes(w.type, static_cast<uint64_t>(in));
@@ -45,15 +45,24 @@ void matmul(const GgufFile& f, const TensorInfo& w, const float* x, float* y, in
     thread_local std::vector<uint8_t> xq_buf;
     uint8_t* xq = reuse(xq_buf, static_cast<size_t>(act_bytes * static_cast<uint64_t>(n)));
     for (int64_t t = 0; t < n; ++t) quantize_row(ops->vec_dot_type, x + t * in, xq + static_cast<uint64_t>(t) * act_bytes, in);
+    // Repacked rows: one group of rows against all the tokens per call.
+    const PackedOps* pk = wt.packed ? packed_ops(w.type) : nullptr;
+    const int64_t groups = pk ? wt.packed_rows / pk->rows : 0, first_plain = pk ? wt.packed_rows : 0;
+    const uint64_t group_bytes = pk ? pk->group_bytes(in) : 0;
     // Tiles of weight rows x tokens: a tile's weight rows stay in cache while the tokens stream
     // past, so a prompt reads each weight from memory once rather than once per token.
-    const int64_t row_tiles = (out + kRowTile - 1) / kRowTile;
+    const int64_t row_tiles = groups + (out - first_plain + kRowTile - 1) / kRowTile;
 #pragma omp parallel for schedule(static)
     for (int64_t rt = 0; rt < row_tiles; ++rt) {
-      const int64_t o_end = std::min(out, (rt + 1) * kRowTile);
+      if (rt < groups) {
+        pk->gemm(in, wt.packed + static_cast<uint64_t>(rt) * group_bytes, xq, act_bytes, static_cast<int>(n),
+                 y + rt * pk->rows, static_cast<size_t>(out));
+        continue;
+      }
+      const int64_t o_begin = first_plain + (rt - groups) * kRowTile, o_end = std::min(out, o_begin + kRowTile);
       for (int64_t t0 = 0; t0 < n; t0 += kTokenTile) {
         const int64_t t_end = std::min(n, t0 + kTokenTile);
-        for (int64_t o = rt * kRowTile; o < o_end; ++o) {
+        for (int64_t o = o_begin; o < o_end; ++o) {
           const uint8_t* wr = data + static_cast<uint64_t>(o) * row_bytes;
           int64_t t = t0;
           if (ops->gemm)
@@ -183,9 +192,9 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch) {
   for (int64_t l = 0; l < p.n_layer; ++l) {
     const LayerWeights& w = m.layers()[static_cast<size_t>(l)];
     rms_norm(x.data(), w.attn_norm, p.norm_eps, xn.data(), n, E);
-    matmul(f, *w.wq, xn.data(), q.data(), n);
-    matmul(f, *w.wk, xn.data(), kk.data(), n);
-    matmul(f, *w.wv, xn.data(), vv.data(), n);
+    matmul(f, w.wq, xn.data(), q.data(), n);
+    matmul(f, w.wk, xn.data(), kk.data(), n);
+    matmul(f, w.wv, xn.data(), vv.data(), n);
     auto add_bias = [&](const std::vector<float>& bias, std::vector<float>& y, int64_t dim) {
       if (bias.empty()) return;
       for (int64_t t = 0; t < n; ++t)
@@ -249,14 +258,14 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch) {
           }
         }
     }
-    matmul(f, *w.wo, att.data(), tmp.data(), n);
+    matmul(f, w.wo, att.data(), tmp.data(), n);
     for (size_t i = 0; i < x.size(); ++i) x[i] += tmp[i];
 
     rms_norm(x.data(), w.ffn_norm, p.norm_eps, xn.data(), n, E);
-    matmul(f, *w.w_gate, xn.data(), g.data(), n);
-    matmul(f, *w.w_up, xn.data(), u.data(), n);
+    matmul(f, w.w_gate, xn.data(), g.data(), n);
+    matmul(f, w.w_up, xn.data(), u.data(), n);
     for (size_t i = 0; i < g.size(); ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
-    matmul(f, *w.w_down, g.data(), tmp.data(), n);
+    matmul(f, w.w_down, g.data(), tmp.data(), n);
     for (size_t i = 0; i < x.size(); ++i) x[i] += tmp[i];
   }
   for (int s = 0; s < kv.n_seq(); ++s)

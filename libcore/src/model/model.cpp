@@ -1,5 +1,7 @@
 #include "llmkit/model.h"
 
+#include <cstdlib>
+
 #include "llmkit/error.h"
 #include "llmkit/quant.h"
 
@@ -25,7 +27,28 @@ std::vector<float> small(const GgufFile& f, const std::string& name, int64_t ne0
 
 }  // namespace
 
-std::unique_ptr<Model> Model::load(std::shared_ptr<const GgufFile> file) {
+void Model::FreeDeleter::operator()(void* p) const { std::free(p); }
+
+void Model::repack(Weight& w) {
+  const PackedOps* ops = packed_ops(w.t->type);
+  const int64_t n = w.t->ne[0], groups = w.t->ne[1] / (ops ? ops->rows : 1);
+  if (!ops || groups == 0) return;
+  const uint64_t group_bytes = ops->group_bytes(n);
+  const uint64_t bytes = (group_bytes * static_cast<uint64_t>(groups) + 63) / 64 * 64;
+  auto* dst = static_cast<uint8_t*>(std::aligned_alloc(64, bytes));
+  if (!dst) throw Error("out_of_memory", "cannot allocate " + std::to_string(bytes) + " bytes to repack '" + w.t->name + "'");
+  packed_.emplace_back(dst);
+  const uint8_t* src = file_->tensor_data(*w.t).data();
+  const uint64_t row_bytes = ggml_bytes(w.t->type, static_cast<uint64_t>(n));
+#pragma omp parallel for schedule(static)
+  for (int64_t g = 0; g < groups; ++g)
+    ops->pack(src + static_cast<uint64_t>(g * ops->rows) * row_bytes, row_bytes, n, dst + static_cast<uint64_t>(g) * group_bytes);
+  w.packed = dst;
+  w.packed_rows = groups * ops->rows;
+  packed_bytes_ += bytes;
+}
+
+std::unique_ptr<Model> Model::load(std::shared_ptr<const GgufFile> file, const LoadOptions& opt) {
   auto m = std::unique_ptr<Model>(new Model());
   m->file_ = std::move(file);
   const GgufFile& f = *m->file_;
@@ -60,24 +83,29 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const GgufFile> file) {
   m->tok_embd_ = need(f, "token_embd.weight", p.n_embd, -1);
   p.n_vocab = m->tok_embd_->ne[1];
   m->out_norm_ = small(f, "output_norm.weight", p.n_embd, true);
-  m->output_ = f.find_tensor("output.weight") ? need(f, "output.weight", p.n_embd, p.n_vocab) : m->tok_embd_;
+  m->output_.t = f.find_tensor("output.weight") ? need(f, "output.weight", p.n_embd, p.n_vocab) : m->tok_embd_;
   const int64_t kv_dim = p.n_head_kv * p.head_dim;
   for (int64_t l = 0; l < p.n_layer; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     LayerWeights w;
     w.attn_norm = small(f, b + "attn_norm.weight", p.n_embd, true);
-    w.wq = need(f, b + "attn_q.weight", p.n_embd, p.n_embd);
-    w.wk = need(f, b + "attn_k.weight", p.n_embd, kv_dim);
-    w.wv = need(f, b + "attn_v.weight", p.n_embd, kv_dim);
-    w.wo = need(f, b + "attn_output.weight", p.n_embd, p.n_embd);
+    w.wq.t = need(f, b + "attn_q.weight", p.n_embd, p.n_embd);
+    w.wk.t = need(f, b + "attn_k.weight", p.n_embd, kv_dim);
+    w.wv.t = need(f, b + "attn_v.weight", p.n_embd, kv_dim);
+    w.wo.t = need(f, b + "attn_output.weight", p.n_embd, p.n_embd);
     w.bq = small(f, b + "attn_q.bias", p.n_embd, false);
     w.bk = small(f, b + "attn_k.bias", kv_dim, false);
     w.bv = small(f, b + "attn_v.bias", kv_dim, false);
     w.ffn_norm = small(f, b + "ffn_norm.weight", p.n_embd, true);
-    w.w_gate = need(f, b + "ffn_gate.weight", p.n_embd, p.n_ff);
-    w.w_up = need(f, b + "ffn_up.weight", p.n_embd, p.n_ff);
-    w.w_down = need(f, b + "ffn_down.weight", p.n_ff, p.n_embd);
+    w.w_gate.t = need(f, b + "ffn_gate.weight", p.n_embd, p.n_ff);
+    w.w_up.t = need(f, b + "ffn_up.weight", p.n_embd, p.n_ff);
+    w.w_down.t = need(f, b + "ffn_down.weight", p.n_ff, p.n_embd);
     m->layers_.push_back(std::move(w));
+  }
+  if (opt.repack) {
+    m->repack(m->output_);
+    for (LayerWeights& w : m->layers_)
+      for (Weight* x : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down}) m->repack(*x);
   }
   return m;
 }

@@ -1,0 +1,9 @@
+// What the CPU running us can do, asked once at run time, so that one build runs well on any x86-64.
+#pragma once
+
+namespace llmkit::kernels {
+
+// AVX-512 F/BW/VL with VNNI (vpdpbusd, vpdpwssd): Zen 4, Ice Lake and later.
+bool cpu_has_avx512_vnni();
+
+}  // namespace llmkit::kernels

@@ -1,0 +1,65 @@
+// Packing into the interleaved layouts and the scalar references that read them.
+#include "cpu/interleaved.h"
+
+#include <cstring>
+
+#include "cpu/fp16.h"
+#include "cpu/quant_common.h"
+
+namespace llmkit::kernels {
+
+void pack_q4_K_x16(const void* rows, size_t row_bytes, int64_t n, block_q4_Kx16* dst) {
+  const int64_t nb = n / kQK_K;
+  for (int r = 0; r < kPackRows; ++r) {
+    const auto* src = reinterpret_cast<const block_q4_K*>(static_cast<const uint8_t*>(rows) + r * row_bytes);
+    for (int64_t b = 0; b < nb; ++b) {
+      const block_q4_K& x = src[b];
+      block_q4_Kx16& o = dst[b];
+      o.d[r] = x.d;
+      o.dmin[r] = x.dmin;
+      int sc[8], mn[8];
+      for (int s = 0; s < 8; ++s) get_scale_min_k4(s, x.scales, &sc[s], &mn[s]);
+      for (int s = 0; s < 8; ++s) o.scales[s][r] = static_cast<uint8_t>(sc[s]);
+      for (int p = 0; p < 4; ++p) {
+        o.mins[p][r][0] = static_cast<uint8_t>(mn[2 * p]);
+        o.mins[p][r][1] = static_cast<uint8_t>(mn[2 * p + 1]);
+      }
+      // Column c of the block: byte qs[32 (c / 64) + c % 32], low nibble when c % 64 < 32.
+      auto code = [&](int c) { return (x.qs[32 * (c / 64) + c % 32] >> (c % 64 < 32 ? 0 : 4)) & 0xF; };
+      for (int s = 0; s < 8; ++s)
+        for (int g = 0; g < 4; ++g)
+          for (int i = 0; i < 4; ++i)
+            o.qs[s][g][r][i] = static_cast<uint8_t>(code(32 * s + 4 * g + i) | code(32 * s + 16 + 4 * g + i) << 4);
+    }
+  }
+}
+
+void gemm_q4_Kx16_q8_K_ref(int64_t n, const block_q4_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                           size_t y_stride) {
+  const int64_t nb = n / kQK_K;
+  for (int t = 0; t < ntok; ++t) {
+    const auto* q8 = reinterpret_cast<const block_q8_K*>(static_cast<const uint8_t*>(a) + t * a_stride);
+    for (int r = 0; r < kPackRows; ++r) {
+      float acc = 0;
+      for (int64_t b = 0; b < nb; ++b) {
+        const block_q4_Kx16& x = w[b];
+        int32_t sumi = 0, summ = 0;
+        for (int s = 0; s < 8; ++s) {
+          int32_t sub = 0;
+          for (int g = 0; g < 4; ++g)
+            for (int i = 0; i < 4; ++i) {
+              const int c = 32 * s + 4 * g + i;
+              sub += (x.qs[s][g][r][i] & 0xF) * q8[b].qs[c] + (x.qs[s][g][r][i] >> 4) * q8[b].qs[c + 16];
+            }
+          sumi += sub * x.scales[s][r];
+          summ += x.mins[s / 2][r][s % 2] * (q8[b].bsums[2 * s] + q8[b].bsums[2 * s + 1]);
+        }
+        acc += fp16_to_fp32(x.d[r]) * q8[b].d * static_cast<float>(sumi) -
+               fp16_to_fp32(x.dmin[r]) * q8[b].d * static_cast<float>(summ);
+      }
+      y[t * y_stride + r] = acc;
+    }
+  }
+}
+
+}  // namespace llmkit::kernels

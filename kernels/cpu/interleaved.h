@@ -1,0 +1,41 @@
+// Weights of 16 rows interleaved at load time ("repacked"), so that one 512-bit vector holds the
+// same four columns of 16 rows: a vpdpbusd then multiplies 16 rows by four broadcast activation
+// bytes at once, and the results land one row per lane, ready to be stored. Scales and minimums
+// are laid out the same way (one row per lane). This is what lets a prompt run near the CPU's
+// integer throughput instead of spending most of its time on per-row shuffles and reductions.
+//
+// Only for CPUs with AVX-512 VNNI (cpu_has_avx512_vnni()); the scalar references read the same
+// layout and exist to test the fast paths (and the packing) against the plain dot products.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "cpu/quants.h"
+
+namespace llmkit::kernels {
+
+constexpr int kPackRows = 16;   // rows per interleaved group
+constexpr int kPackTokens = 8;  // activation rows the kernels hold in registers at once
+
+// One super-block (256 columns) of 16 Q4_K rows.
+struct block_q4_Kx16 {
+  uint16_t d[kPackRows], dmin[kPackRows];  // f16, per row
+  uint8_t scales[8][kPackRows];            // six-bit scale of sub-block s (32 columns), row r
+  uint8_t mins[4][kPackRows][2];           // six-bit minimums of sub-blocks 2p and 2p+1, row r
+  // Sub-block s, column group g, row r: four bytes whose low nibbles are columns 32s+4g..+3 and
+  // high nibbles columns 32s+16+4g..+3.
+  uint8_t qs[8][4][kPackRows][4];
+};
+static_assert(sizeof(block_q4_Kx16) == 2368);
+
+// 16 consecutive rows of n columns (a multiple of 256), row_bytes apart, into n/256 blocks.
+void pack_q4_K_x16(const void* rows, size_t row_bytes, int64_t n, block_q4_Kx16* dst);
+
+// y[t * y_stride + r] = dot(row r of the group, a_t) for r < 16, t < ntok (any; kPackTokens at a time), where
+// a_t = (bytes of a) + t * a_stride holds n/256 Q8_K blocks.
+void gemm_q4_Kx16_q8_K_ref(int64_t n, const block_q4_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                           size_t y_stride);
+void gemm_q4_Kx16_q8_K(int64_t n, const block_q4_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                       size_t y_stride);  // AVX-512 VNNI: call only when cpu_has_avx512_vnni()
+
+}  // namespace llmkit::kernels

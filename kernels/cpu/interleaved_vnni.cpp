@@ -1,0 +1,109 @@
+// AVX-512 VNNI kernels over the interleaved layouts (compiled for that target whatever the build's
+// -march, and called only after cpu_has_avx512_vnni()).
+#include <cstring>
+
+#include "cpu/interleaved.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+// GCC 12 warns about the placeholder operands inside its own AVX-512 intrinsics.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define LLMKIT_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+
+namespace llmkit::kernels {
+namespace {
+
+inline int32_t load_i32(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// T tokens at once: each 64-byte load of codes (16 rows x 4 columns, low and high nibbles) feeds
+// 2T vpdpbusd, one per token with its four activation bytes broadcast. Sub-block sums are scaled
+// per lane (per row) with vpmulld; the minimum term is a vpdpwssd of the rows' minimum pairs with
+// the tokens' 32-value sums.
+template <int T>
+LLMKIT_VNNI void q4_Kx16_tile(int64_t nb, const block_q4_Kx16* w, const uint8_t* a, size_t a_stride, float* y,
+                              size_t y_stride) {
+  const block_q8_K* at[T];
+  for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const block_q8_K*>(a + t * a_stride);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  const __m512i low = _mm512_set1_epi8(0x0F);
+  for (int64_t b = 0; b < nb; ++b) {
+    const block_q4_Kx16& x = w[b];
+    __m512i blk[T], sub[T];
+    for (int t = 0; t < T; ++t) blk[t] = _mm512_setzero_si512();
+    for (int s = 0; s < 8; ++s) {
+      for (int t = 0; t < T; ++t) sub[t] = _mm512_setzero_si512();
+      for (int g = 0; g < 4; ++g) {
+        const __m512i v = _mm512_loadu_si512(x.qs[s][g]);
+        const __m512i lo = _mm512_and_si512(v, low), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+        for (int t = 0; t < T; ++t) {
+          const int8_t* q = at[t][b].qs + 32 * s + 4 * g;
+          sub[t] = _mm512_dpbusd_epi32(sub[t], lo, _mm512_set1_epi32(load_i32(q)));
+          sub[t] = _mm512_dpbusd_epi32(sub[t], hi, _mm512_set1_epi32(load_i32(q + 16)));
+        }
+      }
+      const __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x.scales[s])));
+      for (int t = 0; t < T; ++t) blk[t] = _mm512_add_epi32(blk[t], _mm512_mullo_epi32(sub[t], sc));
+    }
+    // 32-value sums of each token's activations, as int16 pairs (sub-blocks 2p, 2p+1).
+    alignas(16) int32_t pairs[T][4];
+    for (int t = 0; t < T; ++t) {
+      const auto* bs = reinterpret_cast<const __m128i*>(at[t][b].bsums);
+      _mm_store_si128(reinterpret_cast<__m128i*>(pairs[t]), _mm_hadd_epi16(_mm_loadu_si128(bs), _mm_loadu_si128(bs + 1)));
+      sub[t] = _mm512_setzero_si512();
+    }
+    for (int p = 0; p < 4; ++p) {
+      const __m512i mn = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.mins[p])));
+      for (int t = 0; t < T; ++t) sub[t] = _mm512_dpwssd_epi32(sub[t], mn, _mm512_set1_epi32(pairs[t][p]));
+    }
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.d)));
+    const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.dmin)));
+    for (int t = 0; t < T; ++t) {
+      const __m512 ad = _mm512_set1_ps(at[t][b].d);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(blk[t]), _mm512_mul_ps(d, ad), acc[t]);
+      acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(sub[t]), _mm512_mul_ps(dmin, ad), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
+}
+
+}  // namespace
+
+void gemm_q4_Kx16_q8_K(int64_t n, const block_q4_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                       size_t y_stride) {
+  const int64_t nb = n / kQK_K;
+  const auto* ab = static_cast<const uint8_t*>(a);
+  // Whole tiles of kPackTokens, then the rest in one smaller tile.
+  while (ntok > 0) {
+    const int k = ntok >= kPackTokens ? kPackTokens : ntok;
+    switch (k) {
+      case 8: q4_Kx16_tile<8>(nb, w, ab, a_stride, y, y_stride); break;
+      case 7: q4_Kx16_tile<7>(nb, w, ab, a_stride, y, y_stride); break;
+      case 6: q4_Kx16_tile<6>(nb, w, ab, a_stride, y, y_stride); break;
+      case 5: q4_Kx16_tile<5>(nb, w, ab, a_stride, y, y_stride); break;
+      case 4: q4_Kx16_tile<4>(nb, w, ab, a_stride, y, y_stride); break;
+      case 3: q4_Kx16_tile<3>(nb, w, ab, a_stride, y, y_stride); break;
+      case 2: q4_Kx16_tile<2>(nb, w, ab, a_stride, y, y_stride); break;
+      default: q4_Kx16_tile<1>(nb, w, ab, a_stride, y, y_stride); break;
+    }
+    ntok -= k;
+    ab += k * a_stride;
+    y += k * y_stride;
+  }
+}
+
+}  // namespace llmkit::kernels
+
+#else  // not x86-64: the layout is never chosen, but the symbol must exist.
+namespace llmkit::kernels {
+void gemm_q4_Kx16_q8_K(int64_t n, const block_q4_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                       size_t y_stride) {
+  gemm_q4_Kx16_q8_K_ref(n, w, a, a_stride, ntok, y, y_stride);
+}
+}  // namespace llmkit::kernels
+#endif
