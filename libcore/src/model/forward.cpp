@@ -28,6 +28,7 @@ template <class T> T* reuse(std::vector<T>& v, size_t n) {
 
 struct Activations {
   std::vector<float> x, xn, q, att, tmp, kk, vv, g, u;
+  std::vector<float> kf, vf;  // the batch's sequences' keys and values as F32, one layer at a time
 };
 
 // Y[t][o] = dot(W row o, X[t]) for t < n. Types with an integer dot product take activations
@@ -148,9 +149,11 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch) {
     throw Error("usage", "batch fields differ in length");
 
   // Positions: each sequence continues where its cache ends. Checked before anything is written.
-  thread_local std::vector<int64_t> pos_buf, next_buf;
+  thread_local std::vector<int64_t> pos_buf, next_buf, first_buf;
   std::vector<int64_t>& pos = pos_buf;
   std::vector<int64_t>& next = next_buf;
+  std::vector<int64_t>& seq_first = first_buf;  // each sequence's first row in the F32 keys
+  seq_first.assign(static_cast<size_t>(kv.n_seq()), 0);
   pos.resize(static_cast<size_t>(n));
   next.assign(static_cast<size_t>(kv.n_seq()), -1);
   for (int64_t t = 0; t < n; ++t) {
@@ -210,17 +213,36 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch) {
       store_row(tk, kk.data() + t * KVD, kv.k_row(s, l, pos[static_cast<size_t>(t)]), KVD);
       store_row(tv, vv.data() + t * KVD, kv.v_row(s, l, pos[static_cast<size_t>(t)]), KVD);
     }
+    // Keys and values of the sequences in this batch as F32, converted once per layer: every
+    // query head of a group reads the same KV head, and converting per query repeated the work
+    // (group x len x head size conversions per token). A Q8_0 key cache keeps its integer dot.
+    const bool k_float = !k_ops;
+    int64_t rows = 0;
+    for (int s = 0; s < kv.n_seq(); ++s) {
+      seq_first[static_cast<size_t>(s)] = rows;
+      if (next[static_cast<size_t>(s)] >= 0) rows += next[static_cast<size_t>(s)];
+    }
+    float* kf = k_float && tk != GgmlType::F32 ? reuse(a.kf, static_cast<size_t>(rows * KVD)) : nullptr;
+    float* vf = tv != GgmlType::F32 ? reuse(a.vf, static_cast<size_t>(rows * KVD)) : nullptr;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      int s = 0;
+      while (s + 1 < kv.n_seq() && seq_first[static_cast<size_t>(s) + 1] <= r) ++s;
+      const int64_t j = r - seq_first[static_cast<size_t>(s)];
+      if (kf) load_head(tk, kv.k_row(s, l, j), 0, KVD, kf + r * KVD);
+      if (vf) load_head(tv, kv.v_row(s, l, j), 0, KVD, vf + r * KVD);
+    }
     // Causal attention over each token's own sequence, each query head reading its group's KV
-    // head; scratch per thread.
+    // head; scratch per thread. Later tokens attend to more keys, so the (token, head) pairs are
+    // handed out dynamically rather than in two halves.
 #pragma omp parallel
     {
-      thread_local std::vector<float> qh_buf, kf_buf, sc_buf;
+      thread_local std::vector<float> qh_buf, sc_buf;
       thread_local std::vector<uint8_t> qq_buf;
       float* qh = reuse(qh_buf, static_cast<size_t>(D));
-      float* kf = reuse(kf_buf, static_cast<size_t>(D));
       float* sc = reuse(sc_buf, static_cast<size_t>(longest));
       uint8_t* qq = reuse(qq_buf, static_cast<size_t>(qq_bytes));
-#pragma omp for collapse(2) schedule(static)
+#pragma omp for collapse(2) schedule(dynamic, 4)
       for (int64_t t = 0; t < n; ++t)
         for (int64_t h = 0; h < H; ++h) {
           const int32_t s = batch.seq[static_cast<size_t>(t)];
@@ -232,15 +254,20 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch) {
             quantize_row(GgmlType::Q8_0, qt, qq, D);
           else
             std::memcpy(qh, qt, static_cast<size_t>(D) * sizeof(float));
+          // Row j of this sequence's keys (values), this KV head.
+          const int64_t r0 = seq_first[static_cast<size_t>(s)];
+          auto key = [&](int64_t j) {
+            return kf ? kf + (r0 + j) * KVD + kvh * D : reinterpret_cast<const float*>(kv.k_row(s, l, j)) + kvh * D;
+          };
+          auto value = [&](int64_t j) {
+            return vf ? vf + (r0 + j) * KVD + kvh * D : reinterpret_cast<const float*>(kv.v_row(s, l, j)) + kvh * D;
+          };
           float mx = -INFINITY;
           for (int64_t j = 0; j < len; ++j) {
-            const uint8_t* kr = kv.k_row(s, l, j);
-            if (k_ops) {
-              sc[j] = k_ops->vec_dot(D, kr + ggml_bytes(tk, static_cast<uint64_t>(kvh * D)), qq) * scale;
-            } else {
-              load_head(tk, kr, kvh, D, kf);
-              sc[j] = k::dot_f32(qh, kf, D) * scale;
-            }
+            if (k_ops)
+              sc[j] = k_ops->vec_dot(D, kv.k_row(s, l, j) + ggml_bytes(tk, static_cast<uint64_t>(kvh * D)), qq) * scale;
+            else
+              sc[j] = k::dot_f32(qh, key(j), D) * scale;
             mx = std::max(mx, sc[j]);
           }
           double sum = 0;
@@ -253,8 +280,8 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch) {
           std::fill(o, o + D, 0.f);
           for (int64_t j = 0; j < len; ++j) {
             const float pj = static_cast<float>(sc[j] / sum);
-            load_head(tv, kv.v_row(s, l, j), kvh, D, kf);
-            for (int64_t i = 0; i < D; ++i) o[i] += pj * kf[i];
+            const float* vj = value(j);
+            for (int64_t i = 0; i < D; ++i) o[i] += pj * vj[i];
           }
         }
     }
