@@ -62,4 +62,60 @@ void gemm_q4_Kx16_q8_K_ref(int64_t n, const block_q4_Kx16* w, const void* a, siz
   }
 }
 
+void pack_q6_K_x16(const void* rows, size_t row_bytes, int64_t n, block_q6_Kx16* dst) {
+  const int64_t nb = n / kQK_K;
+  alignas(64) int8_t v[kQK_K];
+  for (int r = 0; r < kPackRows; ++r) {
+    const auto* src = reinterpret_cast<const block_q6_K*>(static_cast<const uint8_t*>(rows) + r * row_bytes);
+    for (int64_t b = 0; b < nb; ++b) {
+      const block_q6_K& x = src[b];
+      block_q6_Kx16& o = dst[b];
+      o.d[r] = x.d;
+      q6k_codes(x, v);
+      auto code = [&](int c) { return static_cast<uint8_t>(v[c] + 32); };
+      for (int p = 0; p < 8; ++p) {
+        o.scales[p][r][0] = x.scales[2 * p];
+        o.scales[p][r][1] = x.scales[2 * p + 1];
+        for (int g = 0; g < 4; ++g)
+          for (int i = 0; i < 4; ++i)
+            o.ql[p][g][r][i] = static_cast<uint8_t>((code(32 * p + 4 * g + i) & 0xF) | (code(32 * p + 16 + 4 * g + i) & 0xF) << 4);
+        for (int h = 0; h < 2; ++h)
+          for (int i = 0; i < 4; ++i) {
+            uint8_t bits = 0;
+            for (int c = 0; c < 4; ++c) bits |= static_cast<uint8_t>((code(32 * p + 16 * h + 4 * c + i) >> 4) << (2 * c));
+            o.qh[p][h][r][i] = bits;
+          }
+      }
+    }
+  }
+}
+
+void gemm_q6_Kx16_q8_K_ref(int64_t n, const block_q6_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                           size_t y_stride) {
+  const int64_t nb = n / kQK_K;
+  for (int t = 0; t < ntok; ++t) {
+    const auto* q8 = reinterpret_cast<const block_q8_K*>(static_cast<const uint8_t*>(a) + t * a_stride);
+    for (int r = 0; r < kPackRows; ++r) {
+      float acc = 0;
+      for (int64_t b = 0; b < nb; ++b) {
+        const block_q6_Kx16& x = w[b];
+        int32_t sumi = 0;
+        for (int p = 0; p < 8; ++p)
+          for (int h = 0; h < 2; ++h) {
+            int32_t sub = 0;
+            for (int g = 0; g < 4; ++g)
+              for (int i = 0; i < 4; ++i) {
+                const int c = 32 * p + 16 * h + 4 * g + i;
+                const int code = ((x.ql[p][g][r][i] >> (4 * h)) & 0xF) | ((x.qh[p][h][r][i] >> (2 * g)) & 3) << 4;
+                sub += (code - 32) * q8[b].qs[c];
+              }
+            sumi += sub * x.scales[p][r][h];
+          }
+        acc += fp16_to_fp32(x.d[r]) * q8[b].d * static_cast<float>(sumi);
+      }
+      y[t * y_stride + r] = acc;
+    }
+  }
+}
+
 }  // namespace llmkit::kernels

@@ -28,6 +28,18 @@ struct block_q4_Kx16 {
 };
 static_assert(sizeof(block_q4_Kx16) == 2368);
 
+// One super-block (256 columns) of 16 Q6_K rows. Codes are stored as 0..63 (the value + 32).
+struct block_q6_Kx16 {
+  uint16_t d[kPackRows];                 // f16, per row
+  int8_t scales[8][kPackRows][2];        // scales of 16-column sub-blocks 2p and 2p+1, row r
+  // Column pair-block p (32 columns), group g, row r: low nibbles of columns 32p+4g..+3 (low
+  // nibble) and 32p+16+4g..+3 (high nibble).
+  uint8_t ql[8][4][kPackRows][4];
+  // Top two bits: in qh[p][h][r][i], bits 2c..2c+1 belong to column 32p + 16h + 4c + i.
+  uint8_t qh[8][2][kPackRows][4];
+};
+static_assert(sizeof(block_q6_Kx16) == 16 * sizeof(block_q6_K));
+
 // 16 consecutive rows of n columns (a multiple of 256), row_bytes apart, into n/256 blocks.
 void pack_q4_K_x16(const void* rows, size_t row_bytes, int64_t n, block_q4_Kx16* dst);
 
@@ -37,5 +49,11 @@ void gemm_q4_Kx16_q8_K_ref(int64_t n, const block_q4_Kx16* w, const void* a, siz
                            size_t y_stride);
 void gemm_q4_Kx16_q8_K(int64_t n, const block_q4_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride);  // AVX-512 VNNI: call only when cpu_has_avx512_vnni()
+
+void pack_q6_K_x16(const void* rows, size_t row_bytes, int64_t n, block_q6_Kx16* dst);
+void gemm_q6_Kx16_q8_K_ref(int64_t n, const block_q6_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                           size_t y_stride);
+void gemm_q6_Kx16_q8_K(int64_t n, const block_q6_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                       size_t y_stride);
 
 }  // namespace llmkit::kernels

@@ -72,29 +72,91 @@ LLMKIT_VNNI void q4_Kx16_tile(int64_t nb, const block_q4_Kx16* w, const uint8_t*
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
 }
 
-}  // namespace
+// Q6_K: codes 0..63 (value + 32) from a nibble plane and a two-bit plane, vpdpbusd per 16-column
+// sub-block, scaled per lane; the +32 comes back out as 32 x (scales . 16-value sums), a vpdpwssd.
+template <int T>
+LLMKIT_VNNI void q6_Kx16_tile(int64_t nb, const block_q6_Kx16* w, const uint8_t* a, size_t a_stride, float* y,
+                              size_t y_stride) {
+  const block_q8_K* at[T];
+  for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const block_q8_K*>(a + t * a_stride);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  const __m512i low = _mm512_set1_epi8(0x0F), top = _mm512_set1_epi8(0x30);
+  for (int64_t b = 0; b < nb; ++b) {
+    const block_q6_Kx16& x = w[b];
+    __m512i blk[T], sub[T];
+    for (int t = 0; t < T; ++t) blk[t] = _mm512_setzero_si512();
+    for (int p = 0; p < 8; ++p) {
+      // Scale pairs as int16 in each int32 lane: the low one for h = 0, the high one for h = 1.
+      const __m512i sp = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.scales[p])));
+      for (int h = 0; h < 2; ++h) {
+        const __m512i hb = _mm512_loadu_si512(x.qh[p][h]);
+        for (int t = 0; t < T; ++t) sub[t] = _mm512_setzero_si512();
+        for (int g = 0; g < 4; ++g) {
+          const __m512i v = _mm512_loadu_si512(x.ql[p][g]);
+          const __m512i nib = h ? _mm512_and_si512(_mm512_srli_epi16(v, 4), low) : _mm512_and_si512(v, low);
+          // Bits 2g..2g+1 of each byte moved to bits 4..5 (16-bit shifts: what crosses a byte is masked off).
+          __m512i crumb;
+          if (g == 0) crumb = _mm512_slli_epi16(hb, 4);
+          else if (g == 1) crumb = _mm512_slli_epi16(hb, 2);
+          else if (g == 2) crumb = hb;
+          else crumb = _mm512_srli_epi16(hb, 2);
+          const __m512i code = _mm512_or_si512(nib, _mm512_and_si512(crumb, top));
+          for (int t = 0; t < T; ++t)
+            sub[t] = _mm512_dpbusd_epi32(sub[t], code, _mm512_set1_epi32(load_i32(at[t][b].qs + 32 * p + 16 * h + 4 * g)));
+        }
+        const __m512i sc = h ? _mm512_srai_epi32(sp, 16) : _mm512_srai_epi32(_mm512_slli_epi32(sp, 16), 16);
+        for (int t = 0; t < T; ++t) blk[t] = _mm512_add_epi32(blk[t], _mm512_mullo_epi32(sub[t], sc));
+      }
+    }
+    for (int t = 0; t < T; ++t) sub[t] = _mm512_setzero_si512();
+    for (int p = 0; p < 8; ++p) {
+      const __m512i sp = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.scales[p])));
+      for (int t = 0; t < T; ++t)
+        sub[t] = _mm512_dpwssd_epi32(sub[t], sp, _mm512_set1_epi32(load_i32(at[t][b].bsums + 2 * p)));
+    }
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.d)));
+    for (int t = 0; t < T; ++t) {
+      const __m512i v = _mm512_sub_epi32(blk[t], _mm512_slli_epi32(sub[t], 5));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_mul_ps(d, _mm512_set1_ps(at[t][b].d)), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
+}
 
-void gemm_q4_Kx16_q8_K(int64_t n, const block_q4_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
-                       size_t y_stride) {
-  const int64_t nb = n / kQK_K;
+template <class Block>
+using TileFn = void (*)(int64_t nb, const Block* w, const uint8_t* a, size_t a_stride, float* y, size_t y_stride);
+
+// Whole tiles of kPackTokens tokens, then the rest in one smaller tile; tiles[k - 1] takes k.
+template <class Block>
+void by_tiles(const TileFn<Block>* tiles, int64_t n, const Block* w, const void* a, size_t a_stride, int ntok, float* y,
+              size_t y_stride) {
   const auto* ab = static_cast<const uint8_t*>(a);
-  // Whole tiles of kPackTokens, then the rest in one smaller tile.
   while (ntok > 0) {
     const int k = ntok >= kPackTokens ? kPackTokens : ntok;
-    switch (k) {
-      case 8: q4_Kx16_tile<8>(nb, w, ab, a_stride, y, y_stride); break;
-      case 7: q4_Kx16_tile<7>(nb, w, ab, a_stride, y, y_stride); break;
-      case 6: q4_Kx16_tile<6>(nb, w, ab, a_stride, y, y_stride); break;
-      case 5: q4_Kx16_tile<5>(nb, w, ab, a_stride, y, y_stride); break;
-      case 4: q4_Kx16_tile<4>(nb, w, ab, a_stride, y, y_stride); break;
-      case 3: q4_Kx16_tile<3>(nb, w, ab, a_stride, y, y_stride); break;
-      case 2: q4_Kx16_tile<2>(nb, w, ab, a_stride, y, y_stride); break;
-      default: q4_Kx16_tile<1>(nb, w, ab, a_stride, y, y_stride); break;
-    }
+    tiles[k - 1](n / kQK_K, w, ab, a_stride, y, y_stride);
     ntok -= k;
     ab += k * a_stride;
     y += k * y_stride;
   }
+}
+
+constexpr TileFn<block_q4_Kx16> kQ4KTiles[kPackTokens] = {q4_Kx16_tile<1>, q4_Kx16_tile<2>, q4_Kx16_tile<3>,
+                                                          q4_Kx16_tile<4>, q4_Kx16_tile<5>, q4_Kx16_tile<6>,
+                                                          q4_Kx16_tile<7>, q4_Kx16_tile<8>};
+constexpr TileFn<block_q6_Kx16> kQ6KTiles[kPackTokens] = {q6_Kx16_tile<1>, q6_Kx16_tile<2>, q6_Kx16_tile<3>,
+                                                          q6_Kx16_tile<4>, q6_Kx16_tile<5>, q6_Kx16_tile<6>,
+                                                          q6_Kx16_tile<7>, q6_Kx16_tile<8>};
+
+}  // namespace
+
+void gemm_q4_Kx16_q8_K(int64_t n, const block_q4_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                       size_t y_stride) {
+  by_tiles(kQ4KTiles, n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_q6_Kx16_q8_K(int64_t n, const block_q6_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                       size_t y_stride) {
+  by_tiles(kQ6KTiles, n, w, a, a_stride, ntok, y, y_stride);
 }
 
 }  // namespace llmkit::kernels
@@ -104,6 +166,10 @@ namespace llmkit::kernels {
 void gemm_q4_Kx16_q8_K(int64_t n, const block_q4_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride) {
   gemm_q4_Kx16_q8_K_ref(n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_q6_Kx16_q8_K(int64_t n, const block_q6_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                       size_t y_stride) {
+  gemm_q6_Kx16_q8_K_ref(n, w, a, a_stride, ntok, y, y_stride);
 }
 }  // namespace llmkit::kernels
 #endif

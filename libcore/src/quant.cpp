@@ -95,12 +95,21 @@ const PackedOps kQ4_Kx16{
     [](int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
       k::gemm_q4_Kx16_q8_K(n, static_cast<const k::block_q4_Kx16*>(w), a, a_stride, ntok, y, y_stride);
     }};
+const PackedOps kQ6_Kx16{
+    k::kPackRows, [](int64_t n) -> uint64_t { return sizeof(k::block_q6_Kx16) * static_cast<uint64_t>(n / k::kQK_K); },
+    [](const void* rows, size_t row_bytes, int64_t n, void* dst) {
+      k::pack_q6_K_x16(rows, row_bytes, n, static_cast<k::block_q6_Kx16*>(dst));
+    },
+    [](int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
+      k::gemm_q6_Kx16_q8_K(n, static_cast<const k::block_q6_Kx16*>(w), a, a_stride, ntok, y, y_stride);
+    }};
 }  // namespace
 
 const PackedOps* packed_ops(GgmlType t) {
   if (!k::cpu_has_avx512_vnni()) return nullptr;
   switch (t) {
     case GgmlType::Q4_K: return &kQ4_Kx16;
+    case GgmlType::Q6_K: return &kQ6_Kx16;
     default: return nullptr;
   }
 }

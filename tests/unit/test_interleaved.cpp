@@ -13,42 +13,67 @@
 using namespace llmkit;
 using namespace llmkit::kernels;
 
-TEST_CASE("Q4_K rows packed by 16: reference and VNNI kernels equal the plain dot products", "[kernels][interleaved]") {
+namespace {
+
+template <class Packed, class Plain>
+struct Kind {
+  GgmlType type;
+  void (*pack)(const void*, size_t, int64_t, Packed*);
+  void (*ref)(int64_t, const Packed*, const void*, size_t, int, float*, size_t);
+  void (*fast)(int64_t, const Packed*, const void*, size_t, int, float*, size_t);
+  float (*plain)(int64_t, const Plain*, const block_q8_K*);
+};
+
+template <class Packed, class Plain>
+void check_kind(const Kind<Packed, Plain>& k) {
   std::mt19937 rng(29);
   std::student_t_distribution<float> g(4.f);
   for (int64_t n : {256, 2048}) {
     const int64_t nb = n / 256;
     // Rows with different scales and offsets, so that a row or sub-block mix-up shows.
     std::vector<float> w(static_cast<size_t>(n * kPackRows)), a(static_cast<size_t>(n * kPackTokens));
-    for (size_t i = 0; i < w.size(); ++i) w[i] = 0.02f * g(rng) * (1 + static_cast<float>(i / n)) + 0.003f * static_cast<float>(i / n % 3);
+    for (size_t i = 0; i < w.size(); ++i)
+      w[i] = 0.02f * g(rng) * (1 + static_cast<float>(i / n)) + 0.003f * static_cast<float>(i / n % 3);
     for (auto& v : a) v = g(rng);
-    const size_t row_bytes = ggml_bytes(GgmlType::Q4_K, static_cast<uint64_t>(n));
+    const size_t row_bytes = ggml_bytes(k.type, static_cast<uint64_t>(n));
     const size_t a_stride = ggml_bytes(GgmlType::Q8_K, static_cast<uint64_t>(n));
     std::vector<uint8_t> wq(row_bytes * kPackRows), aq(a_stride * kPackTokens);
-    for (int r = 0; r < kPackRows; ++r) quantize_row(GgmlType::Q4_K, w.data() + r * n, wq.data() + r * row_bytes, n);
+    for (int r = 0; r < kPackRows; ++r) quantize_row(k.type, w.data() + r * n, wq.data() + r * row_bytes, n);
     for (int t = 0; t < kPackTokens; ++t) quantize_row(GgmlType::Q8_K, a.data() + t * n, aq.data() + t * a_stride, n);
-    std::vector<block_q4_Kx16> packed(static_cast<size_t>(nb));
-    pack_q4_K_x16(wq.data(), row_bytes, n, packed.data());
+    std::vector<Packed> packed(static_cast<size_t>(nb));
+    k.pack(wq.data(), row_bytes, n, packed.data());
 
     for (int ntok : {1, 3, 8}) {
       const size_t stride = kPackRows + 5;  // outputs strided as in a matmul
       std::vector<float> ref(static_cast<size_t>(kPackTokens) * stride, -1.f), fast = ref;
-      gemm_q4_Kx16_q8_K_ref(n, packed.data(), aq.data(), a_stride, ntok, ref.data(), stride);
+      k.ref(n, packed.data(), aq.data(), a_stride, ntok, ref.data(), stride);
       for (int t = 0; t < ntok; ++t)
         for (int r = 0; r < kPackRows; ++r) {
-          const float plain = vec_dot_q4_K_q8_K_ref(n, reinterpret_cast<const block_q4_K*>(wq.data() + r * row_bytes),
-                                                    reinterpret_cast<const block_q8_K*>(aq.data() + t * a_stride));
-          INFO("n " << n << " token " << t << " row " << r);
+          const float plain = k.plain(n, reinterpret_cast<const Plain*>(wq.data() + r * row_bytes),
+                                      reinterpret_cast<const block_q8_K*>(aq.data() + t * a_stride));
+          INFO(ggml_type_name(k.type) << " n " << n << " token " << t << " row " << r);
           CHECK(std::fabs(ref[t * stride + r] - plain) <= 1e-4f * (1.f + std::fabs(plain)));
         }
       if (!cpu_has_avx512_vnni()) continue;
-      gemm_q4_Kx16_q8_K(n, packed.data(), aq.data(), a_stride, ntok, fast.data(), stride);
+      k.fast(n, packed.data(), aq.data(), a_stride, ntok, fast.data(), stride);
       for (size_t i = 0; i < ref.size(); ++i) {
-        INFO("n " << n << " tokens " << ntok << " output " << i);
+        INFO(ggml_type_name(k.type) << " n " << n << " tokens " << ntok << " output " << i);
         if (i % stride >= kPackRows || i / stride >= static_cast<size_t>(ntok)) CHECK(fast[i] == -1.f);
         else CHECK(std::fabs(fast[i] - ref[i]) <= 1e-4f * (1.f + std::fabs(ref[i])));
       }
     }
   }
   if (!cpu_has_avx512_vnni()) WARN("no AVX-512 VNNI on this CPU: only the reference was tested");
+}
+
+}  // namespace
+
+TEST_CASE("Q4_K rows packed by 16: reference and VNNI kernels equal the plain dot products", "[kernels][interleaved]") {
+  check_kind(Kind<block_q4_Kx16, block_q4_K>{GgmlType::Q4_K, pack_q4_K_x16, gemm_q4_Kx16_q8_K_ref, gemm_q4_Kx16_q8_K,
+                                             vec_dot_q4_K_q8_K_ref});
+}
+
+TEST_CASE("Q6_K rows packed by 16: reference and VNNI kernels equal the plain dot products", "[kernels][interleaved]") {
+  check_kind(Kind<block_q6_Kx16, block_q6_K>{GgmlType::Q6_K, pack_q6_K_x16, gemm_q6_Kx16_q8_K_ref, gemm_q6_Kx16_q8_K,
+                                             vec_dot_q6_K_q8_K_ref});
 }
