@@ -62,6 +62,60 @@ void gemm_q4_Kx16_q8_K_ref(int64_t n, const block_q4_Kx16* w, const void* a, siz
   }
 }
 
+void pack_q8_0_x16(const void* rows, size_t row_bytes, int64_t n, block_q8_0x16* dst) {
+  for (int r = 0; r < kPackRows; ++r) {
+    const auto* src = reinterpret_cast<const block_q8_0*>(static_cast<const uint8_t*>(rows) + r * row_bytes);
+    for (int64_t b = 0; b < n / 32; ++b) {
+      dst[b].d[r] = src[b].d;
+      for (int q = 0; q < 8; ++q) std::memcpy(dst[b].qs[q][r], src[b].qs + 4 * q, 4);
+    }
+  }
+}
+
+void pack_q4_0_x16(const void* rows, size_t row_bytes, int64_t n, block_q4_0x16* dst) {
+  for (int r = 0; r < kPackRows; ++r) {
+    const auto* src = reinterpret_cast<const block_q4_0*>(static_cast<const uint8_t*>(rows) + r * row_bytes);
+    for (int64_t b = 0; b < n / 32; ++b) {
+      dst[b].d[r] = src[b].d;
+      // Q4_0 already holds column j in the low nibble and j + 16 in the high nibble of byte j.
+      for (int g = 0; g < 4; ++g) std::memcpy(dst[b].qs[g][r], src[b].qs + 4 * g, 4);
+    }
+  }
+}
+
+namespace {
+// Row r against Q8_0 activations, given the weight code of (block, column).
+template <class Block, class Code>
+void q8_0_act_ref(int64_t n, const Block* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride,
+                  Code code) {
+  for (int t = 0; t < ntok; ++t) {
+    const auto* q8 = reinterpret_cast<const block_q8_0*>(static_cast<const uint8_t*>(a) + t * a_stride);
+    for (int r = 0; r < kPackRows; ++r) {
+      float acc = 0;
+      for (int64_t b = 0; b < n / 32; ++b) {
+        int32_t sumi = 0;
+        for (int c = 0; c < 32; ++c) sumi += code(w[b], r, c) * q8[b].qs[c];
+        acc += fp16_to_fp32(w[b].d[r]) * fp16_to_fp32(q8[b].d) * static_cast<float>(sumi);
+      }
+      y[t * y_stride + r] = acc;
+    }
+  }
+}
+}  // namespace
+
+void gemm_q8_0x16_q8_0_ref(int64_t n, const block_q8_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                           size_t y_stride) {
+  q8_0_act_ref(n, w, a, a_stride, ntok, y, y_stride,
+               [](const block_q8_0x16& x, int r, int c) { return static_cast<int>(x.qs[c / 4][r][c % 4]); });
+}
+
+void gemm_q4_0x16_q8_0_ref(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                           size_t y_stride) {
+  q8_0_act_ref(n, w, a, a_stride, ntok, y, y_stride, [](const block_q4_0x16& x, int r, int c) {
+    return ((x.qs[(c % 16) / 4][r][c % 4] >> (c < 16 ? 0 : 4)) & 0xF) - 8;
+  });
+}
+
 void pack_q6_K_x16(const void* rows, size_t row_bytes, int64_t n, block_q6_Kx16* dst) {
   const int64_t nb = n / kQK_K;
   alignas(64) int8_t v[kQK_K];

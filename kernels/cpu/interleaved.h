@@ -40,6 +40,20 @@ struct block_q6_Kx16 {
 };
 static_assert(sizeof(block_q6_Kx16) == 16 * sizeof(block_q6_K));
 
+// One block (32 columns) of 16 Q8_0 rows: the same four columns of 16 rows in each 64 bytes.
+struct block_q8_0x16 {
+  uint16_t d[kPackRows];           // f16, per row
+  int8_t qs[8][kPackRows][4];      // columns 4q..4q+3, row r
+};
+static_assert(sizeof(block_q8_0x16) == 16 * sizeof(block_q8_0));
+
+// One block (32 columns) of 16 Q4_0 rows.
+struct block_q4_0x16 {
+  uint16_t d[kPackRows];           // f16, per row
+  uint8_t qs[4][kPackRows][4];     // group g, row r: columns 4g..+3 (low nibbles), 16+4g..+3 (high)
+};
+static_assert(sizeof(block_q4_0x16) == 16 * sizeof(block_q4_0));
+
 // 16 consecutive rows of n columns (a multiple of 256), row_bytes apart, into n/256 blocks.
 void pack_q4_K_x16(const void* rows, size_t row_bytes, int64_t n, block_q4_Kx16* dst);
 
@@ -49,6 +63,18 @@ void gemm_q4_Kx16_q8_K_ref(int64_t n, const block_q4_Kx16* w, const void* a, siz
                            size_t y_stride);
 void gemm_q4_Kx16_q8_K(int64_t n, const block_q4_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride);  // AVX-512 VNNI: call only when cpu_has_avx512_vnni()
+
+// The same for Q8_0 and Q4_0 rows against Q8_0 activations (n a multiple of 32).
+void pack_q8_0_x16(const void* rows, size_t row_bytes, int64_t n, block_q8_0x16* dst);
+void pack_q4_0_x16(const void* rows, size_t row_bytes, int64_t n, block_q4_0x16* dst);
+void gemm_q8_0x16_q8_0_ref(int64_t n, const block_q8_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                           size_t y_stride);
+void gemm_q8_0x16_q8_0(int64_t n, const block_q8_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                       size_t y_stride);
+void gemm_q4_0x16_q8_0_ref(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                           size_t y_stride);
+void gemm_q4_0x16_q8_0(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                       size_t y_stride);
 
 void pack_q6_K_x16(const void* rows, size_t row_bytes, int64_t n, block_q6_Kx16* dst);
 void gemm_q6_Kx16_q8_K_ref(int64_t n, const block_q6_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,

@@ -124,23 +124,84 @@ LLMKIT_VNNI void q6_Kx16_tile(int64_t nb, const block_q6_Kx16* w, const uint8_t*
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
 }
 
+// Q8_0 and Q4_0 rows against Q8_0 activations. vpdpbusd wants one unsigned operand, and both are
+// signed here: the activations are biased to unsigned by flipping their top bit (a + 128), and
+// sum (a + 128) w = sum a w + 128 sum w, with the rows' sums of w from a vpdpbusd with ones.
+// Unpack::get(x, g, lo, hi) gives the signed weights of columns 4g..+3 and 16+4g..+3.
+struct Q8_0Codes {
+  LLMKIT_VNNI static void get(const block_q8_0x16& x, int g, __m512i& lo, __m512i& hi) {
+    lo = _mm512_loadu_si512(x.qs[g]);
+    hi = _mm512_loadu_si512(x.qs[g + 4]);
+  }
+};
+struct Q4_0Codes {
+  LLMKIT_VNNI static void get(const block_q4_0x16& x, int g, __m512i& lo, __m512i& hi) {
+    const __m512i v = _mm512_loadu_si512(x.qs[g]), low = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
+    lo = _mm512_sub_epi8(_mm512_and_si512(v, low), eight);
+    hi = _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(v, 4), low), eight);
+  }
+};
+
+template <int T, class Block, class Codes>
+LLMKIT_VNNI void q8_0_act_tile(int64_t nb, const Block* w, const uint8_t* a, size_t a_stride, float* y,
+                               size_t y_stride) {
+  const block_q8_0* at[T];
+  for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const block_q8_0*>(a + t * a_stride);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  const __m512i ones = _mm512_set1_epi8(1);
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  alignas(32) uint8_t biased[T][32];
+  for (int64_t b = 0; b < nb; ++b) {
+    const Block& x = w[b];
+    __m512i sub[T];
+    for (int t = 0; t < T; ++t) {
+      _mm256_store_si256(reinterpret_cast<__m256i*>(biased[t]),
+                         _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(at[t][b].qs)), flip));
+      sub[t] = _mm512_setzero_si512();
+    }
+    __m512i wsum = _mm512_setzero_si512();
+    for (int g = 0; g < 4; ++g) {
+      __m512i lo, hi;
+      Codes::get(x, g, lo, hi);
+      wsum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(wsum, ones, lo), ones, hi);
+      for (int t = 0; t < T; ++t) {
+        sub[t] = _mm512_dpbusd_epi32(sub[t], _mm512_set1_epi32(load_i32(biased[t] + 4 * g)), lo);
+        sub[t] = _mm512_dpbusd_epi32(sub[t], _mm512_set1_epi32(load_i32(biased[t] + 16 + 4 * g)), hi);
+      }
+    }
+    const __m512i bias = _mm512_slli_epi32(wsum, 7);
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.d)));
+    for (int t = 0; t < T; ++t)
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(sub[t], bias)),
+                               _mm512_mul_ps(d, _mm512_set1_ps(_cvtsh_ss(at[t][b].d))), acc[t]);
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
+}
+
 template <class Block>
 using TileFn = void (*)(int64_t nb, const Block* w, const uint8_t* a, size_t a_stride, float* y, size_t y_stride);
 
 // Whole tiles of kPackTokens tokens, then the rest in one smaller tile; tiles[k - 1] takes k.
 template <class Block>
-void by_tiles(const TileFn<Block>* tiles, int64_t n, const Block* w, const void* a, size_t a_stride, int ntok, float* y,
+void by_tiles(const TileFn<Block>* tiles, int64_t block_columns, int64_t n, const Block* w, const void* a, size_t a_stride, int ntok, float* y,
               size_t y_stride) {
   const auto* ab = static_cast<const uint8_t*>(a);
   while (ntok > 0) {
     const int k = ntok >= kPackTokens ? kPackTokens : ntok;
-    tiles[k - 1](n / kQK_K, w, ab, a_stride, y, y_stride);
+    tiles[k - 1](n / block_columns, w, ab, a_stride, y, y_stride);
     ntok -= k;
     ab += k * a_stride;
     y += k * y_stride;
   }
 }
 
+template <int T> constexpr TileFn<block_q8_0x16> kQ8_0Tile = q8_0_act_tile<T, block_q8_0x16, Q8_0Codes>;
+template <int T> constexpr TileFn<block_q4_0x16> kQ4_0Tile = q8_0_act_tile<T, block_q4_0x16, Q4_0Codes>;
+constexpr TileFn<block_q8_0x16> kQ8_0Tiles[kPackTokens] = {kQ8_0Tile<1>, kQ8_0Tile<2>, kQ8_0Tile<3>, kQ8_0Tile<4>,
+                                                           kQ8_0Tile<5>, kQ8_0Tile<6>, kQ8_0Tile<7>, kQ8_0Tile<8>};
+constexpr TileFn<block_q4_0x16> kQ4_0Tiles[kPackTokens] = {kQ4_0Tile<1>, kQ4_0Tile<2>, kQ4_0Tile<3>, kQ4_0Tile<4>,
+                                                           kQ4_0Tile<5>, kQ4_0Tile<6>, kQ4_0Tile<7>, kQ4_0Tile<8>};
 constexpr TileFn<block_q4_Kx16> kQ4KTiles[kPackTokens] = {q4_Kx16_tile<1>, q4_Kx16_tile<2>, q4_Kx16_tile<3>,
                                                           q4_Kx16_tile<4>, q4_Kx16_tile<5>, q4_Kx16_tile<6>,
                                                           q4_Kx16_tile<7>, q4_Kx16_tile<8>};
@@ -152,11 +213,20 @@ constexpr TileFn<block_q6_Kx16> kQ6KTiles[kPackTokens] = {q6_Kx16_tile<1>, q6_Kx
 
 void gemm_q4_Kx16_q8_K(int64_t n, const block_q4_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride) {
-  by_tiles(kQ4KTiles, n, w, a, a_stride, ntok, y, y_stride);
+  by_tiles(kQ4KTiles, kQK_K, n, w, a, a_stride, ntok, y, y_stride);
 }
 void gemm_q6_Kx16_q8_K(int64_t n, const block_q6_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride) {
-  by_tiles(kQ6KTiles, n, w, a, a_stride, ntok, y, y_stride);
+  by_tiles(kQ6KTiles, kQK_K, n, w, a, a_stride, ntok, y, y_stride);
+}
+
+void gemm_q8_0x16_q8_0(int64_t n, const block_q8_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                       size_t y_stride) {
+  by_tiles(kQ8_0Tiles, 32, n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_q4_0x16_q8_0(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                       size_t y_stride) {
+  by_tiles(kQ4_0Tiles, 32, n, w, a, a_stride, ntok, y, y_stride);
 }
 
 }  // namespace llmkit::kernels
@@ -170,6 +240,14 @@ void gemm_q4_Kx16_q8_K(int64_t n, const block_q4_Kx16* w, const void* a, size_t 
 void gemm_q6_Kx16_q8_K(int64_t n, const block_q6_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride) {
   gemm_q6_Kx16_q8_K_ref(n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_q8_0x16_q8_0(int64_t n, const block_q8_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                       size_t y_stride) {
+  gemm_q8_0x16_q8_0_ref(n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_q4_0x16_q8_0(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                       size_t y_stride) {
+  gemm_q4_0x16_q8_0_ref(n, w, a, a_stride, ntok, y, y_stride);
 }
 }  // namespace llmkit::kernels
 #endif

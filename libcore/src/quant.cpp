@@ -103,6 +103,22 @@ const PackedOps kQ6_Kx16{
     [](int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
       k::gemm_q6_Kx16_q8_K(n, static_cast<const k::block_q6_Kx16*>(w), a, a_stride, ntok, y, y_stride);
     }};
+const PackedOps kQ8_0x16{
+    k::kPackRows, [](int64_t n) -> uint64_t { return sizeof(k::block_q8_0x16) * static_cast<uint64_t>(n / 32); },
+    [](const void* rows, size_t row_bytes, int64_t n, void* dst) {
+      k::pack_q8_0_x16(rows, row_bytes, n, static_cast<k::block_q8_0x16*>(dst));
+    },
+    [](int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
+      k::gemm_q8_0x16_q8_0(n, static_cast<const k::block_q8_0x16*>(w), a, a_stride, ntok, y, y_stride);
+    }};
+const PackedOps kQ4_0x16{
+    k::kPackRows, [](int64_t n) -> uint64_t { return sizeof(k::block_q4_0x16) * static_cast<uint64_t>(n / 32); },
+    [](const void* rows, size_t row_bytes, int64_t n, void* dst) {
+      k::pack_q4_0_x16(rows, row_bytes, n, static_cast<k::block_q4_0x16*>(dst));
+    },
+    [](int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
+      k::gemm_q4_0x16_q8_0(n, static_cast<const k::block_q4_0x16*>(w), a, a_stride, ntok, y, y_stride);
+    }};
 }  // namespace
 
 const PackedOps* packed_ops(GgmlType t) {
@@ -110,6 +126,8 @@ const PackedOps* packed_ops(GgmlType t) {
   switch (t) {
     case GgmlType::Q4_K: return &kQ4_Kx16;
     case GgmlType::Q6_K: return &kQ6_Kx16;
+    case GgmlType::Q8_0: return &kQ8_0x16;
+    case GgmlType::Q4_0: return &kQ4_0x16;
     default: return nullptr;
   }
 }

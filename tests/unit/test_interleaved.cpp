@@ -17,11 +17,11 @@ namespace {
 
 template <class Packed, class Plain>
 struct Kind {
-  GgmlType type;
+  GgmlType type, act_type;
   void (*pack)(const void*, size_t, int64_t, Packed*);
   void (*ref)(int64_t, const Packed*, const void*, size_t, int, float*, size_t);
   void (*fast)(int64_t, const Packed*, const void*, size_t, int, float*, size_t);
-  float (*plain)(int64_t, const Plain*, const block_q8_K*);
+  float (*plain)(int64_t, const Plain*, const void*);
 };
 
 template <class Packed, class Plain>
@@ -29,17 +29,17 @@ void check_kind(const Kind<Packed, Plain>& k) {
   std::mt19937 rng(29);
   std::student_t_distribution<float> g(4.f);
   for (int64_t n : {256, 2048}) {
-    const int64_t nb = n / 256;
+    const int64_t nb = n / (k.act_type == GgmlType::Q8_K ? 256 : 32);
     // Rows with different scales and offsets, so that a row or sub-block mix-up shows.
     std::vector<float> w(static_cast<size_t>(n * kPackRows)), a(static_cast<size_t>(n * kPackTokens));
     for (size_t i = 0; i < w.size(); ++i)
       w[i] = 0.02f * g(rng) * (1 + static_cast<float>(i / n)) + 0.003f * static_cast<float>(i / n % 3);
     for (auto& v : a) v = g(rng);
     const size_t row_bytes = ggml_bytes(k.type, static_cast<uint64_t>(n));
-    const size_t a_stride = ggml_bytes(GgmlType::Q8_K, static_cast<uint64_t>(n));
+    const size_t a_stride = ggml_bytes(k.act_type, static_cast<uint64_t>(n));
     std::vector<uint8_t> wq(row_bytes * kPackRows), aq(a_stride * kPackTokens);
     for (int r = 0; r < kPackRows; ++r) quantize_row(k.type, w.data() + r * n, wq.data() + r * row_bytes, n);
-    for (int t = 0; t < kPackTokens; ++t) quantize_row(GgmlType::Q8_K, a.data() + t * n, aq.data() + t * a_stride, n);
+    for (int t = 0; t < kPackTokens; ++t) quantize_row(k.act_type, a.data() + t * n, aq.data() + t * a_stride, n);
     std::vector<Packed> packed(static_cast<size_t>(nb));
     k.pack(wq.data(), row_bytes, n, packed.data());
 
@@ -49,8 +49,7 @@ void check_kind(const Kind<Packed, Plain>& k) {
       k.ref(n, packed.data(), aq.data(), a_stride, ntok, ref.data(), stride);
       for (int t = 0; t < ntok; ++t)
         for (int r = 0; r < kPackRows; ++r) {
-          const float plain = k.plain(n, reinterpret_cast<const Plain*>(wq.data() + r * row_bytes),
-                                      reinterpret_cast<const block_q8_K*>(aq.data() + t * a_stride));
+          const float plain = k.plain(n, reinterpret_cast<const Plain*>(wq.data() + r * row_bytes), aq.data() + t * a_stride);
           INFO(ggml_type_name(k.type) << " n " << n << " token " << t << " row " << r);
           CHECK(std::fabs(ref[t * stride + r] - plain) <= 1e-4f * (1.f + std::fabs(plain)));
         }
@@ -66,14 +65,32 @@ void check_kind(const Kind<Packed, Plain>& k) {
   if (!cpu_has_avx512_vnni()) WARN("no AVX-512 VNNI on this CPU: only the reference was tested");
 }
 
+// The plain references, with the activation type erased.
+template <class Plain, class Act, float (*Dot)(int64_t, const Plain*, const Act*)>
+float plain_dot(int64_t n, const Plain* w, const void* a) {
+  return Dot(n, w, static_cast<const Act*>(a));
+}
+
 }  // namespace
 
 TEST_CASE("Q4_K rows packed by 16: reference and VNNI kernels equal the plain dot products", "[kernels][interleaved]") {
-  check_kind(Kind<block_q4_Kx16, block_q4_K>{GgmlType::Q4_K, pack_q4_K_x16, gemm_q4_Kx16_q8_K_ref, gemm_q4_Kx16_q8_K,
-                                             vec_dot_q4_K_q8_K_ref});
+  check_kind(Kind<block_q4_Kx16, block_q4_K>{GgmlType::Q4_K, GgmlType::Q8_K, pack_q4_K_x16, gemm_q4_Kx16_q8_K_ref,
+                                             gemm_q4_Kx16_q8_K,
+                                             plain_dot<block_q4_K, block_q8_K, vec_dot_q4_K_q8_K_ref>});
 }
 
 TEST_CASE("Q6_K rows packed by 16: reference and VNNI kernels equal the plain dot products", "[kernels][interleaved]") {
-  check_kind(Kind<block_q6_Kx16, block_q6_K>{GgmlType::Q6_K, pack_q6_K_x16, gemm_q6_Kx16_q8_K_ref, gemm_q6_Kx16_q8_K,
-                                             vec_dot_q6_K_q8_K_ref});
+  check_kind(Kind<block_q6_Kx16, block_q6_K>{GgmlType::Q6_K, GgmlType::Q8_K, pack_q6_K_x16, gemm_q6_Kx16_q8_K_ref,
+                                             gemm_q6_Kx16_q8_K,
+                                             plain_dot<block_q6_K, block_q8_K, vec_dot_q6_K_q8_K_ref>});
+}
+
+TEST_CASE("Q8_0 and Q4_0 rows packed by 16: reference and VNNI kernels equal the plain dot products",
+          "[kernels][interleaved]") {
+  check_kind(Kind<block_q8_0x16, block_q8_0>{GgmlType::Q8_0, GgmlType::Q8_0, pack_q8_0_x16, gemm_q8_0x16_q8_0_ref,
+                                             gemm_q8_0x16_q8_0,
+                                             plain_dot<block_q8_0, block_q8_0, vec_dot_q8_0_q8_0_ref>});
+  check_kind(Kind<block_q4_0x16, block_q4_0>{GgmlType::Q4_0, GgmlType::Q8_0, pack_q4_0_x16, gemm_q4_0x16_q8_0_ref,
+                                             gemm_q4_0x16_q8_0,
+                                             plain_dot<block_q4_0, block_q8_0, vec_dot_q4_0_q8_0_ref>});
 }
