@@ -116,6 +116,25 @@ void gemm_q4_0x16_q8_0_ref(int64_t n, const block_q4_0x16* w, const void* a, siz
   });
 }
 
+void pack_f16_x16(const void* rows, size_t row_bytes, int64_t n, uint16_t* dst) {
+  for (int r = 0; r < kPackRows; ++r) {
+    const auto* src = reinterpret_cast<const uint16_t*>(static_cast<const uint8_t*>(rows) + r * row_bytes);
+    for (int64_t k = 0; k < n; ++k) dst[k * kPackRows + r] = src[k];
+  }
+}
+
+void gemm_f16x16_f32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
+                         size_t y_stride) {
+  for (int t = 0; t < ntok; ++t) {
+    const auto* x = reinterpret_cast<const float*>(static_cast<const uint8_t*>(a) + t * a_stride);
+    for (int r = 0; r < kPackRows; ++r) {
+      float acc = 0;
+      for (int64_t k = 0; k < n; ++k) acc += fp16_to_fp32(w[k * kPackRows + r]) * x[k];
+      y[t * y_stride + r] = acc;
+    }
+  }
+}
+
 void pack_q6_K_x16(const void* rows, size_t row_bytes, int64_t n, block_q6_Kx16* dst) {
   const int64_t nb = n / kQK_K;
   alignas(64) int8_t v[kQK_K];

@@ -76,6 +76,12 @@ void gemm_q4_0x16_q8_0_ref(int64_t n, const block_q4_0x16* w, const void* a, siz
 void gemm_q4_0x16_q8_0(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride);
 
+// F16 rows: column k of 16 rows as 16 consecutive halves (32 bytes), against F32 activations.
+void pack_f16_x16(const void* rows, size_t row_bytes, int64_t n, uint16_t* dst);
+void gemm_f16x16_f32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
+                         size_t y_stride);
+void gemm_f16x16_f32(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride);
+
 void pack_q6_K_x16(const void* rows, size_t row_bytes, int64_t n, block_q6_Kx16* dst);
 void gemm_q6_Kx16_q8_K_ref(int64_t n, const block_q6_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
                            size_t y_stride);

@@ -179,6 +179,23 @@ LLMKIT_VNNI void q8_0_act_tile(int64_t nb, const Block* w, const uint8_t* a, siz
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
 }
 
+// F16 rows: one conversion of 16 rows' column k, then an FMA per token with x_t[k] broadcast.
+// Four partial sums per token over k mod 4 would shorten the FMA chains, but T = 8 independent
+// chains already cover the latency.
+template <int T>
+LLMKIT_VNNI void f16x16_tile(int64_t n, const uint16_t* w, const uint8_t* a, size_t a_stride, float* y,
+                             size_t y_stride) {
+  const float* at[T];
+  for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const float*>(a + t * a_stride);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < n; ++k) {
+    const __m512 wk = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k * kPackRows)));
+    for (int t = 0; t < T; ++t) acc[t] = _mm512_fmadd_ps(wk, _mm512_set1_ps(at[t][k]), acc[t]);
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
+}
+
 template <class Block>
 using TileFn = void (*)(int64_t nb, const Block* w, const uint8_t* a, size_t a_stride, float* y, size_t y_stride);
 
@@ -196,6 +213,8 @@ void by_tiles(const TileFn<Block>* tiles, int64_t block_columns, int64_t n, cons
   }
 }
 
+constexpr TileFn<uint16_t> kF16Tiles[kPackTokens] = {f16x16_tile<1>, f16x16_tile<2>, f16x16_tile<3>, f16x16_tile<4>,
+                                                     f16x16_tile<5>, f16x16_tile<6>, f16x16_tile<7>, f16x16_tile<8>};
 template <int T> constexpr TileFn<block_q8_0x16> kQ8_0Tile = q8_0_act_tile<T, block_q8_0x16, Q8_0Codes>;
 template <int T> constexpr TileFn<block_q4_0x16> kQ4_0Tile = q8_0_act_tile<T, block_q4_0x16, Q4_0Codes>;
 constexpr TileFn<block_q8_0x16> kQ8_0Tiles[kPackTokens] = {kQ8_0Tile<1>, kQ8_0Tile<2>, kQ8_0Tile<3>, kQ8_0Tile<4>,
@@ -220,6 +239,9 @@ void gemm_q6_Kx16_q8_K(int64_t n, const block_q6_Kx16* w, const void* a, size_t 
   by_tiles(kQ6KTiles, kQK_K, n, w, a, a_stride, ntok, y, y_stride);
 }
 
+void gemm_f16x16_f32(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
+  by_tiles(kF16Tiles, 1, n, w, a, a_stride, ntok, y, y_stride);
+}
 void gemm_q8_0x16_q8_0(int64_t n, const block_q8_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride) {
   by_tiles(kQ8_0Tiles, 32, n, w, a, a_stride, ntok, y, y_stride);
@@ -240,6 +262,9 @@ void gemm_q4_Kx16_q8_K(int64_t n, const block_q4_Kx16* w, const void* a, size_t 
 void gemm_q6_Kx16_q8_K(int64_t n, const block_q6_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride) {
   gemm_q6_Kx16_q8_K_ref(n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_f16x16_f32(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
+  gemm_f16x16_f32_ref(n, w, a, a_stride, ntok, y, y_stride);
 }
 void gemm_q8_0x16_q8_0(int64_t n, const block_q8_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride) {

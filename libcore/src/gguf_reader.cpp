@@ -332,4 +332,8 @@ std::span<const uint8_t> GgufFile::tensor_data(const TensorInfo& t) const {
   return bytes_.subspan(static_cast<size_t>(t.file_offset), static_cast<size_t>(t.n_bytes));
 }
 
+void GgufFile::release_tensor_data(const TensorInfo& t) const {
+  if (src_) src_->release(tensor_data(t));
+}
+
 }  // namespace llmkit

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "llmkit/gguf.h"
@@ -19,6 +20,13 @@ class MappedFile final : public ByteSource {
     if (p_) munmap(p_, n_);
   }
   std::span<const uint8_t> bytes() const override { return {static_cast<const uint8_t*>(p_), n_}; }
+  // Whole pages inside the range only: a page shared with a neighbouring tensor stays.
+  void release(std::span<const uint8_t> r) const override {
+    const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    const uintptr_t b = (reinterpret_cast<uintptr_t>(r.data()) + page - 1) / page * page;
+    const uintptr_t e = (reinterpret_cast<uintptr_t>(r.data()) + r.size()) / page * page;
+    if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);  // a private read-only map: no data lost
+  }
 
  private:
   void* p_;

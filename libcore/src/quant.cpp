@@ -88,7 +88,7 @@ const QuantOps* quant_ops(GgmlType t) {
 
 namespace {
 const PackedOps kQ4_Kx16{
-    k::kPackRows, [](int64_t n) -> uint64_t { return sizeof(k::block_q4_Kx16) * static_cast<uint64_t>(n / k::kQK_K); },
+    k::kPackRows, GgmlType::Q8_K, [](int64_t n) -> uint64_t { return sizeof(k::block_q4_Kx16) * static_cast<uint64_t>(n / k::kQK_K); },
     [](const void* rows, size_t row_bytes, int64_t n, void* dst) {
       k::pack_q4_K_x16(rows, row_bytes, n, static_cast<k::block_q4_Kx16*>(dst));
     },
@@ -96,7 +96,7 @@ const PackedOps kQ4_Kx16{
       k::gemm_q4_Kx16_q8_K(n, static_cast<const k::block_q4_Kx16*>(w), a, a_stride, ntok, y, y_stride);
     }};
 const PackedOps kQ6_Kx16{
-    k::kPackRows, [](int64_t n) -> uint64_t { return sizeof(k::block_q6_Kx16) * static_cast<uint64_t>(n / k::kQK_K); },
+    k::kPackRows, GgmlType::Q8_K, [](int64_t n) -> uint64_t { return sizeof(k::block_q6_Kx16) * static_cast<uint64_t>(n / k::kQK_K); },
     [](const void* rows, size_t row_bytes, int64_t n, void* dst) {
       k::pack_q6_K_x16(rows, row_bytes, n, static_cast<k::block_q6_Kx16*>(dst));
     },
@@ -104,7 +104,7 @@ const PackedOps kQ6_Kx16{
       k::gemm_q6_Kx16_q8_K(n, static_cast<const k::block_q6_Kx16*>(w), a, a_stride, ntok, y, y_stride);
     }};
 const PackedOps kQ8_0x16{
-    k::kPackRows, [](int64_t n) -> uint64_t { return sizeof(k::block_q8_0x16) * static_cast<uint64_t>(n / 32); },
+    k::kPackRows, GgmlType::Q8_0, [](int64_t n) -> uint64_t { return sizeof(k::block_q8_0x16) * static_cast<uint64_t>(n / 32); },
     [](const void* rows, size_t row_bytes, int64_t n, void* dst) {
       k::pack_q8_0_x16(rows, row_bytes, n, static_cast<k::block_q8_0x16*>(dst));
     },
@@ -112,12 +112,20 @@ const PackedOps kQ8_0x16{
       k::gemm_q8_0x16_q8_0(n, static_cast<const k::block_q8_0x16*>(w), a, a_stride, ntok, y, y_stride);
     }};
 const PackedOps kQ4_0x16{
-    k::kPackRows, [](int64_t n) -> uint64_t { return sizeof(k::block_q4_0x16) * static_cast<uint64_t>(n / 32); },
+    k::kPackRows, GgmlType::Q8_0, [](int64_t n) -> uint64_t { return sizeof(k::block_q4_0x16) * static_cast<uint64_t>(n / 32); },
     [](const void* rows, size_t row_bytes, int64_t n, void* dst) {
       k::pack_q4_0_x16(rows, row_bytes, n, static_cast<k::block_q4_0x16*>(dst));
     },
     [](int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
       k::gemm_q4_0x16_q8_0(n, static_cast<const k::block_q4_0x16*>(w), a, a_stride, ntok, y, y_stride);
+    }};
+const PackedOps kF16x16{
+    k::kPackRows, GgmlType::F32, [](int64_t n) -> uint64_t { return 2 * k::kPackRows * static_cast<uint64_t>(n); },
+    [](const void* rows, size_t row_bytes, int64_t n, void* dst) {
+      k::pack_f16_x16(rows, row_bytes, n, static_cast<uint16_t*>(dst));
+    },
+    [](int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
+      k::gemm_f16x16_f32(n, static_cast<const uint16_t*>(w), a, a_stride, ntok, y, y_stride);
     }};
 }  // namespace
 
@@ -128,6 +136,7 @@ const PackedOps* packed_ops(GgmlType t) {
     case GgmlType::Q6_K: return &kQ6_Kx16;
     case GgmlType::Q8_0: return &kQ8_0x16;
     case GgmlType::Q4_0: return &kQ4_0x16;
+    case GgmlType::F16: return &kF16x16;
     default: return nullptr;
   }
 }

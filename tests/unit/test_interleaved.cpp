@@ -6,6 +6,7 @@
 #include <random>
 
 #include "cpu/cpu_features.h"
+#include "cpu/fp16.h"
 #include "cpu/interleaved.h"
 #include "cpu/vec_dot.h"
 #include "llmkit/quant.h"
@@ -93,4 +94,36 @@ TEST_CASE("Q8_0 and Q4_0 rows packed by 16: reference and VNNI kernels equal the
   check_kind(Kind<block_q4_0x16, block_q4_0>{GgmlType::Q4_0, GgmlType::Q8_0, pack_q4_0_x16, gemm_q4_0x16_q8_0_ref,
                                              gemm_q4_0x16_q8_0,
                                              plain_dot<block_q4_0, block_q8_0, vec_dot_q4_0_q8_0_ref>});
+}
+
+TEST_CASE("F16 rows packed by 16: reference and AVX-512 kernels equal a float dot product", "[kernels][interleaved]") {
+  std::mt19937 rng(31);
+  std::normal_distribution<float> g(0.f, 1.f);
+  const int64_t n = 320;
+  std::vector<uint16_t> w(static_cast<size_t>(n * kPackRows)), packed(w.size());
+  std::vector<float> a(static_cast<size_t>(n * kPackTokens));
+  for (auto& v : w) v = fp32_to_fp16(g(rng));
+  for (auto& v : a) v = g(rng);
+  pack_f16_x16(w.data(), static_cast<size_t>(n) * 2, n, packed.data());
+  for (int ntok : {1, 5, 8}) {
+    const size_t stride = kPackRows + 3;
+    std::vector<float> ref(static_cast<size_t>(kPackTokens) * stride, -1.f), fast = ref;
+    gemm_f16x16_f32_ref(n, packed.data(), a.data(), static_cast<size_t>(n) * 4, ntok, ref.data(), stride);
+    for (int t = 0; t < ntok; ++t)
+      for (int r = 0; r < kPackRows; ++r) {
+        double plain = 0, mag = 0;
+        for (int64_t k = 0; k < n; ++k) {
+          plain += double(fp16_to_fp32(w[static_cast<size_t>(r * n + k)])) * a[static_cast<size_t>(t * n + k)];
+          mag += std::fabs(double(fp16_to_fp32(w[static_cast<size_t>(r * n + k)])) * a[static_cast<size_t>(t * n + k)]);
+        }
+        CHECK(std::fabs(ref[t * stride + r] - plain) <= 1e-5 * (1 + mag));
+      }
+    if (!cpu_has_avx512_vnni()) continue;
+    gemm_f16x16_f32(n, packed.data(), a.data(), static_cast<size_t>(n) * 4, ntok, fast.data(), stride);
+    for (size_t i = 0; i < ref.size(); ++i) {
+      INFO("tokens " << ntok << " output " << i);
+      if (i % stride >= kPackRows || i / stride >= static_cast<size_t>(ntok)) CHECK(fast[i] == -1.f);
+      else CHECK(std::fabs(fast[i] - ref[i]) <= 1e-4f * (1.f + std::fabs(ref[i])));
+    }
+  }
 }

@@ -43,7 +43,7 @@ constexpr int kExitInterrupted = 130;
 struct Options {
   std::string model, prompt, template_text, system, chat_template, output_field = "output";
   std::string cache_type_k = "f16", cache_type_v = "f16";
-  bool have_prompt = false, chat = false, truncate = false, json = false, ignore_eos = false;
+  bool have_prompt = false, chat = false, truncate = false, json = false, ignore_eos = false, no_repack = false;
   int64_t n_predict = -1, n_ctx = 0, n_batch = 512;
   int threads = 0, parallel = 1;
   llmkit::SamplerParams sampling;
@@ -227,6 +227,7 @@ int main(int argc, char** argv) {
   app.add_option("--cache-type-k", o.cache_type_k, "KV cache type for keys: f16, f32, q8_0 (default f16)");
   app.add_option("--cache-type-v", o.cache_type_v, "KV cache type for values: f16, f32, q8_0 (default f16)");
   app.add_flag("--ignore-eos", o.ignore_eos, "keep generating past end-of-text tokens (benchmarks)");
+  app.add_flag("--no-repack", o.no_repack, "use the weights in the file's layout only (no interleaved copy at load)");
   app.add_flag("--json", o.json, "with -p: one JSON record instead of streamed text");
   app.set_version_flag("-V,--version", llmkit::version_line("llm-generate"));
   llmkit::rewrite_llama_flags(argc, argv, {{"-np", "--parallel"}, {"-ctk", "--cache-type-k"}, {"-ctv", "--cache-type-v"}});
@@ -249,7 +250,7 @@ int main(int argc, char** argv) {
   PromptSettings ps;
   try {
     file = std::make_shared<llmkit::GgufFile>(llmkit::GgufFile::open(o.model));
-    model = llmkit::Model::load(file);
+    model = llmkit::Model::load(file, {.repack = !o.no_repack});
     tok.emplace(llmkit::load_vocab(*file));
     const llmkit::ModelParams& p = model->params();
     int64_t n_ctx = o.n_ctx > 0 ? o.n_ctx : std::min<int64_t>(p.n_ctx_train > 0 ? p.n_ctx_train : 4096, 4096);

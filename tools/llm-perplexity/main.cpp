@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   std::string model_path, text_path, base_path;
   int64_t n_ctx = 512, chunks = -1;
   int threads = 0;
+  bool no_repack = false;
   CLI::App app{
       "Perplexity of a model on a text, by llama.cpp's method (chunks of -c tokens, the second half of each\n"
       "scored). With --base (e.g. the FP16 model a quantized one was made from): both perplexities, their\n"
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   app.add_option("--chunks", chunks, "score at most this many chunks (default: all)");
   app.add_option("--base", base_path, "reference model to compare with (same vocabulary)");
   app.add_option("-t,--threads", threads, "threads (default: all cores)")->check(CLI::PositiveNumber);
+  app.add_flag("--no-repack", no_repack, "use the weights in the file's layout only (no interleaved copy at load)");
   app.set_version_flag("-V,--version", llmkit::version_line("llm-perplexity"));
   try {
     app.parse(argc, argv);
@@ -52,10 +54,11 @@ int main(int argc, char** argv) {
       text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
     auto file = std::make_shared<llmkit::GgufFile>(llmkit::GgufFile::open(model_path));
-    auto model = llmkit::Model::load(file);
+    const llmkit::LoadOptions load{.repack = !no_repack};
+    auto model = llmkit::Model::load(file, load);
     llmkit::Tokenizer tok(llmkit::load_vocab(*file));
     std::unique_ptr<llmkit::Model> base;
-    if (!base_path.empty()) base = llmkit::Model::load(std::make_shared<llmkit::GgufFile>(llmkit::GgufFile::open(base_path)));
+    if (!base_path.empty()) base = llmkit::Model::load(std::make_shared<llmkit::GgufFile>(llmkit::GgufFile::open(base_path)), load);
 
     llmkit::PerplexityOptions o;
     o.n_ctx = n_ctx;

@@ -50,6 +50,9 @@ class ByteSource {
  public:
   virtual ~ByteSource() = default;
   virtual std::span<const uint8_t> bytes() const = 0;
+  // The caller will not read these bytes for a while: a mapping may give their pages back (they
+  // are read again from the file if needed). Borrowed memory ignores it.
+  virtual void release(std::span<const uint8_t>) const {}
 };
 std::shared_ptr<ByteSource> map_file(const std::string& path);  // throws Error("io", ...)
 
@@ -83,6 +86,8 @@ class GgufFile {
   const TensorInfo* find_tensor(std::string_view name) const;
   // Tensor bytes inside the mapping; throws when the data was cut off (allow_truncated_data).
   std::span<const uint8_t> tensor_data(const TensorInfo& t) const;
+  // Hints that a tensor's bytes are no longer needed in memory (e.g. copied into another layout).
+  void release_tensor_data(const TensorInfo& t) const;
 
  private:
   [[noreturn]] void type_mismatch(std::string_view key, const char* wanted, GgufType has) const;

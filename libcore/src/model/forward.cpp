@@ -41,58 +41,58 @@ void matmul(const GgufFile& f, const Weight& wt, const float* x, float* y, int64
   const uint8_t* data = f.tensor_data(w).data();
   const uint64_t row_bytes = ggml_bytes(w.type, static_cast<uint64_t>(in));
   const QuantOps* ops = quant_ops(w.type);
-  if (ops && ops->vec_dot) {
-    const uint64_t act_bytes = ggml_bytes(ops->vec_dot_type, static_cast<uint64_t>(in));
+  const bool int_dot = ops && ops->vec_dot;
+  // Repacked rows (a whole group against all the tokens per call), then the rows left over.
+  const PackedOps* pk = wt.packed ? packed_ops(w.type) : nullptr;
+  const int64_t groups = pk ? wt.packed_rows / pk->rows : 0, first_plain = pk ? wt.packed_rows : 0;
+  const uint64_t group_bytes = pk ? pk->group_bytes(in) : 0;
+  // Activations in the kernels' type: quantized once per call for integer dots, as ggml does.
+  const GgmlType act_type = pk ? pk->act_type : int_dot ? ops->vec_dot_type : GgmlType::F32;
+  const uint64_t act_bytes = ggml_bytes(act_type, static_cast<uint64_t>(in));
+  const uint8_t* xa = reinterpret_cast<const uint8_t*>(x);
+  if (act_type != GgmlType::F32) {
     thread_local std::vector<uint8_t> xq_buf;
     uint8_t* xq = reuse(xq_buf, static_cast<size_t>(act_bytes * static_cast<uint64_t>(n)));
-    for (int64_t t = 0; t < n; ++t) quantize_row(ops->vec_dot_type, x + t * in, xq + static_cast<uint64_t>(t) * act_bytes, in);
-    // Repacked rows: one group of rows against all the tokens per call.
-    const PackedOps* pk = wt.packed ? packed_ops(w.type) : nullptr;
-    const int64_t groups = pk ? wt.packed_rows / pk->rows : 0, first_plain = pk ? wt.packed_rows : 0;
-    const uint64_t group_bytes = pk ? pk->group_bytes(in) : 0;
-    // Tiles of weight rows x tokens: a tile's weight rows stay in cache while the tokens stream
-    // past, so a prompt reads each weight from memory once rather than once per token.
-    const int64_t row_tiles = groups + (out - first_plain + kRowTile - 1) / kRowTile;
-#pragma omp parallel for schedule(static)
-    for (int64_t rt = 0; rt < row_tiles; ++rt) {
-      if (rt < groups) {
-        pk->gemm(in, wt.packed + static_cast<uint64_t>(rt) * group_bytes, xq, act_bytes, static_cast<int>(n),
-                 y + rt * pk->rows, static_cast<size_t>(out));
-        continue;
-      }
-      const int64_t o_begin = first_plain + (rt - groups) * kRowTile, o_end = std::min(out, o_begin + kRowTile);
-      for (int64_t t0 = 0; t0 < n; t0 += kTokenTile) {
-        const int64_t t_end = std::min(n, t0 + kTokenTile);
-        for (int64_t o = o_begin; o < o_end; ++o) {
-          const uint8_t* wr = data + static_cast<uint64_t>(o) * row_bytes;
-          int64_t t = t0;
-          if (ops->gemm)
-            for (; t + 1 < t_end; t += kGemmTokens) {
-              const int nt = static_cast<int>(std::min<int64_t>(kGemmTokens, t_end - t));
-              ops->gemm(in, wr, xq + static_cast<uint64_t>(t) * act_bytes, act_bytes, nt, y + t * out + o,
-                        static_cast<size_t>(out));
-            }
-          for (; t < t_end; ++t) y[t * out + o] = ops->vec_dot(in, wr, xq + static_cast<uint64_t>(t) * act_bytes);
-        }
-      }
-    }
-    return;
+    for (int64_t t = 0; t < n; ++t) quantize_row(act_type, x + t * in, xq + static_cast<uint64_t>(t) * act_bytes, in);
+    xa = xq;
   }
-  const bool f32 = w.type == GgmlType::F32;
-#pragma omp parallel
-  {
-    thread_local std::vector<float> row_buf;
-    float* row = f32 ? nullptr : reuse(row_buf, static_cast<size_t>(in));
-#pragma omp for schedule(static)
-    for (int64_t o = 0; o < out; ++o) {
-      const float* wr;
-      if (f32) {
-        wr = reinterpret_cast<const float*>(data + static_cast<uint64_t>(o) * row_bytes);
-      } else {
-        dequantize_row(w.type, data + static_cast<uint64_t>(o) * row_bytes, row, in);
-        wr = row;
+  // Tiles of weight rows x tokens: a tile's weight rows stay in cache while the tokens stream
+  // past, so a prompt reads each weight from memory once rather than once per token.
+  const int64_t row_tiles = groups + (out - first_plain + kRowTile - 1) / kRowTile;
+#pragma omp parallel for schedule(static)
+  for (int64_t rt = 0; rt < row_tiles; ++rt) {
+    if (rt < groups) {
+      pk->gemm(in, wt.packed + static_cast<uint64_t>(rt) * group_bytes, xa, act_bytes, static_cast<int>(n),
+               y + rt * pk->rows, static_cast<size_t>(out));
+      continue;
+    }
+    const int64_t o_begin = first_plain + (rt - groups) * kRowTile, o_end = std::min(out, o_begin + kRowTile);
+    if (!int_dot) {  // rows as F32 (dequantized one at a time), then a float dot per token
+      thread_local std::vector<float> row_buf;
+      for (int64_t o = o_begin; o < o_end; ++o) {
+        const float* wr = reinterpret_cast<const float*>(data + static_cast<uint64_t>(o) * row_bytes);
+        if (w.type != GgmlType::F32) {
+          float* row = reuse(row_buf, static_cast<size_t>(in));
+          dequantize_row(w.type, data + static_cast<uint64_t>(o) * row_bytes, row, in);
+          wr = row;
+        }
+        for (int64_t t = 0; t < n; ++t) y[t * out + o] = k::dot_f32(wr, x + t * in, in);
       }
-      for (int64_t t = 0; t < n; ++t) y[t * out + o] = k::dot_f32(wr, x + t * in, in);
+      continue;
+    }
+    for (int64_t t0 = 0; t0 < n; t0 += kTokenTile) {
+      const int64_t t_end = std::min(n, t0 + kTokenTile);
+      for (int64_t o = o_begin; o < o_end; ++o) {
+        const uint8_t* wr = data + static_cast<uint64_t>(o) * row_bytes;
+        int64_t t = t0;
+        if (ops->gemm)
+          for (; t + 1 < t_end; t += kGemmTokens) {
+            const int nt = static_cast<int>(std::min<int64_t>(kGemmTokens, t_end - t));
+            ops->gemm(in, wr, xa + static_cast<uint64_t>(t) * act_bytes, act_bytes, nt, y + t * out + o,
+                      static_cast<size_t>(out));
+          }
+        for (; t < t_end; ++t) y[t * out + o] = ops->vec_dot(in, wr, xa + static_cast<uint64_t>(t) * act_bytes);
+      }
     }
   }
 }

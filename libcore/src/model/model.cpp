@@ -45,6 +45,9 @@ void Model::repack(Weight& w) {
     ops->pack(src + static_cast<uint64_t>(g * ops->rows) * row_bytes, row_bytes, n, dst + static_cast<uint64_t>(g) * group_bytes);
   w.packed = dst;
   w.packed_rows = groups * ops->rows;
+  // The file's copy is read again only for the rows left over, or as the token embedding when
+  // the output is tied to it: page it out of this process rather than hold both copies.
+  if (w.packed_rows == w.t->ne[1] && w.t != tok_embd_) file_->release_tensor_data(*w.t);
   packed_bytes_ += bytes;
 }
 
