@@ -62,6 +62,15 @@ void gemm_q4_Kx16_q8_K_ref(int64_t n, const block_q4_Kx16* w, const void* a, siz
   }
 }
 
+void quantize_row_q8_0u(const float* x, block_q8_0u* y, int64_t n) {
+  block_q8_0 q;
+  for (int64_t b = 0; b < n / 32; ++b) {
+    quantize_row_q8_0(x + 32 * b, &q, 32);
+    y[b].d = fp16_to_fp32(q.d);
+    for (int i = 0; i < 32; ++i) y[b].qs[i] = static_cast<uint8_t>(q.qs[i] + 128);
+  }
+}
+
 void pack_q8_0_x16(const void* rows, size_t row_bytes, int64_t n, block_q8_0x16* dst) {
   for (int r = 0; r < kPackRows; ++r) {
     const auto* src = reinterpret_cast<const block_q8_0*>(static_cast<const uint8_t*>(rows) + r * row_bytes);
@@ -84,18 +93,18 @@ void pack_q4_0_x16(const void* rows, size_t row_bytes, int64_t n, block_q4_0x16*
 }
 
 namespace {
-// Row r against Q8_0 activations, given the weight code of (block, column).
+// Row r against block_q8_0u activations, given the weight code of (block, column).
 template <class Block, class Code>
 void q8_0_act_ref(int64_t n, const Block* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride,
                   Code code) {
   for (int t = 0; t < ntok; ++t) {
-    const auto* q8 = reinterpret_cast<const block_q8_0*>(static_cast<const uint8_t*>(a) + t * a_stride);
+    const auto* q8 = reinterpret_cast<const block_q8_0u*>(static_cast<const uint8_t*>(a) + t * a_stride);
     for (int r = 0; r < kPackRows; ++r) {
       float acc = 0;
       for (int64_t b = 0; b < n / 32; ++b) {
         int32_t sumi = 0;
-        for (int c = 0; c < 32; ++c) sumi += code(w[b], r, c) * q8[b].qs[c];
-        acc += fp16_to_fp32(w[b].d[r]) * fp16_to_fp32(q8[b].d) * static_cast<float>(sumi);
+        for (int c = 0; c < 32; ++c) sumi += code(w[b], r, c) * (q8[b].qs[c] - 128);
+        acc += fp16_to_fp32(w[b].d[r]) * q8[b].d * static_cast<float>(sumi);
       }
       y[t * y_stride + r] = acc;
     }

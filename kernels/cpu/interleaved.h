@@ -64,7 +64,15 @@ void gemm_q4_Kx16_q8_K_ref(int64_t n, const block_q4_Kx16* w, const void* a, siz
 void gemm_q4_Kx16_q8_K(int64_t n, const block_q4_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride);  // AVX-512 VNNI: call only when cpu_has_avx512_vnni()
 
-// The same for Q8_0 and Q4_0 rows against Q8_0 activations (n a multiple of 32).
+// Q8_0 activations made ready for vpdpbusd, once per matrix product rather than once per group
+// of rows: the scale as F32 and the codes biased by 128 to unsigned bytes.
+struct block_q8_0u {
+  float d;
+  uint8_t qs[32];
+};
+void quantize_row_q8_0u(const float* x, block_q8_0u* y, int64_t n);  // the values of quantize_row_q8_0
+
+// The same for Q8_0 and Q4_0 rows against those activations (n a multiple of 32).
 void pack_q8_0_x16(const void* rows, size_t row_bytes, int64_t n, block_q8_0x16* dst);
 void pack_q4_0_x16(const void* rows, size_t row_bytes, int64_t n, block_q4_0x16* dst);
 void gemm_q8_0x16_q8_0_ref(int64_t n, const block_q8_0x16* w, const void* a, size_t a_stride, int ntok, float* y,

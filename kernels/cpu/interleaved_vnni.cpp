@@ -124,9 +124,9 @@ LLMKIT_VNNI void q6_Kx16_tile(int64_t nb, const block_q6_Kx16* w, const uint8_t*
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
 }
 
-// Q8_0 and Q4_0 rows against Q8_0 activations. vpdpbusd wants one unsigned operand, and both are
-// signed here: the activations are biased to unsigned by flipping their top bit (a + 128), and
-// sum (a + 128) w = sum a w + 128 sum w, with the rows' sums of w from a vpdpbusd with ones.
+// Q8_0 and Q4_0 rows against block_q8_0u activations. vpdpbusd wants one unsigned operand, and
+// both are signed here: the activations come biased (a + 128), and sum (a + 128) w = sum a w +
+// 128 sum w, with the rows' sums of w from a vpdpbusd with ones.
 // Unpack::get(x, g, lo, hi) gives the signed weights of columns 4g..+3 and 16+4g..+3.
 struct Q8_0Codes {
   LLMKIT_VNNI static void get(const block_q8_0x16& x, int g, __m512i& lo, __m512i& hi) {
@@ -145,36 +145,30 @@ struct Q4_0Codes {
 template <int T, class Block, class Codes>
 LLMKIT_VNNI void q8_0_act_tile(int64_t nb, const Block* w, const uint8_t* a, size_t a_stride, float* y,
                                size_t y_stride) {
-  const block_q8_0* at[T];
-  for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const block_q8_0*>(a + t * a_stride);
+  const block_q8_0u* at[T];
+  for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const block_q8_0u*>(a + t * a_stride);
   __m512 acc[T];
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   const __m512i ones = _mm512_set1_epi8(1);
-  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
-  alignas(32) uint8_t biased[T][32];
   for (int64_t b = 0; b < nb; ++b) {
     const Block& x = w[b];
     __m512i sub[T];
-    for (int t = 0; t < T; ++t) {
-      _mm256_store_si256(reinterpret_cast<__m256i*>(biased[t]),
-                         _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(at[t][b].qs)), flip));
-      sub[t] = _mm512_setzero_si512();
-    }
+    for (int t = 0; t < T; ++t) sub[t] = _mm512_setzero_si512();
     __m512i wsum = _mm512_setzero_si512();
     for (int g = 0; g < 4; ++g) {
       __m512i lo, hi;
       Codes::get(x, g, lo, hi);
       wsum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(wsum, ones, lo), ones, hi);
       for (int t = 0; t < T; ++t) {
-        sub[t] = _mm512_dpbusd_epi32(sub[t], _mm512_set1_epi32(load_i32(biased[t] + 4 * g)), lo);
-        sub[t] = _mm512_dpbusd_epi32(sub[t], _mm512_set1_epi32(load_i32(biased[t] + 16 + 4 * g)), hi);
+        sub[t] = _mm512_dpbusd_epi32(sub[t], _mm512_set1_epi32(load_i32(at[t][b].qs + 4 * g)), lo);
+        sub[t] = _mm512_dpbusd_epi32(sub[t], _mm512_set1_epi32(load_i32(at[t][b].qs + 16 + 4 * g)), hi);
       }
     }
     const __m512i bias = _mm512_slli_epi32(wsum, 7);
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.d)));
     for (int t = 0; t < T; ++t)
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(sub[t], bias)),
-                               _mm512_mul_ps(d, _mm512_set1_ps(_cvtsh_ss(at[t][b].d))), acc[t]);
+                               _mm512_mul_ps(d, _mm512_set1_ps(at[t][b].d)), acc[t]);
   }
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
 }

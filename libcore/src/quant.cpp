@@ -88,7 +88,9 @@ const QuantOps* quant_ops(GgmlType t) {
 
 namespace {
 const PackedOps kQ4_Kx16{
-    k::kPackRows, GgmlType::Q8_K, [](int64_t n) -> uint64_t { return sizeof(k::block_q4_Kx16) * static_cast<uint64_t>(n / k::kQK_K); },
+    k::kPackRows, [](int64_t n) { return ggml_bytes(GgmlType::Q8_K, static_cast<uint64_t>(n)); },
+    [](const float* x, void* dst, int64_t n) { k::quantize_row_q8_K_ref(x, dst, n); },
+    [](int64_t n) -> uint64_t { return sizeof(k::block_q4_Kx16) * static_cast<uint64_t>(n / k::kQK_K); },
     [](const void* rows, size_t row_bytes, int64_t n, void* dst) {
       k::pack_q4_K_x16(rows, row_bytes, n, static_cast<k::block_q4_Kx16*>(dst));
     },
@@ -96,7 +98,9 @@ const PackedOps kQ4_Kx16{
       k::gemm_q4_Kx16_q8_K(n, static_cast<const k::block_q4_Kx16*>(w), a, a_stride, ntok, y, y_stride);
     }};
 const PackedOps kQ6_Kx16{
-    k::kPackRows, GgmlType::Q8_K, [](int64_t n) -> uint64_t { return sizeof(k::block_q6_Kx16) * static_cast<uint64_t>(n / k::kQK_K); },
+    k::kPackRows, [](int64_t n) { return ggml_bytes(GgmlType::Q8_K, static_cast<uint64_t>(n)); },
+    [](const float* x, void* dst, int64_t n) { k::quantize_row_q8_K_ref(x, dst, n); },
+    [](int64_t n) -> uint64_t { return sizeof(k::block_q6_Kx16) * static_cast<uint64_t>(n / k::kQK_K); },
     [](const void* rows, size_t row_bytes, int64_t n, void* dst) {
       k::pack_q6_K_x16(rows, row_bytes, n, static_cast<k::block_q6_Kx16*>(dst));
     },
@@ -104,7 +108,9 @@ const PackedOps kQ6_Kx16{
       k::gemm_q6_Kx16_q8_K(n, static_cast<const k::block_q6_Kx16*>(w), a, a_stride, ntok, y, y_stride);
     }};
 const PackedOps kQ8_0x16{
-    k::kPackRows, GgmlType::Q8_0, [](int64_t n) -> uint64_t { return sizeof(k::block_q8_0x16) * static_cast<uint64_t>(n / 32); },
+    k::kPackRows, [](int64_t n) { return sizeof(k::block_q8_0u) * static_cast<uint64_t>(n / 32); },
+    [](const float* x, void* dst, int64_t n) { k::quantize_row_q8_0u(x, static_cast<k::block_q8_0u*>(dst), n); },
+    [](int64_t n) -> uint64_t { return sizeof(k::block_q8_0x16) * static_cast<uint64_t>(n / 32); },
     [](const void* rows, size_t row_bytes, int64_t n, void* dst) {
       k::pack_q8_0_x16(rows, row_bytes, n, static_cast<k::block_q8_0x16*>(dst));
     },
@@ -112,7 +118,9 @@ const PackedOps kQ8_0x16{
       k::gemm_q8_0x16_q8_0(n, static_cast<const k::block_q8_0x16*>(w), a, a_stride, ntok, y, y_stride);
     }};
 const PackedOps kQ4_0x16{
-    k::kPackRows, GgmlType::Q8_0, [](int64_t n) -> uint64_t { return sizeof(k::block_q4_0x16) * static_cast<uint64_t>(n / 32); },
+    k::kPackRows, [](int64_t n) { return sizeof(k::block_q8_0u) * static_cast<uint64_t>(n / 32); },
+    [](const float* x, void* dst, int64_t n) { k::quantize_row_q8_0u(x, static_cast<k::block_q8_0u*>(dst), n); },
+    [](int64_t n) -> uint64_t { return sizeof(k::block_q4_0x16) * static_cast<uint64_t>(n / 32); },
     [](const void* rows, size_t row_bytes, int64_t n, void* dst) {
       k::pack_q4_0_x16(rows, row_bytes, n, static_cast<k::block_q4_0x16*>(dst));
     },
@@ -120,7 +128,8 @@ const PackedOps kQ4_0x16{
       k::gemm_q4_0x16_q8_0(n, static_cast<const k::block_q4_0x16*>(w), a, a_stride, ntok, y, y_stride);
     }};
 const PackedOps kF16x16{
-    k::kPackRows, GgmlType::F32, [](int64_t n) -> uint64_t { return 2 * k::kPackRows * static_cast<uint64_t>(n); },
+    k::kPackRows, [](int64_t n) { return 4 * static_cast<uint64_t>(n); }, nullptr,
+    [](int64_t n) -> uint64_t { return 2 * k::kPackRows * static_cast<uint64_t>(n); },
     [](const void* rows, size_t row_bytes, int64_t n, void* dst) {
       k::pack_f16_x16(rows, row_bytes, n, static_cast<uint16_t*>(dst));
     },

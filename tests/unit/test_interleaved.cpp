@@ -18,7 +18,9 @@ namespace {
 
 template <class Packed, class Plain>
 struct Kind {
-  GgmlType type, act_type;
+  GgmlType type, act_type;  // weights; activations of the plain dot
+  void (*prep)(const float*, void*, int64_t);  // the packed kernel's activations
+  uint64_t (*prep_bytes)(int64_t);              // ... bytes per row
   void (*pack)(const void*, size_t, int64_t, Packed*);
   void (*ref)(int64_t, const Packed*, const void*, size_t, int, float*, size_t);
   void (*fast)(int64_t, const Packed*, const void*, size_t, int, float*, size_t);
@@ -38,16 +40,20 @@ void check_kind(const Kind<Packed, Plain>& k) {
     for (auto& v : a) v = g(rng);
     const size_t row_bytes = ggml_bytes(k.type, static_cast<uint64_t>(n));
     const size_t a_stride = ggml_bytes(k.act_type, static_cast<uint64_t>(n));
-    std::vector<uint8_t> wq(row_bytes * kPackRows), aq(a_stride * kPackTokens);
+    const size_t k_stride = k.prep_bytes(n);
+    std::vector<uint8_t> wq(row_bytes * kPackRows), aq(a_stride * kPackTokens), ak(k_stride * kPackTokens);
     for (int r = 0; r < kPackRows; ++r) quantize_row(k.type, w.data() + r * n, wq.data() + r * row_bytes, n);
-    for (int t = 0; t < kPackTokens; ++t) quantize_row(k.act_type, a.data() + t * n, aq.data() + t * a_stride, n);
+    for (int t = 0; t < kPackTokens; ++t) {
+      quantize_row(k.act_type, a.data() + t * n, aq.data() + t * a_stride, n);
+      k.prep(a.data() + t * n, ak.data() + t * k_stride, n);
+    }
     std::vector<Packed> packed(static_cast<size_t>(nb));
     k.pack(wq.data(), row_bytes, n, packed.data());
 
     for (int ntok : {1, 3, 8}) {
       const size_t stride = kPackRows + 5;  // outputs strided as in a matmul
       std::vector<float> ref(static_cast<size_t>(kPackTokens) * stride, -1.f), fast = ref;
-      k.ref(n, packed.data(), aq.data(), a_stride, ntok, ref.data(), stride);
+      k.ref(n, packed.data(), ak.data(), k_stride, ntok, ref.data(), stride);
       for (int t = 0; t < ntok; ++t)
         for (int r = 0; r < kPackRows; ++r) {
           const float plain = k.plain(n, reinterpret_cast<const Plain*>(wq.data() + r * row_bytes), aq.data() + t * a_stride);
@@ -55,7 +61,7 @@ void check_kind(const Kind<Packed, Plain>& k) {
           CHECK(std::fabs(ref[t * stride + r] - plain) <= 1e-4f * (1.f + std::fabs(plain)));
         }
       if (!cpu_has_avx512_vnni()) continue;
-      k.fast(n, packed.data(), aq.data(), a_stride, ntok, fast.data(), stride);
+      k.fast(n, packed.data(), ak.data(), k_stride, ntok, fast.data(), stride);
       for (size_t i = 0; i < ref.size(); ++i) {
         INFO(ggml_type_name(k.type) << " n " << n << " tokens " << ntok << " output " << i);
         if (i % stride >= kPackRows || i / stride >= static_cast<size_t>(ntok)) CHECK(fast[i] == -1.f);
@@ -66,6 +72,11 @@ void check_kind(const Kind<Packed, Plain>& k) {
   if (!cpu_has_avx512_vnni()) WARN("no AVX-512 VNNI on this CPU: only the reference was tested");
 }
 
+void prep_q8_K(const float* x, void* y, int64_t n) { quantize_row(GgmlType::Q8_K, x, y, n); }
+void prep_q8_0u(const float* x, void* y, int64_t n) { quantize_row_q8_0u(x, static_cast<block_q8_0u*>(y), n); }
+uint64_t q8_K_bytes(int64_t n) { return ggml_bytes(GgmlType::Q8_K, static_cast<uint64_t>(n)); }
+uint64_t q8_0u_bytes(int64_t n) { return sizeof(block_q8_0u) * static_cast<uint64_t>(n / 32); }
+
 // The plain references, with the activation type erased.
 template <class Plain, class Act, float (*Dot)(int64_t, const Plain*, const Act*)>
 float plain_dot(int64_t n, const Plain* w, const void* a) {
@@ -75,23 +86,23 @@ float plain_dot(int64_t n, const Plain* w, const void* a) {
 }  // namespace
 
 TEST_CASE("Q4_K rows packed by 16: reference and VNNI kernels equal the plain dot products", "[kernels][interleaved]") {
-  check_kind(Kind<block_q4_Kx16, block_q4_K>{GgmlType::Q4_K, GgmlType::Q8_K, pack_q4_K_x16, gemm_q4_Kx16_q8_K_ref,
+  check_kind(Kind<block_q4_Kx16, block_q4_K>{GgmlType::Q4_K, GgmlType::Q8_K, prep_q8_K, q8_K_bytes, pack_q4_K_x16, gemm_q4_Kx16_q8_K_ref,
                                              gemm_q4_Kx16_q8_K,
                                              plain_dot<block_q4_K, block_q8_K, vec_dot_q4_K_q8_K_ref>});
 }
 
 TEST_CASE("Q6_K rows packed by 16: reference and VNNI kernels equal the plain dot products", "[kernels][interleaved]") {
-  check_kind(Kind<block_q6_Kx16, block_q6_K>{GgmlType::Q6_K, GgmlType::Q8_K, pack_q6_K_x16, gemm_q6_Kx16_q8_K_ref,
+  check_kind(Kind<block_q6_Kx16, block_q6_K>{GgmlType::Q6_K, GgmlType::Q8_K, prep_q8_K, q8_K_bytes, pack_q6_K_x16, gemm_q6_Kx16_q8_K_ref,
                                              gemm_q6_Kx16_q8_K,
                                              plain_dot<block_q6_K, block_q8_K, vec_dot_q6_K_q8_K_ref>});
 }
 
 TEST_CASE("Q8_0 and Q4_0 rows packed by 16: reference and VNNI kernels equal the plain dot products",
           "[kernels][interleaved]") {
-  check_kind(Kind<block_q8_0x16, block_q8_0>{GgmlType::Q8_0, GgmlType::Q8_0, pack_q8_0_x16, gemm_q8_0x16_q8_0_ref,
+  check_kind(Kind<block_q8_0x16, block_q8_0>{GgmlType::Q8_0, GgmlType::Q8_0, prep_q8_0u, q8_0u_bytes, pack_q8_0_x16, gemm_q8_0x16_q8_0_ref,
                                              gemm_q8_0x16_q8_0,
                                              plain_dot<block_q8_0, block_q8_0, vec_dot_q8_0_q8_0_ref>});
-  check_kind(Kind<block_q4_0x16, block_q4_0>{GgmlType::Q4_0, GgmlType::Q8_0, pack_q4_0_x16, gemm_q4_0x16_q8_0_ref,
+  check_kind(Kind<block_q4_0x16, block_q4_0>{GgmlType::Q4_0, GgmlType::Q8_0, prep_q8_0u, q8_0u_bytes, pack_q4_0_x16, gemm_q4_0x16_q8_0_ref,
                                              gemm_q4_0x16_q8_0,
                                              plain_dot<block_q4_0, block_q8_0, vec_dot_q4_0_q8_0_ref>});
 }

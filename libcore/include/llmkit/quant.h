@@ -29,10 +29,13 @@ struct QuantOps {
 // (kernels/cpu/interleaved.h), with a kernel that computes a whole group against several tokens.
 struct PackedOps {
   int rows;                                // rows per group
-  GgmlType act_type;                       // the activations the kernel takes (F32: as they are)
+  // The activations the kernel takes: bytes per row of n, and how to make them from F32 (nullptr:
+  // the F32 row as it is).
+  uint64_t (*act_bytes)(int64_t n);
+  void (*prepare)(const float* x, void* dst, int64_t n);
   uint64_t (*group_bytes)(int64_t n);      // bytes of one group of rows with n columns
   void (*pack)(const void* rows, size_t row_bytes, int64_t n, void* dst);
-  // y[t * y_stride + r] for r < rows, t < ntok (activations of act_type, act_stride apart).
+  // y[t * y_stride + r] for r < rows, t < ntok (prepared activations, act_stride apart).
   void (*gemm)(int64_t n, const void* group, const void* activations, size_t act_stride, int ntok, float* y,
                size_t y_stride);
 };

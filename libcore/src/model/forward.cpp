@@ -46,15 +46,29 @@ void matmul(const GgufFile& f, const Weight& wt, const float* x, float* y, int64
   const PackedOps* pk = wt.packed ? packed_ops(w.type) : nullptr;
   const int64_t groups = pk ? wt.packed_rows / pk->rows : 0, first_plain = pk ? wt.packed_rows : 0;
   const uint64_t group_bytes = pk ? pk->group_bytes(in) : 0;
-  // Activations in the kernels' type: quantized once per call for integer dots, as ggml does.
-  const GgmlType act_type = pk ? pk->act_type : int_dot ? ops->vec_dot_type : GgmlType::F32;
-  const uint64_t act_bytes = ggml_bytes(act_type, static_cast<uint64_t>(in));
+  // Activations in the kernels' form, made once per call: quantized for integer dots, as ggml
+  // does (a packed layout's kernel may want them in a form of its own).
+  const uint64_t act_bytes = pk ? pk->act_bytes(in) : ggml_bytes(int_dot ? ops->vec_dot_type : GgmlType::F32, static_cast<uint64_t>(in));
   const uint8_t* xa = reinterpret_cast<const uint8_t*>(x);
-  if (act_type != GgmlType::F32) {
+  if (pk ? pk->prepare != nullptr : int_dot) {
     thread_local std::vector<uint8_t> xq_buf;
     uint8_t* xq = reuse(xq_buf, static_cast<size_t>(act_bytes * static_cast<uint64_t>(n)));
-    for (int64_t t = 0; t < n; ++t) quantize_row(act_type, x + t * in, xq + static_cast<uint64_t>(t) * act_bytes, in);
+    for (int64_t t = 0; t < n; ++t) {
+      uint8_t* dst = xq + static_cast<uint64_t>(t) * act_bytes;
+      if (pk) pk->prepare(x + t * in, dst, in);
+      else quantize_row(ops->vec_dot_type, x + t * in, dst, in);
+    }
     xa = xq;
+  }
+  // Rows left over from the groups take the plain dot's activations, if those differ.
+  const uint8_t* xp = xa;
+  uint64_t plain_bytes = act_bytes;
+  if (pk && int_dot && first_plain < out && pk->prepare) {
+    plain_bytes = ggml_bytes(ops->vec_dot_type, static_cast<uint64_t>(in));
+    thread_local std::vector<uint8_t> xp_buf;
+    uint8_t* q = reuse(xp_buf, static_cast<size_t>(plain_bytes * static_cast<uint64_t>(n)));
+    for (int64_t t = 0; t < n; ++t) quantize_row(ops->vec_dot_type, x + t * in, q + static_cast<uint64_t>(t) * plain_bytes, in);
+    xp = q;
   }
   // Tiles of weight rows x tokens: a tile's weight rows stay in cache while the tokens stream
   // past, so a prompt reads each weight from memory once rather than once per token.
@@ -88,10 +102,10 @@ void matmul(const GgufFile& f, const Weight& wt, const float* x, float* y, int64
         if (ops->gemm)
           for (; t + 1 < t_end; t += kGemmTokens) {
             const int nt = static_cast<int>(std::min<int64_t>(kGemmTokens, t_end - t));
-            ops->gemm(in, wr, xa + static_cast<uint64_t>(t) * act_bytes, act_bytes, nt, y + t * out + o,
+            ops->gemm(in, wr, xp + static_cast<uint64_t>(t) * plain_bytes, plain_bytes, nt, y + t * out + o,
                       static_cast<size_t>(out));
           }
-        for (; t < t_end; ++t) y[t * out + o] = ops->vec_dot(in, wr, xa + static_cast<uint64_t>(t) * act_bytes);
+        for (; t < t_end; ++t) y[t * out + o] = ops->vec_dot(in, wr, xp + static_cast<uint64_t>(t) * plain_bytes);
       }
     }
   }
