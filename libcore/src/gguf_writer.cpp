@@ -52,9 +52,10 @@ void put_value(std::string& out, const GgufValue& v) {
 
 uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
+template <class Out>
 class CountingSink final : public TensorSink {
  public:
-  CountingSink(AtomicFile& f, const TensorInfo& t) : f_(f), t_(t) {}
+  CountingSink(Out& f, const TensorInfo& t) : f_(f), t_(t) {}
   void write(const void* data, size_t n) override {
     if (n > t_.n_bytes - written_)
       throw Error("internal", "tensor '" + t_.name + "': producer wrote more than its " +
@@ -65,7 +66,7 @@ class CountingSink final : public TensorSink {
   uint64_t written() const { return written_; }
 
  private:
-  AtomicFile& f_;
+  Out& f_;
   const TensorInfo& t_;
   uint64_t written_ = 0;
 };
@@ -142,7 +143,7 @@ std::vector<uint64_t> GgufWriter::tensor_offsets() const {
   return out;
 }
 
-void GgufWriter::write(const std::string& path) {
+std::vector<uint8_t> GgufWriter::header() const {
   std::vector<uint64_t> offsets = tensor_offsets();
   std::string head;
   head.reserve(1 << 16);
@@ -164,19 +165,48 @@ void GgufWriter::write(const std::string& path) {
     put<uint64_t>(head, offsets[i]);
   }
   head.resize(align_up(head.size(), alignment_), '\0');
+  return {head.begin(), head.end()};
+}
 
-  AtomicFile out(path);
+template <class Out> void GgufWriter::emit(Out& out) {
+  const std::vector<uint8_t> head = header();
   out.write(head.data(), head.size());
   for (size_t i = 0; i < tensors_.size(); ++i) {
     const Pending& p = tensors_[i];
-    CountingSink sink(out, p.info);
+    CountingSink<Out> sink(out, p.info);
     if (p.producer) p.producer(sink);
     if (sink.written() != p.info.n_bytes)
       throw Error("internal", "tensor '" + p.info.name + "': producer wrote " + std::to_string(sink.written()) +
                                   " of " + std::to_string(p.info.n_bytes) + " bytes");
     out.write_zeros(align_up(p.info.n_bytes, alignment_) - p.info.n_bytes);
   }
+}
+
+void GgufWriter::write(const std::string& path) {
+  AtomicFile out(path);
+  emit(out);
   out.commit();
+}
+
+namespace {
+class MemoryBytes final : public ByteSource {
+ public:
+  explicit MemoryBytes(size_t reserve) { v_.reserve(reserve); }
+  void write(const void* data, size_t n) { v_.insert(v_.end(), static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + n); }
+  void write_zeros(size_t n) { v_.resize(v_.size() + n, 0); }
+  std::span<const uint8_t> bytes() const override { return v_; }
+
+ private:
+  std::vector<uint8_t> v_;
+};
+}  // namespace
+
+std::shared_ptr<ByteSource> GgufWriter::write_to_memory() {
+  uint64_t total = header().size();
+  for (const auto& p : tensors_) total = align_up(total + p.info.n_bytes, alignment_);
+  auto out = std::make_shared<MemoryBytes>(static_cast<size_t>(total));
+  emit(*out);
+  return out;
 }
 
 }  // namespace llmkit

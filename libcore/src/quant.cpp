@@ -150,6 +150,8 @@ const PackedOps* packed_ops(GgmlType t) {
   }
 }
 
+const char* cpu_kernel_path() { return k::cpu_has_avx512_vnni() ? "avx512vnni" : k::vec_dot_path(); }
+
 bool can_quantize(GgmlType t) { return quant_ops(t) != nullptr; }
 bool can_dequantize(GgmlType t) { return quant_ops(t) != nullptr; }
 

@@ -77,19 +77,23 @@ bool convert_rows(GgmlType from, const uint8_t* src, GgmlType to, uint8_t* dst, 
   return ok;
 }
 
-QuantizeResult quantize_model(const GgufFile& src, const QuantPlan& plan, const std::string& out_path,
-                              const QuantizeOptions& opt) {
-  auto t0 = std::chrono::steady_clock::now();
-  if (opt.threads > 0) omp_set_num_threads(opt.threads);
-
-  GgufWriter w;
+void set_quantized_metadata(GgufWriter& w, const GgufFile& src, const QuantPreset& preset) {
   w.copy_metadata(src);
   w.set_alignment(src.alignment());
   // llama.cpp sets these last (removing any earlier copy), so they end the key list.
   w.remove("general.quantization_version");
   w.set("general.quantization_version", GgufValue(uint32_t(2)));
   w.remove("general.file_type");
-  w.set("general.file_type", GgufValue(plan.preset->ftype));
+  w.set("general.file_type", GgufValue(preset.ftype));
+}
+
+QuantizeResult quantize_model(const GgufFile& src, const QuantPlan& plan, const std::string& out_path,
+                              const QuantizeOptions& opt) {
+  auto t0 = std::chrono::steady_clock::now();
+  if (opt.threads > 0) omp_set_num_threads(opt.threads);
+
+  GgufWriter w;
+  set_quantized_metadata(w, src, *plan.preset);
 
   QuantizeResult res;
   uint64_t done = 0;

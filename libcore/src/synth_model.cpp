@@ -3,12 +3,16 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <vector>
 
 #include "cpu/fp16.h"
 #include "llmkit/error.h"
 #include "llmkit/gguf.h"
 #include "llmkit/gguf_writer.h"
+#include "llmkit/quant.h"
+#include "llmkit/quant_plan.h"
+#include "llmkit/quantize.h"
 
 namespace llmkit {
 namespace {
@@ -94,7 +98,87 @@ uint64_t synth_parameters(const SynthShape& s) {
   return static_cast<uint64_t>(s.layers) * layer + e * static_cast<uint64_t>(s.vocab) * (s.tied_output ? 1 : 2) + e;
 }
 
-void write_synth_model(const SynthOptions& opt, const std::string& path) {
+namespace {
+
+// What the model holds, in gguf-synth's order: matrices [ne0, ne1] of random rows, F32 vectors
+// around `center`.
+struct SynthTensor {
+  std::string name;
+  int64_t ne0, ne1;  // ne1 == 0: a vector
+  float center, spread;
+};
+
+std::vector<SynthTensor> synth_tensors(const SynthShape& s) {
+  const int64_t kv = s.kv_heads * (s.embd / s.heads);
+  std::vector<SynthTensor> t;
+  auto matrix = [&](std::string n, int64_t ne0, int64_t ne1) { t.push_back({std::move(n), ne0, ne1, 0.f, 0.f}); };
+  auto vector = [&](std::string n, int64_t ne0, float c, float sp) { t.push_back({std::move(n), ne0, 0, c, sp}); };
+  matrix("token_embd.weight", s.embd, s.vocab);
+  vector("output_norm.weight", s.embd, 1.0f, 0.05f);
+  if (!s.tied_output) matrix("output.weight", s.embd, s.vocab);
+  for (int64_t l = 0; l < s.layers; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    vector(b + "attn_norm.weight", s.embd, 1.0f, 0.05f);
+    vector(b + "ffn_norm.weight", s.embd, 1.0f, 0.05f);
+    matrix(b + "attn_q.weight", s.embd, s.embd);
+    matrix(b + "attn_k.weight", s.embd, kv);
+    matrix(b + "attn_v.weight", s.embd, kv);
+    if (std::string(s.arch) == "qwen2") {
+      vector(b + "attn_q.bias", s.embd, 0.f, 0.1f);
+      vector(b + "attn_k.bias", kv, 0.f, 0.1f);
+      vector(b + "attn_v.bias", kv, 0.f, 0.1f);
+    }
+    matrix(b + "attn_output.weight", s.embd, s.embd);
+    matrix(b + "ffn_gate.weight", s.embd, s.ff);
+    matrix(b + "ffn_up.weight", s.embd, s.ff);
+    matrix(b + "ffn_down.weight", s.ff, s.embd);
+  }
+  return t;
+}
+
+// Writes tensor `t` as `type`. Matrices are generated in F32, stored as `source` (F32, F16 or
+// BF16, as gguf-synth writes them) and, when `type` differs, quantized from those stored values
+// as gguf-quantize would.
+TensorProducer synth_producer(const SynthTensor& t, uint64_t seed, GgmlType source, GgmlType type) {
+  if (t.ne1 == 0)
+    return [t, seed = hash_name(t.name, seed)](TensorSink& sink) {
+      std::vector<float> v(static_cast<size_t>(t.ne0));
+      fill_row(v.data(), t.ne0, seed, t.spread);
+      for (auto& x : v) x += t.center;
+      sink.write(v.data(), v.size() * 4);
+    };
+  return [t, seed = hash_name(t.name, seed), source, type](TensorSink& sink) {
+    const int64_t ne0 = t.ne0, ne1 = t.ne1;
+    const float base = 1.0f / std::sqrt(static_cast<float>(ne0));
+    // Rows in chunks, generated in parallel, each row from its own stream.
+    const int64_t chunk = std::max<int64_t>(1, (int64_t(4) << 20) / ne0);
+    const uint64_t src_row = ggml_bytes(source, static_cast<uint64_t>(ne0)), out_row = ggml_bytes(type, static_cast<uint64_t>(ne0));
+    std::vector<uint8_t> out(static_cast<size_t>(static_cast<uint64_t>(chunk) * out_row));
+    for (int64_t r0 = 0; r0 < ne1; r0 += chunk) {
+      const int64_t n = std::min(chunk, ne1 - r0);
+#pragma omp parallel
+      {
+        std::vector<float> row(static_cast<size_t>(ne0));
+        std::vector<uint8_t> stored(static_cast<size_t>(src_row));
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < n; ++r) {
+          fill_row(row.data(), ne0, seed + static_cast<uint64_t>(r0 + r) * 0x9E3779B97F4A7C15ull, base);
+          uint8_t* o = out.data() + static_cast<uint64_t>(r) * out_row;
+          if (type == source) {
+            quantize_row(source, row.data(), o, ne0);
+          } else {
+            quantize_row(source, row.data(), stored.data(), ne0);
+            dequantize_row(source, stored.data(), row.data(), ne0);
+            quantize_row(type, row.data(), o, ne0);
+          }
+        }
+      }
+      sink.write(out.data(), static_cast<size_t>(static_cast<uint64_t>(n) * out_row));
+    }
+  };
+}
+
+GgufWriter synth_writer(const SynthOptions& opt) {
   SynthShape s = opt.shape;
   if (s.embd <= 0 || s.layers <= 0 || s.heads <= 0 || s.kv_heads <= 0 || s.ff <= 0 || s.vocab <= 0)
     throw Error("usage", "every dimension of the shape must be positive");
@@ -103,7 +187,7 @@ void write_synth_model(const SynthOptions& opt, const std::string& path) {
   if (opt.type != GgmlType::F32 && opt.type != GgmlType::F16 && opt.type != GgmlType::BF16)
     throw Error("usage", "--type must be F32, F16 or BF16 (quantize afterwards with gguf-quantize)");
   const std::string arch = s.arch;
-  const int64_t hd = s.embd / s.heads, kv = s.kv_heads * hd;
+  const int64_t hd = s.embd / s.heads;
 
   GgufWriter w;
   w.set("general.architecture", GgufValue(arch));
@@ -141,62 +225,38 @@ void write_synth_model(const SynthOptions& opt, const std::string& path) {
   w.set(key("rope.freq_base"), GgufValue(s.rope_base));
   w.set("general.file_type", GgufValue(uint32_t(opt.type == GgmlType::F32 ? 0 : opt.type == GgmlType::F16 ? 1 : 32)));
 
-  const GgmlType mtype = opt.type;
-  auto matrix = [&](const std::string& name, int64_t ne0, int64_t ne1) {
-    const uint64_t seed = hash_name(name, opt.seed);
-    const float base = 1.0f / std::sqrt(static_cast<float>(ne0));
-    w.add_tensor(name, mtype, {ne0, ne1}, [=](TensorSink& sink) {
-      // Rows in chunks, generated in parallel, each row from its own stream.
-      const int64_t chunk = std::max<int64_t>(1, (int64_t(4) << 20) / ne0);
-      const size_t esize = mtype == GgmlType::F32 ? 4 : 2;
-      std::vector<float> f(static_cast<size_t>(chunk * ne0));
-      std::vector<uint8_t> out(static_cast<size_t>(chunk * ne0) * esize);
-      for (int64_t r0 = 0; r0 < ne1; r0 += chunk) {
-        const int64_t n = std::min(chunk, ne1 - r0);
-#pragma omp parallel for schedule(static)
-        for (int64_t r = 0; r < n; ++r) {
-          float* row = f.data() + r * ne0;
-          fill_row(row, ne0, seed + static_cast<uint64_t>(r0 + r) * 0x9E3779B97F4A7C15ull, base);
-          uint8_t* o = out.data() + static_cast<size_t>(r * ne0) * esize;
-          if (mtype == GgmlType::F32) std::memcpy(o, row, static_cast<size_t>(ne0) * 4);
-          else if (mtype == GgmlType::F16) kernels::fp32_to_fp16_row(row, reinterpret_cast<uint16_t*>(o), static_cast<size_t>(ne0));
-          else kernels::fp32_to_bf16_row(row, reinterpret_cast<uint16_t*>(o), static_cast<size_t>(ne0));
-        }
-        sink.write(out.data(), static_cast<size_t>(n * ne0) * esize);
-      }
-    });
-  };
-  auto vector = [&](const std::string& name, int64_t n, float center, float spread) {
-    const uint64_t seed = hash_name(name, opt.seed);
-    w.add_tensor(name, GgmlType::F32, {n}, [=](TensorSink& sink) {
-      std::vector<float> v(static_cast<size_t>(n));
-      fill_row(v.data(), n, seed, spread);
-      for (auto& x : v) x += center;
-      sink.write(v.data(), v.size() * 4);
-    });
-  };
-
-  matrix("token_embd.weight", s.embd, s.vocab);
-  vector("output_norm.weight", s.embd, 1.0f, 0.05f);
-  if (!s.tied_output) matrix("output.weight", s.embd, s.vocab);
-  for (int64_t l = 0; l < s.layers; ++l) {
-    const std::string b = "blk." + std::to_string(l) + ".";
-    vector(b + "attn_norm.weight", s.embd, 1.0f, 0.05f);
-    vector(b + "ffn_norm.weight", s.embd, 1.0f, 0.05f);
-    matrix(b + "attn_q.weight", s.embd, s.embd);
-    matrix(b + "attn_k.weight", s.embd, kv);
-    matrix(b + "attn_v.weight", s.embd, kv);
-    if (arch == "qwen2") {
-      vector(b + "attn_q.bias", s.embd, 0.f, 0.1f);
-      vector(b + "attn_k.bias", kv, 0.f, 0.1f);
-      vector(b + "attn_v.bias", kv, 0.f, 0.1f);
-    }
-    matrix(b + "attn_output.weight", s.embd, s.embd);
-    matrix(b + "ffn_gate.weight", s.embd, s.ff);
-    matrix(b + "ffn_up.weight", s.embd, s.ff);
-    matrix(b + "ffn_down.weight", s.ff, s.embd);
+  for (const SynthTensor& t : synth_tensors(s)) {
+    if (t.ne1 == 0) w.add_tensor(t.name, GgmlType::F32, {t.ne0}, synth_producer(t, opt.seed, GgmlType::F32, GgmlType::F32));
+    else w.add_tensor(t.name, opt.type, {t.ne0, t.ne1}, synth_producer(t, opt.seed, opt.type, opt.type));
   }
-  w.write(path);
+  return w;
+}
+
+}  // namespace
+
+void write_synth_model(const SynthOptions& opt, const std::string& path) { synth_writer(opt).write(path); }
+
+std::shared_ptr<const GgufFile> synth_model_in_memory(const SynthOptions& opt, const QuantPreset* preset) {
+  GgufWriter w = synth_writer(opt);
+  if (!preset) return std::make_shared<GgufFile>(GgufFile::parse(w.write_to_memory()));
+  // The preset's plan, made from the F16 model's header alone.
+  const std::vector<uint8_t> head = w.header();
+  GgufOpenOptions o;
+  o.allow_truncated_data = true;
+  const GgufFile src = GgufFile::parse(std::span<const uint8_t>(head), o);
+  const QuantPlan plan = plan_quantization(src, *preset, {});
+  SynthShape s = opt.shape;
+  if (opt.vocab) s.vocab = static_cast<int64_t>(opt.vocab->get_array("tokenizer.ggml.tokens").size());
+  std::map<std::string, SynthTensor> by_name;
+  for (SynthTensor& t : synth_tensors(s)) by_name.emplace(t.name, std::move(t));
+  GgufWriter q;
+  set_quantized_metadata(q, src, *preset);
+  for (const TensorPlan& tp : plan.tensors) {
+    const SynthTensor& t = by_name.at(tp.src->name);
+    if (t.ne1 == 0) q.add_tensor(t.name, tp.to, {t.ne0}, synth_producer(t, opt.seed, GgmlType::F32, tp.to));
+    else q.add_tensor(t.name, tp.to, {t.ne0, t.ne1}, synth_producer(t, opt.seed, opt.type, tp.to));
+  }
+  return std::make_shared<GgufFile>(GgufFile::parse(q.write_to_memory()));
 }
 
 }  // namespace llmkit

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,10 +43,15 @@ class GgufWriter {
 
   // Writes the whole file; on any error nothing is left at `path` (nor any temporary).
   void write(const std::string& path);
+  // The same bytes in memory (GgufFile::parse reads them), e.g. a model built only to be run.
+  std::shared_ptr<ByteSource> write_to_memory();
+  // Metadata and tensor table only, as GgufFile::parse with allow_truncated_data reads them.
+  std::vector<uint8_t> header() const;
   // Where a tensor's data starts relative to the data section, once all tensors are added.
   std::vector<uint64_t> tensor_offsets() const;
 
  private:
+  template <class Out> void emit(Out& out);
   struct Pending {
     TensorInfo info;
     TensorProducer producer;

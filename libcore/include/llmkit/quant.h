@@ -41,6 +41,8 @@ struct PackedOps {
 };
 // nullptr when this CPU has no packed kernel for the type (they need AVX-512 VNNI).
 const PackedOps* packed_ops(GgmlType t);
+// The matrix kernels this CPU runs: "avx512vnni" (with repacked weights), "avx2" or "scalar".
+const char* cpu_kernel_path();
 
 // nullptr when llmkit cannot convert this type (yet): IQ*, TQ*, MXFP4, integer types.
 const QuantOps* quant_ops(GgmlType t);

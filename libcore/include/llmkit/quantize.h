@@ -31,6 +31,11 @@ struct QuantizeResult {
   std::map<std::string, uint64_t> types;  // output tensor count per type
 };
 
+// Metadata of a quantized model: src's keys, with general.file_type and
+// general.quantization_version set last, as llama.cpp does; src's alignment.
+class GgufWriter;
+void set_quantized_metadata(GgufWriter& w, const GgufFile& src, const QuantPreset& preset);
+
 // Throws Error on bad input (NaN/Inf weights: code "bad_weights"); nothing is left at out_path then.
 QuantizeResult quantize_model(const GgufFile& src, const QuantPlan& plan, const std::string& out_path,
                               const QuantizeOptions& opt = {});

@@ -3,6 +3,7 @@
 // deterministic for a seed whatever the thread count.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -36,5 +37,11 @@ struct SynthOptions {
 uint64_t synth_parameters(const SynthShape& s);
 // Writes the model (temporary file + rename). Throws Error on bad options.
 void write_synth_model(const SynthOptions& opt, const std::string& path);
+
+// The same model built in memory, no file; with a preset, quantized as gguf-quantize would
+// quantize the written file (the same tensors, types and bytes), without the F16 model ever
+// being held whole. For benchmarks of shapes nobody has downloaded.
+struct QuantPreset;
+std::shared_ptr<const GgufFile> synth_model_in_memory(const SynthOptions& opt, const QuantPreset* preset);
 
 }  // namespace llmkit

@@ -1,0 +1,64 @@
+#include "llmkit/system_info.h"
+
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <memory>
+
+namespace llmkit {
+
+SystemInfo system_info() {
+  SystemInfo s;
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) {
+      const size_t c = line.find(':');
+      if (c != std::string::npos) s.cpu = line.substr(line.find_first_not_of(" \t", c + 1));
+      break;
+    }
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  struct Feature {
+    const char* name;
+    bool has;
+  };
+  for (const Feature& f : {Feature{"sse4.2", __builtin_cpu_supports("sse4.2") != 0}, Feature{"avx", __builtin_cpu_supports("avx") != 0},
+                           Feature{"avx2", __builtin_cpu_supports("avx2") != 0}, Feature{"fma", __builtin_cpu_supports("fma") != 0},
+                           Feature{"f16c", __builtin_cpu_supports("f16c") != 0},
+                           Feature{"avx512f", __builtin_cpu_supports("avx512f") != 0},
+                           Feature{"avx512bw", __builtin_cpu_supports("avx512bw") != 0},
+                           Feature{"avx512vl", __builtin_cpu_supports("avx512vl") != 0},
+                           Feature{"avx512vnni", __builtin_cpu_supports("avx512vnni") != 0},
+                           Feature{"avx512bf16", __builtin_cpu_supports("avx512bf16") != 0},
+                           Feature{"avxvnni", __builtin_cpu_supports("avxvnni") != 0}})
+    if (f.has) s.simd.emplace_back(f.name);
+#endif
+  s.cores = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  s.ram_bytes = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  return s;
+}
+
+double measure_read_bandwidth(int threads, uint64_t bytes, int reps) {
+  const int64_t n = static_cast<int64_t>(bytes / sizeof(uint64_t));
+  std::unique_ptr<uint64_t[]> a(new uint64_t[static_cast<size_t>(n)]);
+  const int t = std::max(1, threads);
+  // Written by the threads that read it, so pages sit near them.
+#pragma omp parallel for num_threads(t) schedule(static)
+  for (int64_t i = 0; i < n; ++i) a[static_cast<size_t>(i)] = static_cast<uint64_t>(i);
+  double best = 1e30;
+  volatile uint64_t sink = 0;
+  for (int r = 0; r < reps; ++r) {
+    uint64_t sum = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+#pragma omp parallel for num_threads(t) schedule(static) reduction(+ : sum)
+    for (int64_t i = 0; i < n; ++i) sum += a[static_cast<size_t>(i)];
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    sink = sink + sum;
+  }
+  return static_cast<double>(n) * sizeof(uint64_t) / best;
+}
+
+}  // namespace llmkit
