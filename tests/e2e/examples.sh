@@ -2,6 +2,10 @@
 # The examples and the demo run as documented.
 . "$(dirname "$0")/common.bash"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+out=$(BIN="$BIN" "$ROOT/examples/bench.sh" synth-llama-256 "$WORK/b.svg" 2> /dev/null); rc=$?
+expect_eq "bench example exit" "$rc" 0
+expect_contains "bench example table" "$out" "| llama 20M Q8_0 |"
+expect_eq "bench example chart" "$(grep -c '<polyline' "$WORK/b.svg")" "4"
 out=$(BIN="$BIN" SHARED=/nonexistent "$ROOT/examples/demo.sh"); rc=$?
 expect_eq "demo without shared: exit" "$rc" 0
 expect_contains "demo without shared" "$out" "llmkit tiny fixture"

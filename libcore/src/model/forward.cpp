@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "cpu/attention.h"
 #include "cpu/dot.h"
 #include "cpu/fp16.h"
 #include "cpu/gemm.h"
@@ -270,33 +271,26 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch) {
             std::memcpy(qh, qt, static_cast<size_t>(D) * sizeof(float));
           // Row j of this sequence's keys (values), this KV head.
           const int64_t r0 = seq_first[static_cast<size_t>(s)];
-          auto key = [&](int64_t j) {
-            return kf ? kf + (r0 + j) * KVD + kvh * D : reinterpret_cast<const float*>(kv.k_row(s, l, j)) + kvh * D;
-          };
-          auto value = [&](int64_t j) {
-            return vf ? vf + (r0 + j) * KVD + kvh * D : reinterpret_cast<const float*>(kv.v_row(s, l, j)) + kvh * D;
-          };
-          float mx = -INFINITY;
-          for (int64_t j = 0; j < len; ++j) {
-            if (k_ops)
+          // Keys and values of this KV head: rows KVD floats apart in the F32 copy (or the cache).
+          const float* k0 = kf ? kf + r0 * KVD + kvh * D : reinterpret_cast<const float*>(kv.k_row(s, l, 0)) + kvh * D;
+          const float* v0 = vf ? vf + r0 * KVD + kvh * D : reinterpret_cast<const float*>(kv.v_row(s, l, 0)) + kvh * D;
+          if (k_ops)
+            for (int64_t j = 0; j < len; ++j)
               sc[j] = k_ops->vec_dot(D, kv.k_row(s, l, j) + ggml_bytes(tk, static_cast<uint64_t>(kvh * D)), qq) * scale;
-            else
-              sc[j] = k::dot_f32(qh, key(j), D) * scale;
-            mx = std::max(mx, sc[j]);
-          }
+          else
+            k::attn_scores(qh, k0, static_cast<size_t>(KVD), len, D, scale, sc);
+          float mx = -INFINITY;
+          for (int64_t j = 0; j < len; ++j) mx = std::max(mx, sc[j]);
           double sum = 0;
           for (int64_t j = 0; j < len; ++j) {
             float& e = sc[j];
             e = std::exp(e - mx);
             sum += e;
           }
+          for (int64_t j = 0; j < len; ++j) sc[j] = static_cast<float>(sc[j] / sum);
           float* o = att.data() + t * E + h * D;
           std::fill(o, o + D, 0.f);
-          for (int64_t j = 0; j < len; ++j) {
-            const float pj = static_cast<float>(sc[j] / sum);
-            const float* vj = value(j);
-            for (int64_t i = 0; i < D; ++i) o[i] += pj * vj[i];
-          }
+          k::attn_weighted_sum(sc, v0, static_cast<size_t>(KVD), len, D, o);
         }
     }
     matmul(f, w.wo, att.data(), tmp.data(), n);
