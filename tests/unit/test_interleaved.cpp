@@ -112,13 +112,14 @@ TEST_CASE("F16 rows packed by 16: reference and AVX-512 kernels equal a float do
   std::normal_distribution<float> g(0.f, 1.f);
   const int64_t n = 320;
   std::vector<uint16_t> w(static_cast<size_t>(n * kPackRows)), packed(w.size());
-  std::vector<float> a(static_cast<size_t>(n * kPackTokens));
+  constexpr int kMaxTokens = 21;  // past one 16-token tile
+  std::vector<float> a(static_cast<size_t>(n * kMaxTokens));
   for (auto& v : w) v = fp32_to_fp16(g(rng));
   for (auto& v : a) v = g(rng);
   pack_f16_x16(w.data(), static_cast<size_t>(n) * 2, n, packed.data());
-  for (int ntok : {1, 5, 8}) {
+  for (int ntok : {1, 5, 8, 16, 21}) {
     const size_t stride = kPackRows + 3;
-    std::vector<float> ref(static_cast<size_t>(kPackTokens) * stride, -1.f), fast = ref;
+    std::vector<float> ref(static_cast<size_t>(kMaxTokens) * stride, -1.f), fast = ref;
     gemm_f16x16_f32_ref(n, packed.data(), a.data(), static_cast<size_t>(n) * 4, ntok, ref.data(), stride);
     for (int t = 0; t < ntok; ++t)
       for (int r = 0; r < kPackRows; ++r) {
