@@ -3,7 +3,8 @@
 # context) and tg128 (generation from an empty context), llmkit's llm-bench against llama.cpp
 # (llama_decode through the llama-cpp-python package, built from source), on the TinyLlama-shaped
 # synthetic model in each type, for each thread count. The two sides alternate, REPS runs each;
-# the table gives means, the ratio, and for tg the share of the bandwidth ceiling llm-bench
+# neither side warms up (each run loads the model afresh). The table gives means, the ratio,
+# and for tg the share of the bandwidth ceiling llm-bench
 # measured.
 #
 #   bench/cpu.sh          # TYPES="Q4_K_M Q8_0 Q4_0 F16" THREADS="1 2" REPS=3 PYTHON=python3
@@ -70,7 +71,7 @@ for type in $TYPES; do
     : > "$WORK/ours.jsonl"
     : > "$WORK/theirs.txt"
     for _ in $(seq "$REPS"); do
-      "$BIN/llm-bench" -m "$model" -p 512 -n 128 -t "$t" -r 1 -o jsonl 2> /dev/null >> "$WORK/ours.jsonl"
+      "$BIN/llm-bench" -m "$model" -p 512 -n 128 -t "$t" -r 1 --no-warmup -o jsonl 2> /dev/null >> "$WORK/ours.jsonl"
       [ $have_llamacpp = 1 ] && theirs "$model" "$t" >> "$WORK/theirs.txt"
     done
     python3 - "$type" "$t" "$WORK/ours.jsonl" "$WORK/theirs.txt" << 'PY'
