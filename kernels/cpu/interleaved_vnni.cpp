@@ -37,16 +37,25 @@ LLMKIT_VNNI void q4_Kx16_tile(int64_t nb, const block_q4_Kx16* w, const uint8_t*
     __m512i blk[T], sub[T];
     for (int t = 0; t < T; ++t) blk[t] = _mm512_setzero_si512();
     for (int s = 0; s < 8; ++s) {
+      // With few tokens, low and high nibbles go to separate chains (the vpdpbusd latency would
+      // otherwise bound one token's speed); with many, the tokens' chains are enough.
+      constexpr bool kSplit = T <= 4;
+      __m512i sub2[kSplit ? T : 1];
       for (int t = 0; t < T; ++t) sub[t] = _mm512_setzero_si512();
+      if constexpr (kSplit)
+        for (int t = 0; t < T; ++t) sub2[t] = _mm512_setzero_si512();
       for (int g = 0; g < 4; ++g) {
         const __m512i v = _mm512_loadu_si512(x.qs[s][g]);
         const __m512i lo = _mm512_and_si512(v, low), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
         for (int t = 0; t < T; ++t) {
           const int8_t* q = at[t][b].qs + 32 * s + 4 * g;
           sub[t] = _mm512_dpbusd_epi32(sub[t], lo, _mm512_set1_epi32(load_i32(q)));
-          sub[t] = _mm512_dpbusd_epi32(sub[t], hi, _mm512_set1_epi32(load_i32(q + 16)));
+          if constexpr (kSplit) sub2[t] = _mm512_dpbusd_epi32(sub2[t], hi, _mm512_set1_epi32(load_i32(q + 16)));
+          else sub[t] = _mm512_dpbusd_epi32(sub[t], hi, _mm512_set1_epi32(load_i32(q + 16)));
         }
       }
+      if constexpr (kSplit)
+        for (int t = 0; t < T; ++t) sub[t] = _mm512_add_epi32(sub[t], sub2[t]);
       const __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x.scales[s])));
       for (int t = 0; t < T; ++t) blk[t] = _mm512_add_epi32(blk[t], _mm512_mullo_epi32(sub[t], sc));
     }
@@ -152,18 +161,27 @@ LLMKIT_VNNI void q8_0_act_tile(int64_t nb, const Block* w, const uint8_t* a, siz
   const __m512i ones = _mm512_set1_epi8(1);
   for (int64_t b = 0; b < nb; ++b) {
     const Block& x = w[b];
-    __m512i sub[T];
+    // Two chains per token when there are few tokens (see q4_Kx16_tile).
+    constexpr bool kSplit = T <= 4;
+    __m512i sub[T], sub2[kSplit ? T : 1];
     for (int t = 0; t < T; ++t) sub[t] = _mm512_setzero_si512();
-    __m512i wsum = _mm512_setzero_si512();
+    if constexpr (kSplit)
+      for (int t = 0; t < T; ++t) sub2[t] = _mm512_setzero_si512();
+    __m512i wsum = _mm512_setzero_si512(), wsum2 = _mm512_setzero_si512();
     for (int g = 0; g < 4; ++g) {
       __m512i lo, hi;
       Codes::get(x, g, lo, hi);
-      wsum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(wsum, ones, lo), ones, hi);
+      wsum = _mm512_dpbusd_epi32(wsum, ones, lo);
+      wsum2 = _mm512_dpbusd_epi32(wsum2, ones, hi);
       for (int t = 0; t < T; ++t) {
         sub[t] = _mm512_dpbusd_epi32(sub[t], _mm512_set1_epi32(load_i32(at[t][b].qs + 4 * g)), lo);
-        sub[t] = _mm512_dpbusd_epi32(sub[t], _mm512_set1_epi32(load_i32(at[t][b].qs + 16 + 4 * g)), hi);
+        if constexpr (kSplit) sub2[t] = _mm512_dpbusd_epi32(sub2[t], _mm512_set1_epi32(load_i32(at[t][b].qs + 16 + 4 * g)), hi);
+        else sub[t] = _mm512_dpbusd_epi32(sub[t], _mm512_set1_epi32(load_i32(at[t][b].qs + 16 + 4 * g)), hi);
       }
     }
+    wsum = _mm512_add_epi32(wsum, wsum2);
+    if constexpr (kSplit)
+      for (int t = 0; t < T; ++t) sub[t] = _mm512_add_epi32(sub[t], sub2[t]);
     const __m512i bias = _mm512_slli_epi32(wsum, 7);
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.d)));
     for (int t = 0; t < T; ++t)
@@ -174,20 +192,30 @@ LLMKIT_VNNI void q8_0_act_tile(int64_t nb, const Block* w, const uint8_t* a, siz
 }
 
 // F16 rows: one conversion of 16 rows' column k, then an FMA per token with x_t[k] broadcast.
-// Four partial sums per token over k mod 4 would shorten the FMA chains, but T = 8 independent
-// chains already cover the latency.
+// With few tokens the FMA chains would wait on each other's latency (one token: one chain), so
+// columns are split over C = 8 / T partial sums per token, added at the end.
 template <int T>
 LLMKIT_VNNI void f16x16_tile(int64_t n, const uint16_t* w, const uint8_t* a, size_t a_stride, float* y,
                              size_t y_stride) {
+  constexpr int C = T >= 8 ? 1 : 8 / T;
   const float* at[T];
   for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const float*>(a + t * a_stride);
-  __m512 acc[T];
-  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
-  for (int64_t k = 0; k < n; ++k) {
+  __m512 acc[C][T];
+  for (int c = 0; c < C; ++c)
+    for (int t = 0; t < T; ++t) acc[c][t] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + C <= n; k += C)
+    for (int c = 0; c < C; ++c) {
+      const __m512 wk = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + (k + c) * kPackRows)));
+      for (int t = 0; t < T; ++t) acc[c][t] = _mm512_fmadd_ps(wk, _mm512_set1_ps(at[t][k + c]), acc[c][t]);
+    }
+  for (; k < n; ++k) {
     const __m512 wk = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k * kPackRows)));
-    for (int t = 0; t < T; ++t) acc[t] = _mm512_fmadd_ps(wk, _mm512_set1_ps(at[t][k]), acc[t]);
+    for (int t = 0; t < T; ++t) acc[0][t] = _mm512_fmadd_ps(wk, _mm512_set1_ps(at[t][k]), acc[0][t]);
   }
-  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
+  for (int c = 1; c < C; ++c)
+    for (int t = 0; t < T; ++t) acc[0][t] = _mm512_add_ps(acc[0][t], acc[c][t]);
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[0][t]);
 }
 
 template <class Block>
