@@ -192,30 +192,22 @@ LLMKIT_VNNI void q8_0_act_tile(int64_t nb, const Block* w, const uint8_t* a, siz
 }
 
 // F16 rows: one conversion of 16 rows' column k, then an FMA per token with x_t[k] broadcast.
-// With few tokens the FMA chains would wait on each other's latency (one token: one chain), so
-// columns are split over C = 8 / T partial sums per token, added at the end.
+// One sum per token, in column order, whatever the tile's size: a token's result must not
+// depend on how many tokens share its tile (batches of several sequences give each the logits
+// it gets alone, bit for bit). With few tokens the FMA latency bounds the speed; splitting the
+// sums would have to be done for every tile size alike, and cost the prompt path registers.
 template <int T>
 LLMKIT_VNNI void f16x16_tile(int64_t n, const uint16_t* w, const uint8_t* a, size_t a_stride, float* y,
                              size_t y_stride) {
-  constexpr int C = T >= 8 ? 1 : 8 / T;
   const float* at[T];
   for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const float*>(a + t * a_stride);
-  __m512 acc[C][T];
-  for (int c = 0; c < C; ++c)
-    for (int t = 0; t < T; ++t) acc[c][t] = _mm512_setzero_ps();
-  int64_t k = 0;
-  for (; k + C <= n; k += C)
-    for (int c = 0; c < C; ++c) {
-      const __m512 wk = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + (k + c) * kPackRows)));
-      for (int t = 0; t < T; ++t) acc[c][t] = _mm512_fmadd_ps(wk, _mm512_set1_ps(at[t][k + c]), acc[c][t]);
-    }
-  for (; k < n; ++k) {
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < n; ++k) {
     const __m512 wk = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k * kPackRows)));
-    for (int t = 0; t < T; ++t) acc[0][t] = _mm512_fmadd_ps(wk, _mm512_set1_ps(at[t][k]), acc[0][t]);
+    for (int t = 0; t < T; ++t) acc[t] = _mm512_fmadd_ps(wk, _mm512_set1_ps(at[t][k]), acc[t]);
   }
-  for (int c = 1; c < C; ++c)
-    for (int t = 0; t < T; ++t) acc[0][t] = _mm512_add_ps(acc[0][t], acc[c][t]);
-  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[0][t]);
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
 }
 
 template <class Block>
