@@ -8,6 +8,23 @@
 
 namespace llmkit::kernels {
 
+namespace {
+// The references' common frame: for every token and row, the sum over blocks of block_dot(block,
+// row, the token's activation block). Blocks of Cols columns; activations of type Act.
+template <class Block, class Act, int Cols, class BlockDot>
+void by_blocks(int64_t n, const Block* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride,
+               BlockDot block_dot) {
+  for (int t = 0; t < ntok; ++t) {
+    const auto* q8 = reinterpret_cast<const Act*>(static_cast<const uint8_t*>(a) + t * a_stride);
+    for (int r = 0; r < kPackRows; ++r) {
+      float acc = 0;
+      for (int64_t b = 0; b < n / Cols; ++b) acc += block_dot(w[b], r, q8[b]);
+      y[t * y_stride + r] = acc;
+    }
+  }
+}
+}  // namespace
+
 void pack_q4_K_x16(const void* rows, size_t row_bytes, int64_t n, block_q4_Kx16* dst) {
   const int64_t nb = n / kQK_K;
   for (int r = 0; r < kPackRows; ++r) {
@@ -36,30 +53,21 @@ void pack_q4_K_x16(const void* rows, size_t row_bytes, int64_t n, block_q4_Kx16*
 
 void gemm_q4_Kx16_q8_K_ref(int64_t n, const block_q4_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
                            size_t y_stride) {
-  const int64_t nb = n / kQK_K;
-  for (int t = 0; t < ntok; ++t) {
-    const auto* q8 = reinterpret_cast<const block_q8_K*>(static_cast<const uint8_t*>(a) + t * a_stride);
-    for (int r = 0; r < kPackRows; ++r) {
-      float acc = 0;
-      for (int64_t b = 0; b < nb; ++b) {
-        const block_q4_Kx16& x = w[b];
-        int32_t sumi = 0, summ = 0;
-        for (int s = 0; s < 8; ++s) {
-          int32_t sub = 0;
-          for (int g = 0; g < 4; ++g)
-            for (int i = 0; i < 4; ++i) {
-              const int c = 32 * s + 4 * g + i;
-              sub += (x.qs[s][g][r][i] & 0xF) * q8[b].qs[c] + (x.qs[s][g][r][i] >> 4) * q8[b].qs[c + 16];
-            }
-          sumi += sub * x.scales[s][r];
-          summ += x.mins[s / 2][r][s % 2] * (q8[b].bsums[2 * s] + q8[b].bsums[2 * s + 1]);
+  by_blocks<block_q4_Kx16, block_q8_K, kQK_K>(n, w, a, a_stride, ntok, y, y_stride,
+                                                [](const block_q4_Kx16& x, int r, const block_q8_K& q8) {
+    int32_t sumi = 0, summ = 0;
+    for (int s = 0; s < 8; ++s) {
+      int32_t sub = 0;
+      for (int g = 0; g < 4; ++g)
+        for (int i = 0; i < 4; ++i) {
+          const int c = 32 * s + 4 * g + i;
+          sub += (x.qs[s][g][r][i] & 0xF) * q8.qs[c] + (x.qs[s][g][r][i] >> 4) * q8.qs[c + 16];
         }
-        acc += fp16_to_fp32(x.d[r]) * q8[b].d * static_cast<float>(sumi) -
-               fp16_to_fp32(x.dmin[r]) * q8[b].d * static_cast<float>(summ);
-      }
-      y[t * y_stride + r] = acc;
+      sumi += sub * x.scales[s][r];
+      summ += x.mins[s / 2][r][s % 2] * (q8.bsums[2 * s] + q8.bsums[2 * s + 1]);
     }
-  }
+    return fp16_to_fp32(x.d[r]) * q8.d * static_cast<float>(sumi) - fp16_to_fp32(x.dmin[r]) * q8.d * static_cast<float>(summ);
+  });
 }
 
 void quantize_row_q8_0u(const float* x, block_q8_0u* y, int64_t n) {
@@ -97,18 +105,11 @@ namespace {
 template <class Block, class Code>
 void q8_0_act_ref(int64_t n, const Block* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride,
                   Code code) {
-  for (int t = 0; t < ntok; ++t) {
-    const auto* q8 = reinterpret_cast<const block_q8_0u*>(static_cast<const uint8_t*>(a) + t * a_stride);
-    for (int r = 0; r < kPackRows; ++r) {
-      float acc = 0;
-      for (int64_t b = 0; b < n / 32; ++b) {
-        int32_t sumi = 0;
-        for (int c = 0; c < 32; ++c) sumi += code(w[b], r, c) * (q8[b].qs[c] - 128);
-        acc += fp16_to_fp32(w[b].d[r]) * q8[b].d * static_cast<float>(sumi);
-      }
-      y[t * y_stride + r] = acc;
-    }
-  }
+  by_blocks<Block, block_q8_0u, 32>(n, w, a, a_stride, ntok, y, y_stride, [&](const Block& x, int r, const block_q8_0u& q8) {
+    int32_t sumi = 0;
+    for (int c = 0; c < 32; ++c) sumi += code(x, r, c) * (q8.qs[c] - 128);
+    return fp16_to_fp32(x.d[r]) * q8.d * static_cast<float>(sumi);
+  });
 }
 }  // namespace
 
@@ -174,30 +175,22 @@ void pack_q6_K_x16(const void* rows, size_t row_bytes, int64_t n, block_q6_Kx16*
 
 void gemm_q6_Kx16_q8_K_ref(int64_t n, const block_q6_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
                            size_t y_stride) {
-  const int64_t nb = n / kQK_K;
-  for (int t = 0; t < ntok; ++t) {
-    const auto* q8 = reinterpret_cast<const block_q8_K*>(static_cast<const uint8_t*>(a) + t * a_stride);
-    for (int r = 0; r < kPackRows; ++r) {
-      float acc = 0;
-      for (int64_t b = 0; b < nb; ++b) {
-        const block_q6_Kx16& x = w[b];
-        int32_t sumi = 0;
-        for (int p = 0; p < 8; ++p)
-          for (int h = 0; h < 2; ++h) {
-            int32_t sub = 0;
-            for (int g = 0; g < 4; ++g)
-              for (int i = 0; i < 4; ++i) {
-                const int c = 32 * p + 16 * h + 4 * g + i;
-                const int code = ((x.ql[p][g][r][i] >> (4 * h)) & 0xF) | ((x.qh[p][h][r][i] >> (2 * g)) & 3) << 4;
-                sub += (code - 32) * q8[b].qs[c];
-              }
-            sumi += sub * x.scales[p][r][h];
+  by_blocks<block_q6_Kx16, block_q8_K, kQK_K>(n, w, a, a_stride, ntok, y, y_stride,
+                                                [](const block_q6_Kx16& x, int r, const block_q8_K& q8) {
+    int32_t sumi = 0;
+    for (int p = 0; p < 8; ++p)
+      for (int h = 0; h < 2; ++h) {
+        int32_t sub = 0;
+        for (int g = 0; g < 4; ++g)
+          for (int i = 0; i < 4; ++i) {
+            const int c = 32 * p + 16 * h + 4 * g + i;
+            const int code = ((x.ql[p][g][r][i] >> (4 * h)) & 0xF) | ((x.qh[p][h][r][i] >> (2 * g)) & 3) << 4;
+            sub += (code - 32) * q8.qs[c];
           }
-        acc += fp16_to_fp32(x.d[r]) * q8[b].d * static_cast<float>(sumi);
+        sumi += sub * x.scales[p][r][h];
       }
-      y[t * y_stride + r] = acc;
-    }
-  }
+    return fp16_to_fp32(x.d[r]) * q8.d * static_cast<float>(sumi);
+  });
 }
 
 }  // namespace llmkit::kernels

@@ -87,55 +87,30 @@ const QuantOps* quant_ops(GgmlType t) {
 }
 
 namespace {
-const PackedOps kQ4_Kx16{
-    k::kPackRows, [](int64_t n) { return ggml_bytes(GgmlType::Q8_K, static_cast<uint64_t>(n)); },
-    [](const float* x, void* dst, int64_t n) { k::quantize_row_q8_K_ref(x, dst, n); },
-    [](int64_t n) -> uint64_t { return sizeof(k::block_q4_Kx16) * static_cast<uint64_t>(n / k::kQK_K); },
-    [](const void* rows, size_t row_bytes, int64_t n, void* dst) {
-      k::pack_q4_K_x16(rows, row_bytes, n, static_cast<k::block_q4_Kx16*>(dst));
-    },
-    [](int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
-      k::gemm_q4_Kx16_q8_K(n, static_cast<const k::block_q4_Kx16*>(w), a, a_stride, ntok, y, y_stride);
-    }};
-const PackedOps kQ6_Kx16{
-    k::kPackRows, [](int64_t n) { return ggml_bytes(GgmlType::Q8_K, static_cast<uint64_t>(n)); },
-    [](const float* x, void* dst, int64_t n) { k::quantize_row_q8_K_ref(x, dst, n); },
-    [](int64_t n) -> uint64_t { return sizeof(k::block_q6_Kx16) * static_cast<uint64_t>(n / k::kQK_K); },
-    [](const void* rows, size_t row_bytes, int64_t n, void* dst) {
-      k::pack_q6_K_x16(rows, row_bytes, n, static_cast<k::block_q6_Kx16*>(dst));
-    },
-    [](int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
-      k::gemm_q6_Kx16_q8_K(n, static_cast<const k::block_q6_Kx16*>(w), a, a_stride, ntok, y, y_stride);
-    }};
-const PackedOps kQ8_0x16{
-    k::kPackRows, [](int64_t n) { return sizeof(k::block_q8_0u) * static_cast<uint64_t>(n / 32); },
-    [](const float* x, void* dst, int64_t n) { k::quantize_row_q8_0u(x, static_cast<k::block_q8_0u*>(dst), n); },
-    [](int64_t n) -> uint64_t { return sizeof(k::block_q8_0x16) * static_cast<uint64_t>(n / 32); },
-    [](const void* rows, size_t row_bytes, int64_t n, void* dst) {
-      k::pack_q8_0_x16(rows, row_bytes, n, static_cast<k::block_q8_0x16*>(dst));
-    },
-    [](int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
-      k::gemm_q8_0x16_q8_0(n, static_cast<const k::block_q8_0x16*>(w), a, a_stride, ntok, y, y_stride);
-    }};
-const PackedOps kQ4_0x16{
-    k::kPackRows, [](int64_t n) { return sizeof(k::block_q8_0u) * static_cast<uint64_t>(n / 32); },
-    [](const float* x, void* dst, int64_t n) { k::quantize_row_q8_0u(x, static_cast<k::block_q8_0u*>(dst), n); },
-    [](int64_t n) -> uint64_t { return sizeof(k::block_q4_0x16) * static_cast<uint64_t>(n / 32); },
-    [](const void* rows, size_t row_bytes, int64_t n, void* dst) {
-      k::pack_q4_0_x16(rows, row_bytes, n, static_cast<k::block_q4_0x16*>(dst));
-    },
-    [](int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
-      k::gemm_q4_0x16_q8_0(n, static_cast<const k::block_q4_0x16*>(w), a, a_stride, ntok, y, y_stride);
-    }};
-const PackedOps kF16x16{
-    k::kPackRows, [](int64_t n) { return 4 * static_cast<uint64_t>(n); }, nullptr,
-    [](int64_t n) -> uint64_t { return 2 * k::kPackRows * static_cast<uint64_t>(n); },
-    [](const void* rows, size_t row_bytes, int64_t n, void* dst) {
-      k::pack_f16_x16(rows, row_bytes, n, static_cast<uint16_t*>(dst));
-    },
-    [](int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
-      k::gemm_f16x16_f32(n, static_cast<const uint16_t*>(w), a, a_stride, ntok, y, y_stride);
-    }};
+// A packed layout's entry: Block is one group's unit of Cols columns; Act the activations' form.
+uint64_t q8_K_bytes(int64_t n) { return ggml_bytes(GgmlType::Q8_K, static_cast<uint64_t>(n)); }
+void q8_K_prepare(const float* x, void* dst, int64_t n) { k::quantize_row_q8_K_ref(x, dst, n); }
+uint64_t q8_0u_bytes(int64_t n) { return sizeof(k::block_q8_0u) * static_cast<uint64_t>(n / 32); }
+void q8_0u_prepare(const float* x, void* dst, int64_t n) { k::quantize_row_q8_0u(x, static_cast<k::block_q8_0u*>(dst), n); }
+uint64_t f32_bytes(int64_t n) { return 4 * static_cast<uint64_t>(n); }
+
+template <class Block, int Cols, void (*Pack)(const void*, size_t, int64_t, Block*),
+          void (*Gemm)(int64_t, const Block*, const void*, size_t, int, float*, size_t)>
+constexpr PackedOps packed(uint64_t (*act_bytes)(int64_t), void (*prepare)(const float*, void*, int64_t)) {
+  return {k::kPackRows, act_bytes, prepare,
+          [](int64_t n) -> uint64_t { return sizeof(Block) * (Cols == 1 ? k::kPackRows : 1) * static_cast<uint64_t>(n / Cols); },
+          [](const void* rows, size_t row_bytes, int64_t n, void* dst) { Pack(rows, row_bytes, n, static_cast<Block*>(dst)); },
+          [](int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
+            Gemm(n, static_cast<const Block*>(w), a, a_stride, ntok, y, y_stride);
+          }};
+}
+
+// F16 groups are columns of 16 halves (Cols 1: one column per unit of 16 rows).
+const PackedOps kQ4_Kx16 = packed<k::block_q4_Kx16, k::kQK_K, k::pack_q4_K_x16, k::gemm_q4_Kx16_q8_K>(q8_K_bytes, q8_K_prepare);
+const PackedOps kQ6_Kx16 = packed<k::block_q6_Kx16, k::kQK_K, k::pack_q6_K_x16, k::gemm_q6_Kx16_q8_K>(q8_K_bytes, q8_K_prepare);
+const PackedOps kQ8_0x16 = packed<k::block_q8_0x16, 32, k::pack_q8_0_x16, k::gemm_q8_0x16_q8_0>(q8_0u_bytes, q8_0u_prepare);
+const PackedOps kQ4_0x16 = packed<k::block_q4_0x16, 32, k::pack_q4_0_x16, k::gemm_q4_0x16_q8_0>(q8_0u_bytes, q8_0u_prepare);
+const PackedOps kF16x16 = packed<uint16_t, 1, k::pack_f16_x16, k::gemm_f16x16_f32>(f32_bytes, nullptr);
 }  // namespace
 
 const PackedOps* packed_ops(GgmlType t) {

@@ -177,7 +177,7 @@ int main(int argc, char** argv) {
     std::vector<Record> all;
     for (const ModelSource& src : sources) {
       const ModelSummary summary = summarize(*src.file);
-      auto model = Model::load(std::const_pointer_cast<GgufFile>(src.file), {.repack = !no_repack});
+      auto model = Model::load(src.file, {.repack = !no_repack});
       for (const Test& test : tests)
         for (int64_t t : tl)
           for (int64_t b : bl)

@@ -207,20 +207,6 @@ void rope(float* x, int64_t n_heads, const ModelParams& p, int64_t pos) {
   }
 }
 
-// Keys (and values) of one KV head at one cache row, as F32.
-void load_head(GgmlType type, const uint8_t* row, int64_t head, int64_t D, float* out) {
-  const uint8_t* src = row + ggml_bytes(type, static_cast<uint64_t>(head * D));
-  if (type == GgmlType::F16) k::fp16_to_fp32_row(reinterpret_cast<const uint16_t*>(src), out, static_cast<size_t>(D));
-  else if (type == GgmlType::F32) std::memcpy(out, src, static_cast<size_t>(D) * sizeof(float));
-  else dequantize_row(type, src, out, D);
-}
-
-void store_row(GgmlType type, const float* x, uint8_t* dst, int64_t n) {
-  if (type == GgmlType::F16) k::fp32_to_fp16_row(x, reinterpret_cast<uint16_t*>(dst), static_cast<size_t>(n));
-  else if (type == GgmlType::F32) std::memcpy(dst, x, static_cast<size_t>(n) * sizeof(float));
-  else quantize_row(type, x, dst, n);
-}
-
 }  // namespace
 
 std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch) {
@@ -237,7 +223,7 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch) {
   std::vector<int64_t>& pos = pos_buf;
   std::vector<int64_t>& next = next_buf;
   std::vector<int64_t>& seq_first = first_buf;  // each sequence's first row in the F32 keys
-  seq_first.assign(static_cast<size_t>(kv.n_seq()), 0);
+  seq_first.resize(static_cast<size_t>(kv.n_seq()));
   pos.resize(static_cast<size_t>(n));
   next.assign(static_cast<size_t>(kv.n_seq()), -1);
   for (int64_t t = 0; t < n; ++t) {
@@ -276,6 +262,14 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch) {
   // cache, quantized to Q8_0 for an integer dot against a Q8_0 cache.
   const QuantOps* k_ops = tk == GgmlType::Q8_0 ? quant_ops(tk) : nullptr;
   const uint64_t qq_bytes = ggml_bytes(GgmlType::Q8_0, static_cast<uint64_t>(D));
+  // Rows of the F32 copies of keys and values: each sequence in the batch, all its positions.
+  int64_t kv_rows = 0;
+  for (int s = 0; s < kv.n_seq(); ++s) {
+    seq_first[static_cast<size_t>(s)] = kv_rows;
+    if (next[static_cast<size_t>(s)] >= 0) kv_rows += next[static_cast<size_t>(s)];
+  }
+  float* kf = !k_ops && tk != GgmlType::F32 ? reuse(a.kf, static_cast<size_t>(kv_rows * KVD)) : nullptr;
+  float* vf = tv != GgmlType::F32 ? reuse(a.vf, static_cast<size_t>(kv_rows * KVD)) : nullptr;
   for (int64_t l = 0; l < p.n_layer; ++l) {
     const LayerWeights& w = m.layers()[static_cast<size_t>(l)];
     rms_norm(x.data(), w.attn_norm, p.norm_eps, xn.data(), n, E);
@@ -293,27 +287,19 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch) {
       const int32_t s = batch.seq[static_cast<size_t>(t)];
       rope(q.data() + t * E, H, p, pos[static_cast<size_t>(t)]);
       rope(kk.data() + t * KVD, HKV, p, pos[static_cast<size_t>(t)]);
-      store_row(tk, kk.data() + t * KVD, kv.k_row(s, l, pos[static_cast<size_t>(t)]), KVD);
-      store_row(tv, vv.data() + t * KVD, kv.v_row(s, l, pos[static_cast<size_t>(t)]), KVD);
+      quantize_row(tk, kk.data() + t * KVD, kv.k_row(s, l, pos[static_cast<size_t>(t)]), KVD);
+      quantize_row(tv, vv.data() + t * KVD, kv.v_row(s, l, pos[static_cast<size_t>(t)]), KVD);
     }
     // Keys and values of the sequences in this batch as F32, converted once per layer: every
     // query head of a group reads the same KV head, and converting per query repeated the work
     // (group x len x head size conversions per token). A Q8_0 key cache keeps its integer dot.
-    const bool k_float = !k_ops;
-    int64_t rows = 0;
-    for (int s = 0; s < kv.n_seq(); ++s) {
-      seq_first[static_cast<size_t>(s)] = rows;
-      if (next[static_cast<size_t>(s)] >= 0) rows += next[static_cast<size_t>(s)];
-    }
-    float* kf = k_float && tk != GgmlType::F32 ? reuse(a.kf, static_cast<size_t>(rows * KVD)) : nullptr;
-    float* vf = tv != GgmlType::F32 ? reuse(a.vf, static_cast<size_t>(rows * KVD)) : nullptr;
 #pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t r = 0; r < kv_rows; ++r) {
       int s = 0;
       while (s + 1 < kv.n_seq() && seq_first[static_cast<size_t>(s) + 1] <= r) ++s;
       const int64_t j = r - seq_first[static_cast<size_t>(s)];
-      if (kf) load_head(tk, kv.k_row(s, l, j), 0, KVD, kf + r * KVD);
-      if (vf) load_head(tv, kv.v_row(s, l, j), 0, KVD, vf + r * KVD);
+      if (kf) dequantize_row(tk, kv.k_row(s, l, j), kf + r * KVD, KVD);
+      if (vf) dequantize_row(tv, kv.v_row(s, l, j), vf + r * KVD, KVD);
     }
     // Causal attention over each token's own sequence, each query head reading its group's KV
     // head; scratch per thread. Later tokens attend to more keys, so the (token, head) pairs are
@@ -337,7 +323,6 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch) {
             quantize_row(GgmlType::Q8_0, qt, qq, D);
           else
             std::memcpy(qh, qt, static_cast<size_t>(D) * sizeof(float));
-          // Row j of this sequence's keys (values), this KV head.
           const int64_t r0 = seq_first[static_cast<size_t>(s)];
           // Keys and values of this KV head: rows KVD floats apart in the F32 copy (or the cache).
           const float* k0 = kf ? kf + r0 * KVD + kvh * D : reinterpret_cast<const float*>(kv.k_row(s, l, 0)) + kvh * D;
