@@ -1,5 +1,6 @@
-// A decoder-only transformer (llama, qwen2 families) loaded from a GGUF file: hyperparameters
-// from metadata, weights used in place from the mapping (any type llmkit can dequantize).
+// A transformer loaded from a GGUF file: decoders (llama, qwen2 families) and BERT encoders
+// (bert): hyperparameters from metadata, weights used in place from the mapping (any type llmkit
+// can dequantize).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -18,6 +19,11 @@ struct ModelParams {
   float rope_base = 10000.f, rope_scale = 1.f;  // linear scaling divides positions
   float norm_eps = 1e-5f;
   bool rope_neox = false;  // rotate pairs (i, i + n_rot/2) instead of (2i, 2i+1)
+  // Encoders: LayerNorm after attention and after the FFN, GELU, learned positions, and
+  // attention over the whole sequence (bert.attention.causal false).
+  bool encoder = false;
+  bool causal = true;
+  int pooling = -1;  // <arch>.pooling_type: 0 none, 1 mean, 2 cls, 3 last, 4 rank; -1 absent
 };
 
 // A weight matrix: its tensor in the file, and, when this CPU has a faster kernel for an
@@ -36,9 +42,11 @@ struct LoadOptions {
 };
 
 struct LayerWeights {
-  Weight wq, wk, wv, wo, w_gate, w_up, w_down;
-  // Small vectors, converted to F32 once at load instead of on every forward pass.
-  std::vector<float> attn_norm, ffn_norm, bq, bk, bv;  // biases empty when the model has none
+  Weight wq, wk, wv, wo, w_gate, w_up, w_down;  // no w_gate in an encoder
+  // Small vectors, converted to F32 once at load instead of on every forward pass. Biases are
+  // empty when the model has none. In an encoder attn_norm/ffn_norm are the LayerNorms after
+  // attention and after the FFN, with their biases.
+  std::vector<float> attn_norm, ffn_norm, bq, bk, bv, bo, b_up, b_down, attn_norm_b, ffn_norm_b;
 };
 
 class Model {
@@ -53,6 +61,11 @@ class Model {
   const Weight& output() const { return output_; }  // the token embedding when tied
   uint64_t packed_bytes() const { return packed_bytes_; }  // memory held by repacked weights
   const std::vector<LayerWeights>& layers() const { return layers_; }
+  // Encoders: learned positions, the token-type embedding of type 0, the embeddings' LayerNorm.
+  const TensorInfo* pos_embd() const { return pos_embd_; }
+  const std::vector<float>& type_embd() const { return type_embd_; }
+  const std::vector<float>& embd_norm() const { return embd_norm_; }
+  const std::vector<float>& embd_norm_b() const { return embd_norm_b_; }
 
  private:
   std::shared_ptr<const GgufFile> file_;
@@ -67,6 +80,10 @@ class Model {
   void repack(Weight& w);
   std::vector<float> out_norm_;
   std::vector<LayerWeights> layers_;
+  const TensorInfo* pos_embd_ = nullptr;
+  std::vector<float> type_embd_, embd_norm_, embd_norm_b_;
+  void load_decoder();
+  void load_encoder();
 };
 
 // Tokens to run together in one forward pass: any mix of sequences (slots of the KV cache). The
@@ -83,10 +100,20 @@ struct Batch {
   size_t size() const { return token.size(); }
 };
 
-// Runs a batch and appends its keys and values to the cache. Returns n_vocab logits for every
-// token marked in batch.logits, in batch order. Throws Error("context_full") when a sequence would
-// outgrow the cache (nothing is written then).
-std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch);
+enum class DecodeOutput {
+  Logits,  // n_vocab floats per marked token
+  Hidden,  // the final hidden state after the output norm: n_embd floats per marked token
+};
+
+// Runs a batch through a decoder and appends its keys and values to the cache. Returns, for every
+// token marked in batch.logits, in batch order, its logits (or hidden state). Throws
+// Error("context_full") when a sequence would outgrow the cache (nothing is written then).
+std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, DecodeOutput out = DecodeOutput::Logits);
+
+// Runs sequences through an encoder, all in one pass; each token attends to every token of its
+// own sequence. Returns the final hidden states, n_embd floats per token, the sequences one after
+// another. Throws Error("context_full") for a sequence longer than the model's positions.
+std::vector<float> encode(const Model& m, const std::vector<std::vector<int32_t>>& seqs);
 
 // One sequence (slot 0): `tokens` at positions n_past .. n_past+n-1, in batches of at most
 // n_batch tokens. Returns the logits of every position when all_logits, else of the last one.

@@ -57,8 +57,9 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const GgufFile> file, const L
   const GgufFile& f = *m->file_;
   ModelParams& p = m->p_;
   p.arch = f.get_opt<std::string>("general.architecture").value_or("");
-  if (p.arch != "llama" && p.arch != "qwen2")
-    throw Error("unsupported_model", "architecture '" + p.arch + "' is not supported (llama, qwen2)");
+  if (p.arch != "llama" && p.arch != "qwen2" && p.arch != "bert")
+    throw Error("unsupported_model", "architecture '" + p.arch + "' is not supported (llama, qwen2, bert)");
+  p.encoder = p.arch == "bert";
   auto hp = [&](const char* key, bool required, int64_t fallback) -> int64_t {
     auto v = f.get_int(p.arch + "." + key);
     if (!v && required) throw Error("bad_model", "metadata key '" + p.arch + "." + key + "' is missing");
@@ -69,24 +70,47 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const GgufFile> file, const L
   p.n_head = hp("attention.head_count", true, 0);
   p.n_head_kv = hp("attention.head_count_kv", false, p.n_head);
   p.n_ff = hp("feed_forward_length", true, 0);
-  p.n_ctx_train = hp("context_length", false, 2048);
+  p.n_ctx_train = hp("context_length", !!p.encoder, 2048);
+  p.pooling = static_cast<int>(hp("pooling_type", false, -1));
   if (p.n_embd <= 0 || p.n_layer <= 0 || p.n_head <= 0 || p.n_head_kv <= 0 || p.n_ff <= 0 || p.n_embd % p.n_head ||
       p.n_head % p.n_head_kv)
     throw Error("bad_model", "inconsistent hyperparameters (embedding, heads, KV heads, feed-forward)");
   p.head_dim = p.n_embd / p.n_head;
-  p.n_rot = hp("rope.dimension_count", false, p.head_dim);
-  if (p.n_rot <= 0 || p.n_rot > p.head_dim || p.n_rot % 2) throw Error("bad_model", "bad rope.dimension_count");
-  if (auto b = f.get_opt<float>(p.arch + ".rope.freq_base")) p.rope_base = *b;
-  if (auto e = f.get_opt<float>(p.arch + ".attention.layer_norm_rms_epsilon")) p.norm_eps = *e;
-  if (auto s = f.get_opt<float>(p.arch + ".rope.scale_linear")) p.rope_scale = *s;
-  if (auto t = f.get_opt<std::string>(p.arch + ".rope.scaling.type"); t && *t == "linear")
-    if (auto s = f.get_opt<float>(p.arch + ".rope.scaling.factor")) p.rope_scale = *s;
-  p.rope_neox = p.arch == "qwen2";
+  if (auto c = f.get_opt<bool>(p.arch + ".attention.causal")) p.causal = *c;
+  else p.causal = !p.encoder;
+  if (p.encoder) {
+    if (p.n_head_kv != p.n_head) throw Error("bad_model", "an encoder's KV heads must equal its heads");
+    if (p.n_ctx_train <= 0) throw Error("bad_model", "bad context_length");
+    p.norm_eps = 1e-12f;
+    if (auto e = f.get_opt<float>(p.arch + ".attention.layer_norm_epsilon")) p.norm_eps = *e;
+    m->load_encoder();
+  } else {
+    p.n_rot = hp("rope.dimension_count", false, p.head_dim);
+    if (p.n_rot <= 0 || p.n_rot > p.head_dim || p.n_rot % 2) throw Error("bad_model", "bad rope.dimension_count");
+    if (auto b = f.get_opt<float>(p.arch + ".rope.freq_base")) p.rope_base = *b;
+    if (auto e = f.get_opt<float>(p.arch + ".attention.layer_norm_rms_epsilon")) p.norm_eps = *e;
+    if (auto s = f.get_opt<float>(p.arch + ".rope.scale_linear")) p.rope_scale = *s;
+    if (auto t = f.get_opt<std::string>(p.arch + ".rope.scaling.type"); t && *t == "linear")
+      if (auto s = f.get_opt<float>(p.arch + ".rope.scaling.factor")) p.rope_scale = *s;
+    p.rope_neox = p.arch == "qwen2";
+    m->load_decoder();
+  }
+  if (opt.repack) {
+    if (m->output_.t) m->repack(m->output_);
+    for (LayerWeights& w : m->layers_)
+      for (Weight* x : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down})
+        if (x->t) m->repack(*x);
+  }
+  return m;
+}
 
-  m->tok_embd_ = need(f, "token_embd.weight", p.n_embd, -1);
-  p.n_vocab = m->tok_embd_->ne[1];
-  m->out_norm_ = small(f, "output_norm.weight", p.n_embd, true);
-  m->output_.t = f.find_tensor("output.weight") ? need(f, "output.weight", p.n_embd, p.n_vocab) : m->tok_embd_;
+void Model::load_decoder() {
+  const GgufFile& f = *file_;
+  ModelParams& p = p_;
+  tok_embd_ = need(f, "token_embd.weight", p.n_embd, -1);
+  p.n_vocab = tok_embd_->ne[1];
+  out_norm_ = small(f, "output_norm.weight", p.n_embd, true);
+  output_.t = f.find_tensor("output.weight") ? need(f, "output.weight", p.n_embd, p.n_vocab) : tok_embd_;
   const int64_t kv_dim = p.n_head_kv * p.head_dim;
   for (int64_t l = 0; l < p.n_layer; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
@@ -103,14 +127,51 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const GgufFile> file, const L
     w.w_gate.t = need(f, b + "ffn_gate.weight", p.n_embd, p.n_ff);
     w.w_up.t = need(f, b + "ffn_up.weight", p.n_embd, p.n_ff);
     w.w_down.t = need(f, b + "ffn_down.weight", p.n_ff, p.n_embd);
-    m->layers_.push_back(std::move(w));
+    layers_.push_back(std::move(w));
   }
-  if (opt.repack) {
-    m->repack(m->output_);
-    for (LayerWeights& w : m->layers_)
-      for (Weight* x : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down}) m->repack(*x);
+}
+
+// llama.cpp's names for BERT: token, token-type and position embeddings with a LayerNorm, then
+// per layer Q/K/V/output with biases, the LayerNorm after attention (attn_output_norm), the FFN
+// up/down with biases, and the LayerNorm after the FFN (layer_output_norm). No output head.
+void Model::load_encoder() {
+  const GgufFile& f = *file_;
+  ModelParams& p = p_;
+  const int64_t E = p.n_embd;
+  tok_embd_ = need(f, "token_embd.weight", E, -1);
+  p.n_vocab = tok_embd_->ne[1];
+  pos_embd_ = need(f, "position_embd.weight", E, -1);
+  if (pos_embd_->ne[1] < p.n_ctx_train)
+    throw Error("bad_model", "position_embd.weight has " + std::to_string(pos_embd_->ne[1]) +
+                                 " rows, fewer than the context length " + std::to_string(p.n_ctx_train));
+  if (f.find_tensor("token_types.weight")) {
+    const TensorInfo* tt = need(f, "token_types.weight", E, -1);
+    std::vector<float> all = dequantize_tensor(f, *tt);
+    type_embd_.assign(all.begin(), all.begin() + E);  // every token is of type 0
   }
-  return m;
+  embd_norm_ = small(f, "token_embd_norm.weight", E, true);
+  embd_norm_b_ = small(f, "token_embd_norm.bias", E, true);
+  for (int64_t l = 0; l < p.n_layer; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    LayerWeights w;
+    w.wq.t = need(f, b + "attn_q.weight", E, E);
+    w.wk.t = need(f, b + "attn_k.weight", E, E);
+    w.wv.t = need(f, b + "attn_v.weight", E, E);
+    w.wo.t = need(f, b + "attn_output.weight", E, E);
+    w.bq = small(f, b + "attn_q.bias", E, false);
+    w.bk = small(f, b + "attn_k.bias", E, false);
+    w.bv = small(f, b + "attn_v.bias", E, false);
+    w.bo = small(f, b + "attn_output.bias", E, false);
+    w.attn_norm = small(f, b + "attn_output_norm.weight", E, true);
+    w.attn_norm_b = small(f, b + "attn_output_norm.bias", E, true);
+    w.w_up.t = need(f, b + "ffn_up.weight", E, p.n_ff);
+    w.w_down.t = need(f, b + "ffn_down.weight", p.n_ff, E);
+    w.b_up = small(f, b + "ffn_up.bias", p.n_ff, false);
+    w.b_down = small(f, b + "ffn_down.bias", E, false);
+    w.ffn_norm = small(f, b + "layer_output_norm.weight", E, true);
+    w.ffn_norm_b = small(f, b + "layer_output_norm.bias", E, true);
+    layers_.push_back(std::move(w));
+  }
 }
 
 }  // namespace llmkit

@@ -1,0 +1,151 @@
+#include "matmul.h"
+
+#include <algorithm>
+
+#include "cpu/dot.h"
+#include "cpu/gemm.h"
+#include "llmkit/quant.h"
+
+namespace llmkit::detail {
+namespace {
+
+namespace k = kernels;
+
+// Y[t][o] = dot(W row o, X[t]) for t < n. Types with an integer dot product take activations
+// quantized once per call (to Q8_0 or Q8_K), as ggml does; the others are dequantized row by row.
+constexpr int64_t kRowTile = 16, kTokenTile = 64, kGemmTokens = k::kGemmTokens;
+
+// One weight's part of a product: its kernels, its activations prepared for them, its tiles.
+struct Product {
+  const Weight* wt = nullptr;
+  float* y = nullptr;
+  int64_t in = 0, out = 0;
+  const uint8_t* data = nullptr;
+  uint64_t row_bytes = 0;
+  const QuantOps* ops = nullptr;
+  bool int_dot = false;
+  // Repacked rows (a whole group against all the tokens per call), then the rows left over.
+  const PackedOps* pk = nullptr;
+  int64_t groups = 0, first_plain = 0;
+  uint64_t group_bytes = 0;
+  const uint8_t* xa = nullptr;  // activations for the groups (or all rows)
+  uint64_t act_bytes = 0;
+  const uint8_t* xp = nullptr;  // ... for the rows left over, when their kernels want another form
+  uint64_t plain_bytes = 0;
+  int64_t tiles = 0;
+};
+
+// What a prepared activation buffer holds, so that products of one input can share it.
+struct Prepared {
+  const void* how = nullptr;  // the packed kernel's prepare function, or the type's ops
+  GgmlType type = GgmlType::F32;
+  const uint8_t* data = nullptr;
+};
+
+// Activations in the kernels' form, made once per input: quantized for integer dots, as ggml
+// does (a packed layout's kernel may want them in a form of its own). Reuses an earlier buffer
+// with the same form; the buffers are the calling thread's, slot by slot.
+const uint8_t* prepare(const float* x, int64_t n, int64_t in, const PackedOps* pk, const QuantOps* ops, uint64_t bytes,
+                       std::vector<Prepared>& done) {
+  const void* how = pk ? static_cast<const void*>(pk) : static_cast<const void*>(ops);
+  const GgmlType type = pk ? GgmlType::F32 : ops->vec_dot_type;
+  for (const Prepared& p : done)
+    if (p.type == type && (pk ? p.how == how : p.how == nullptr)) return p.data;
+  thread_local std::vector<std::vector<uint8_t>> bufs;
+  if (bufs.size() <= done.size()) bufs.resize(done.size() + 1);
+  uint8_t* q = reuse(bufs[done.size()], static_cast<size_t>(bytes * static_cast<uint64_t>(n)));
+#pragma omp parallel for schedule(static) if (n >= 8)
+  for (int64_t t = 0; t < n; ++t) {
+    uint8_t* dst = q + static_cast<uint64_t>(t) * bytes;
+    if (pk) pk->prepare(x + t * in, dst, in);
+    else quantize_row(ops->vec_dot_type, x + t * in, dst, in);
+  }
+  done.push_back({pk ? how : nullptr, type, q});
+  return q;
+}
+
+void run_tile(const Product& p, int64_t rt, const float* x, int64_t n) {
+  const int64_t in = p.in, out = p.out;
+  float* y = p.y;
+  if (rt < p.groups) {
+    p.pk->gemm(in, p.wt->packed + static_cast<uint64_t>(rt) * p.group_bytes, p.xa, p.act_bytes, static_cast<int>(n),
+               y + rt * p.pk->rows, static_cast<size_t>(out));
+    return;
+  }
+  const int64_t o_begin = p.first_plain + (rt - p.groups) * kRowTile, o_end = std::min(out, o_begin + kRowTile);
+  if (!p.int_dot) {  // rows as F32 (dequantized one at a time), then a float dot per token
+    thread_local std::vector<float> row_buf;
+    const GgmlType type = (*p.wt)->type;
+    for (int64_t o = o_begin; o < o_end; ++o) {
+      const float* wr = reinterpret_cast<const float*>(p.data + static_cast<uint64_t>(o) * p.row_bytes);
+      if (type != GgmlType::F32) {
+        float* row = reuse(row_buf, static_cast<size_t>(in));
+        dequantize_row(type, p.data + static_cast<uint64_t>(o) * p.row_bytes, row, in);
+        wr = row;
+      }
+      for (int64_t t = 0; t < n; ++t) y[t * out + o] = k::dot_f32(wr, x + t * in, in);
+    }
+    return;
+  }
+  // Tiles of weight rows x tokens: a tile's weight rows stay in cache while the tokens stream
+  // past, so a prompt reads each weight from memory once rather than once per token.
+  for (int64_t t0 = 0; t0 < n; t0 += kTokenTile) {
+    const int64_t t_end = std::min(n, t0 + kTokenTile);
+    for (int64_t o = o_begin; o < o_end; ++o) {
+      const uint8_t* wr = p.data + static_cast<uint64_t>(o) * p.row_bytes;
+      int64_t t = t0;
+      if (p.ops->gemm)
+        for (; t + 1 < t_end; t += kGemmTokens) {
+          const int nt = static_cast<int>(std::min<int64_t>(kGemmTokens, t_end - t));
+          p.ops->gemm(in, wr, p.xp + static_cast<uint64_t>(t) * p.plain_bytes, p.plain_bytes, nt, y + t * out + o,
+                      static_cast<size_t>(out));
+        }
+      for (; t < t_end; ++t) y[t * out + o] = p.ops->vec_dot(in, wr, p.xp + static_cast<uint64_t>(t) * p.plain_bytes);
+    }
+  }
+}
+
+}  // namespace
+
+void matmul(const GgufFile& f, std::initializer_list<std::pair<const Weight*, float*>> jobs, const float* x, int64_t n) {
+  Product ps[3];
+  int np = 0;
+  std::vector<Prepared> done;
+  int64_t total = 0;
+  for (const auto& [wt, y] : jobs) {
+    Product& p = ps[np++];
+    const TensorInfo& w = **wt;
+    p.wt = wt, p.y = y, p.in = w.ne[0], p.out = w.ne[1];
+    p.data = f.tensor_data(w).data();
+    p.row_bytes = ggml_bytes(w.type, static_cast<uint64_t>(p.in));
+    p.ops = quant_ops(w.type);
+    p.int_dot = p.ops && p.ops->vec_dot;
+    p.pk = wt->packed ? packed_ops(w.type) : nullptr;
+    p.groups = p.pk ? wt->packed_rows / p.pk->rows : 0;
+    p.first_plain = p.pk ? wt->packed_rows : 0;
+    p.group_bytes = p.pk ? p.pk->group_bytes(p.in) : 0;
+    p.xa = p.xp = reinterpret_cast<const uint8_t*>(x);
+    p.act_bytes = p.plain_bytes = static_cast<uint64_t>(p.in) * sizeof(float);
+    if (p.int_dot) {
+      p.plain_bytes = ggml_bytes(p.ops->vec_dot_type, static_cast<uint64_t>(p.in));
+      if (!p.pk || p.first_plain < p.out) p.xp = prepare(x, n, p.in, nullptr, p.ops, p.plain_bytes, done);
+    }
+    if (p.pk) {
+      p.act_bytes = p.pk->act_bytes(p.in);
+      if (p.pk->prepare) p.xa = prepare(x, n, p.in, p.pk, nullptr, p.act_bytes, done);
+    } else {
+      p.xa = p.xp, p.act_bytes = p.plain_bytes;
+    }
+    p.tiles = p.groups + (p.out - p.first_plain + kRowTile - 1) / kRowTile;
+    total += p.tiles;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < total; ++i) {
+    int j = 0;
+    int64_t rt = i;
+    while (rt >= ps[j].tiles) rt -= ps[j++].tiles;
+    run_tile(ps[j], rt, x, n);
+  }
+}
+
+}  // namespace llmkit::detail
