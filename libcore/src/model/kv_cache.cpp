@@ -11,6 +11,8 @@ namespace llmkit {
 KvCache::KvCache(const ModelParams& p, int64_t n_ctx, int n_seq, GgmlType type_k, GgmlType type_v)
     : n_ctx_(n_ctx), n_layer_(p.n_layer), kv_dim_(p.n_head_kv * p.head_dim), n_seq_(n_seq), type_k_(type_k),
       type_v_(type_v) {
+  if (p.encoder)
+    throw Error("unsupported_model", "'" + p.arch + "' is an encoder: it embeds text (llm-embed) but does not generate");
   if (n_ctx <= 0) throw Error("usage", "the context size must be positive");
   if (n_seq <= 0) throw Error("usage", "the cache needs at least one sequence");
   for (GgmlType t : {type_k, type_v}) {

@@ -1,0 +1,239 @@
+// llm-embed: text to sentence embeddings (BERT encoders and decoder models), JSON-lines in and
+// out, or raw float32 rows for bulk loading into a vector store.
+#include <CLI/CLI.hpp>
+#include <omp.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "llmkit/cli.h"
+#include "llmkit/embed.h"
+#include "llmkit/error.h"
+#include "llmkit/gguf.h"
+#include "llmkit/json_writer.h"
+#include "llmkit/jsonl.h"
+#include "llmkit/model.h"
+#include "llmkit/tokenizer.h"
+
+namespace {
+
+struct Options {
+  std::string model, prompt, field = "text", output_field = "embedding", pooling, normalize = "l2", format = "jsonl";
+  int64_t n_ctx = 0, n_batch = 2048;
+  int threads = 0;
+  bool have_prompt = false, truncate = false, no_repack = false;
+};
+
+// One input record on its way through: its tokens, or why it failed.
+struct Item {
+  llmkit::JsonObject rec;
+  bool parsed = false;
+  uint64_t line = 0;
+  std::vector<int32_t> tokens;
+  bool truncated = false;
+  std::optional<llmkit::Error> error;
+};
+
+struct Run {
+  const Options& o;
+  const llmkit::Tokenizer& tok;
+  llmkit::Embedder& emb;
+  llmkit::Pooling pooling;
+  llmkit::Normalize norm;
+  int64_t dim;
+  bool failed = false;
+
+  // Text to tokens, with the context limit applied: an error, or with --truncate the tail cut
+  // (keeping a closing SEP/EOS the tokenizer added, as sentence-transformers does).
+  void tokenize(Item& it) const {
+    auto text = it.rec.get_string(o.field);
+    if (!text) throw llmkit::Error("missing_field", "record has no \"" + o.field + "\" string");
+    it.tokens = tok.encode(*text);
+    if (it.tokens.empty()) throw llmkit::Error("empty_text", "the text has no tokens");
+    const size_t limit = static_cast<size_t>(emb.n_ctx());
+    if (it.tokens.size() <= limit) return;
+    if (!o.truncate)
+      throw llmkit::Error("too_long", "the text has " + std::to_string(it.tokens.size()) + " tokens; the context holds " +
+                                          std::to_string(limit) + " (-c, or --truncate)");
+    const bool keep_last = tok.vocab().add_eos && it.tokens.back() == tok.vocab().eos;
+    const int32_t last = it.tokens.back();
+    it.tokens.resize(limit);
+    if (keep_last) it.tokens.back() = last;
+    it.truncated = true;
+  }
+
+  void write_error(const Item& it) {
+    failed = true;
+    if (o.format == "f32") {
+      // A row of NaN keeps row i for input record i; the reason goes to stderr.
+      std::vector<float> nan(static_cast<size_t>(dim), std::nanf(""));
+      std::fwrite(nan.data(), sizeof(float), nan.size(), stdout);
+      std::fprintf(stderr, "llm-embed: record %llu: %s: %s\n", static_cast<unsigned long long>(it.line),
+                   it.error->code().c_str(), it.error->what());
+      return;
+    }
+    std::string line = it.parsed ? llmkit::error_record(&it.rec, it.error->code(), it.error->what())
+                                 : llmkit::error_record(nullptr, it.error->code(),
+                                                        "line " + std::to_string(it.line) + ": " + it.error->what(), it.line);
+    std::printf("%s\n", line.c_str());
+  }
+
+  void write(Item& it, const std::vector<float>& v) {
+    if (o.format == "f32") {
+      std::fwrite(v.data(), sizeof(float), v.size(), stdout);
+      return;
+    }
+    llmkit::JsonWriter w;
+    w.begin_array();
+    if (pooling == llmkit::Pooling::None) {
+      for (size_t r = 0; r < v.size(); r += static_cast<size_t>(dim)) {
+        w.begin_array();
+        for (size_t i = r; i < r + static_cast<size_t>(dim); ++i) w.value(v[i]);
+        w.end_array();
+      }
+    } else {
+      for (float x : v) w.value(x);
+    }
+    it.rec.set_raw(o.output_field, w.end_array().take());
+    it.rec.set("n_tokens", static_cast<int64_t>(it.tokens.size()));
+    if (it.truncated) it.rec.set("truncated", true);
+    std::printf("%s\n", it.rec.dump().c_str());
+  }
+
+  // Embeds the records that tokenized, then writes every record in input order.
+  void flush(std::vector<Item>& items) {
+    std::vector<std::vector<int32_t>> seqs;
+    for (Item& it : items)
+      if (!it.error) seqs.push_back(it.tokens);
+    std::vector<std::vector<float>> vecs;
+    try {
+      vecs = emb.embed(seqs, pooling, norm);
+    } catch (const llmkit::Error& e) {
+      for (Item& it : items)
+        if (!it.error) it.error = e;
+    }
+    size_t k = 0;
+    for (Item& it : items) {
+      if (it.error) write_error(it);
+      else write(it, vecs[k++]);
+    }
+    std::fflush(stdout);
+    items.clear();
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{
+      "Embed text with a model: BERT-family encoders or decoder models (llama, qwen2). Reads JSON-lines\n"
+      "records ({\"text\": ...}) on stdin and writes each with every field kept and \"embedding\" and\n"
+      "\"n_tokens\" added, in input order; or embeds -p TEXT. --format f32 writes raw float32 rows.",
+      "llm-embed"};
+  app.add_option("-m,--model", o.model, "model (GGUF)")->required();
+  app.add_option("-p,--prompt", o.prompt, "embed this text instead of reading stdin");
+  app.add_option("--field", o.field, "input field holding the text (default text)");
+  app.add_option("--output-field", o.output_field, "name of the added field (default embedding)");
+  app.add_option("--pooling", o.pooling, "mean, cls, last or none (one vector per token); default: the model's")
+      ->check(CLI::IsMember({"mean", "cls", "last", "none"}));
+  app.add_option("--normalize", o.normalize, "l2 (default) or none")->check(CLI::IsMember({"l2", "none"}));
+  app.add_option("-c,--ctx-size", o.n_ctx, "longest text in tokens (0: the model's context, at most 8192)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("-b,--batch-size", o.n_batch, "tokens per forward pass; records are grouped up to it (default 2048)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("-t,--threads", o.threads, "threads (default: all cores)")->check(CLI::PositiveNumber);
+  app.add_flag("--truncate", o.truncate, "cut over-long texts to the context (marked \"truncated\") instead of failing");
+  app.add_option("--format", o.format, "jsonl (default) or f32: little-endian float32 rows, the dimension on stderr")
+      ->check(CLI::IsMember({"jsonl", "f32"}));
+  app.add_flag("--no-repack", o.no_repack, "use the weights in the file's layout only (no interleaved copy at load)");
+  app.set_version_flag("-V,--version", llmkit::version_line("llm-embed"));
+  try {
+    app.parse(argc, argv);
+    o.have_prompt = app.count("--prompt") > 0;
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? llmkit::kExitOk : llmkit::kExitUsage;
+  }
+  if (o.format == "f32" && o.pooling == "none") {
+    std::fprintf(stderr, "llm-embed: --format f32 writes one row per record; --pooling none needs jsonl\n");
+    return llmkit::kExitUsage;
+  }
+  if (!o.have_prompt && isatty(0)) {
+    std::fprintf(stderr, "llm-embed: no -p TEXT and stdin is a terminal (try --help)\n");
+    return llmkit::kExitUsage;
+  }
+  if (o.format == "f32" && isatty(1)) {
+    std::fprintf(stderr, "llm-embed: --format f32 writes binary; redirect stdout to a file or a pipe\n");
+    return llmkit::kExitUsage;
+  }
+  if (o.threads > 0) omp_set_num_threads(o.threads);
+
+  std::shared_ptr<llmkit::GgufFile> file;
+  std::unique_ptr<llmkit::Model> model;
+  std::optional<llmkit::Tokenizer> tok;
+  std::optional<llmkit::Embedder> emb;
+  llmkit::Pooling pooling{};
+  try {
+    file = std::make_shared<llmkit::GgufFile>(llmkit::GgufFile::open(o.model));
+    model = llmkit::Model::load(file, {.repack = !o.no_repack});
+    tok.emplace(llmkit::load_vocab(*file));
+    const llmkit::ModelParams& p = model->params();
+    pooling = o.pooling.empty() ? llmkit::default_pooling(p) : llmkit::parse_pooling(o.pooling);
+    if (o.format == "f32" && pooling == llmkit::Pooling::None)
+      throw llmkit::Error("usage", "the model pools nothing (one vector per token); f32 output needs --pooling");
+    const int64_t n_ctx = o.n_ctx > 0 ? o.n_ctx : std::min<int64_t>(p.n_ctx_train > 0 ? p.n_ctx_train : 8192, 8192);
+    emb.emplace(*model, n_ctx, o.n_batch);
+  } catch (const llmkit::Error& e) {
+    std::fprintf(stderr, "llm-embed: %s: %s\n", o.model.c_str(), e.what());
+    return llmkit::kExitUsage;
+  }
+  Run run{o, *tok, *emb, pooling, llmkit::parse_normalize(o.normalize), model->params().n_embd};
+  if (o.format == "f32") std::fprintf(stderr, "llm-embed: dimension %lld\n", static_cast<long long>(run.dim));
+
+  std::vector<Item> items;
+  auto add = [&](Item it) {
+    if (!it.error) try {
+        run.tokenize(it);
+      } catch (const llmkit::Error& e) {
+        it.error = e;
+      }
+    items.push_back(std::move(it));
+  };
+  if (o.have_prompt) {
+    Item it;
+    it.rec.set("text", std::string_view(o.prompt));
+    it.parsed = true;
+    o.field = "text";
+    add(std::move(it));
+    run.flush(items);
+    return run.failed ? llmkit::kExitSomeFailed : llmkit::kExitOk;
+  }
+
+  // Records are gathered until their tokens fill a few passes, so that short texts share passes;
+  // output keeps input order.
+  llmkit::JsonlReader reader(std::cin);
+  std::string line;
+  uint64_t no = 0;
+  int64_t pending = 0;
+  while (reader.next_line(line, no)) {
+    Item it;
+    it.line = no;
+    try {
+      it.rec = llmkit::parse_json_object(line);
+      it.parsed = true;
+    } catch (const llmkit::Error& e) {
+      it.error = e;
+    }
+    add(std::move(it));
+    pending += static_cast<int64_t>(items.back().tokens.size());
+    if (pending >= 4 * o.n_batch || items.size() >= 1024) run.flush(items), pending = 0;
+  }
+  run.flush(items);
+  return run.failed ? llmkit::kExitSomeFailed : llmkit::kExitOk;
+}
