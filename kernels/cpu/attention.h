@@ -17,4 +17,21 @@ void attn_scores(const float* q, const float* k, size_t k_stride, int64_t n_keys
 void attn_weighted_sum_ref(const float* p, const float* v, size_t v_stride, int64_t n, int64_t d, float* out);
 void attn_weighted_sum(const float* p, const float* v, size_t v_stride, int64_t n, int64_t d, float* out);
 
+// Several queries at once, for encoders (every query of a sequence meets the same keys). Keys come
+// transposed, kt[i * kt_stride + j] = element i of key j, so that 8 keys' scores accumulate in the
+// lanes of one vector (no horizontal sums) and each key load serves up to 4 queries. Each query's
+// result is independent of how many share its block (each lane sums over i in order).
+// out[r * out_stride + j] = scale * dot(q_r, key j), q_r = q + r * q_stride, r < nq (1..4).
+void attn_scores_kt_ref(const float* q, size_t q_stride, int nq, const float* kt, size_t kt_stride, int64_t n_keys,
+                        int64_t d, float scale, float* out, size_t out_stride);
+void attn_scores_kt(const float* q, size_t q_stride, int nq, const float* kt, size_t kt_stride, int64_t n_keys,
+                    int64_t d, float scale, float* out, size_t out_stride);
+
+// out[r * out_stride + i] += sum_j p[r * p_stride + j] * v[j * v_stride + i], r < nq (1..4): each
+// value row loaded once for every query of the block.
+void attn_weighted_sum_multi_ref(const float* p, size_t p_stride, int nq, const float* v, size_t v_stride, int64_t n,
+                                 int64_t d, float* out, size_t out_stride);
+void attn_weighted_sum_multi(const float* p, size_t p_stride, int nq, const float* v, size_t v_stride, int64_t n,
+                             int64_t d, float* out, size_t out_stride);
+
 }  // namespace llmkit::kernels

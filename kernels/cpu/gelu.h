@@ -9,6 +9,7 @@
 namespace llmkit::kernels {
 
 float gelu_ref(float x);                           // the formula in F32
-void gelu_row(const float* x, float* y, int64_t n);  // the table, as described above
+void gelu_row_ref(const float* x, float* y, int64_t n);  // the table, one element at a time
+void gelu_row(const float* x, float* y, int64_t n);      // the same with row conversions (y may be x)
 
 }  // namespace llmkit::kernels

@@ -4,6 +4,7 @@
 #include <omp.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -48,6 +49,7 @@ struct Run {
   llmkit::Normalize norm;
   int64_t dim;
   bool failed = false;
+  int64_t records = 0, errors = 0, tokens = 0;
 
   // Text to tokens, with the context limit applied: an error, or with --truncate the tail cut
   // (keeping a closing SEP/EOS the tokenizer added, as sentence-transformers does).
@@ -70,6 +72,7 @@ struct Run {
 
   void write_error(const Item& it) {
     failed = true;
+    ++records, ++errors;
     if (o.format == "f32") {
       // A row of NaN keeps row i for input record i; the reason goes to stderr.
       std::vector<float> nan(static_cast<size_t>(dim), std::nanf(""));
@@ -85,6 +88,7 @@ struct Run {
   }
 
   void write(Item& it, const std::vector<float>& v) {
+    ++records, tokens += static_cast<int64_t>(it.tokens.size());
     if (o.format == "f32") {
       std::fwrite(v.data(), sizeof(float), v.size(), stdout);
       return;
@@ -194,6 +198,15 @@ int main(int argc, char** argv) {
     return llmkit::kExitUsage;
   }
   Run run{o, *tok, *emb, pooling, llmkit::parse_normalize(o.normalize), model->params().n_embd};
+  const auto start = std::chrono::steady_clock::now();
+  // What a batch run did, on stderr: records, tokens and their rates (model loading excluded).
+  auto summary = [&] {
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::fprintf(stderr, "llm-embed: %lld records (%lld failed), %lld tokens in %.2f s: %.1f records/s, %.1f tokens/s\n",
+                 static_cast<long long>(run.records), static_cast<long long>(run.errors), static_cast<long long>(run.tokens), s,
+                 s > 0 ? static_cast<double>(run.records) / s : 0.0, s > 0 ? static_cast<double>(run.tokens) / s : 0.0);
+    return run.failed ? llmkit::kExitSomeFailed : llmkit::kExitOk;
+  };
   if (o.format == "f32") std::fprintf(stderr, "llm-embed: dimension %lld\n", static_cast<long long>(run.dim));
 
   std::vector<Item> items;
@@ -212,7 +225,7 @@ int main(int argc, char** argv) {
     o.field = "text";
     add(std::move(it));
     run.flush(items);
-    return run.failed ? llmkit::kExitSomeFailed : llmkit::kExitOk;
+    return run.failed ? llmkit::kExitSomeFailed : llmkit::kExitOk;  // one text: no summary
   }
 
   // Records are gathered until their tokens fill a few passes, so that short texts share passes;
@@ -235,5 +248,5 @@ int main(int argc, char** argv) {
     if (pending >= 4 * o.n_batch || items.size() >= 1024) run.flush(items), pending = 0;
   }
   run.flush(items);
-  return run.failed ? llmkit::kExitSomeFailed : llmkit::kExitOk;
+  return summary();
 }

@@ -50,7 +50,7 @@ void add_bias(float* y, const std::vector<float>& bias, int64_t n, int64_t dim) 
 }
 
 struct EncoderActivations {
-  std::vector<float> x, q, kk, vv, att, tmp, u;
+  std::vector<float> x, q, kk, vv, kt, att, tmp, u;
   std::vector<int64_t> first, len;  // each token's sequence: its first token, its length
   std::vector<int32_t> ids;
 };
@@ -82,6 +82,7 @@ std::vector<float> encode(const Model& m, const std::vector<std::vector<int32_t>
   float* q = reuse(a.q, static_cast<size_t>(n * E));
   float* kk = reuse(a.kk, static_cast<size_t>(n * E));
   float* vv = reuse(a.vv, static_cast<size_t>(n * E));
+  float* kt = reuse(a.kt, static_cast<size_t>(n * E));  // keys transposed, per sequence and head
   float* att = reuse(a.att, static_cast<size_t>(n * E));
   float* tmp = reuse(a.tmp, static_cast<size_t>(n * E));
   float* u = reuse(a.u, static_cast<size_t>(n * F));
@@ -118,6 +119,22 @@ std::vector<float> encode(const Model& m, const std::vector<std::vector<int32_t>
   }
   layer_norm(x, m.embd_norm(), m.embd_norm_b(), p.norm_eps, x, n, E);
 
+  // Attention's units of work: (first query, queries, head), blocks never crossing a sequence.
+  struct Block {
+    int64_t t0, head;
+    int nq;
+  };
+  std::vector<Block> blocks;
+  {
+    int64_t t = 0;
+    for (const auto& s : seqs) {
+      const int64_t L = static_cast<int64_t>(s.size());
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t j = 0; j < L; j += 4) blocks.push_back({t + j, h, static_cast<int>(std::min<int64_t>(4, L - j))});
+      t += L;
+    }
+  }
+
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   for (int64_t l = 0; l < p.n_layer; ++l) {
     const LayerWeights& w = m.layers()[static_cast<size_t>(l)];
@@ -125,28 +142,42 @@ std::vector<float> encode(const Model& m, const std::vector<std::vector<int32_t>
     add_bias(q, w.bq, n, E);
     add_bias(kk, w.bk, n, E);
     add_bias(vv, w.bv, n, E);
-    // Each (token, head) attends to all the tokens of its own sequence.
+    // Each token attends to all the tokens of its own sequence, a block of up to 4 queries of one
+    // head at a time against that head's keys, transposed first (see attn_scores_kt).
+#pragma omp parallel for schedule(static) if (n >= 8)
+    for (int64_t t = 0; t < n; ++t) {
+      const int64_t L = len[t], j = t - first[t];
+      float* base = kt + first[t] * E;
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t i = 0; i < D; ++i) base[(h * D + i) * L + j] = kk[t * E + h * D + i];
+    }
 #pragma omp parallel
     {
       thread_local std::vector<float> sc_buf;
-      float* sc = reuse(sc_buf, static_cast<size_t>(longest));
-#pragma omp for collapse(2) schedule(dynamic, 8)
-      for (int64_t t = 0; t < n; ++t)
-        for (int64_t h = 0; h < H; ++h) {
-          const int64_t L = len[t], r0 = first[t];
-          k::attn_scores(q + t * E + h * D, kk + r0 * E + h * D, static_cast<size_t>(E), L, D, scale, sc);
+      float* sc = reuse(sc_buf, static_cast<size_t>(4 * longest));
+#pragma omp for schedule(dynamic, 4)
+      for (size_t b = 0; b < blocks.size(); ++b) {
+        const Block& blk = blocks[b];
+        const int64_t L = len[blk.t0], r0 = first[blk.t0], h = blk.head;
+        const size_t stride = static_cast<size_t>(longest);
+        k::attn_scores_kt(q + blk.t0 * E + h * D, static_cast<size_t>(E), blk.nq, kt + r0 * E + h * D * L,
+                          static_cast<size_t>(L), L, D, scale, sc, stride);
+        for (int r = 0; r < blk.nq; ++r) {
+          float* row = sc + static_cast<size_t>(r) * stride;
           float mx = -INFINITY;
-          for (int64_t j = 0; j < L; ++j) mx = std::max(mx, sc[j]);
+          for (int64_t j = 0; j < L; ++j) mx = std::max(mx, row[j]);
           double sum = 0;
           for (int64_t j = 0; j < L; ++j) {
-            sc[j] = std::exp(sc[j] - mx);
-            sum += sc[j];
+            row[j] = std::exp(row[j] - mx);
+            sum += row[j];
           }
-          for (int64_t j = 0; j < L; ++j) sc[j] = static_cast<float>(sc[j] / sum);
-          float* o = att + t * E + h * D;
+          for (int64_t j = 0; j < L; ++j) row[j] = static_cast<float>(row[j] / sum);
+          float* o = att + (blk.t0 + r) * E + h * D;
           std::fill(o, o + D, 0.f);
-          k::attn_weighted_sum(sc, vv + r0 * E + h * D, static_cast<size_t>(E), L, D, o);
         }
+        k::attn_weighted_sum_multi(sc, stride, blk.nq, vv + r0 * E + h * D, static_cast<size_t>(E), L, D,
+                                   att + blk.t0 * E + h * D, static_cast<size_t>(E));
+      }
     }
     matmul(f, w.wo, att, tmp, n);
     add_bias(tmp, w.bo, n, E);
