@@ -30,4 +30,8 @@ expect_contains "tokenize example" "$out" '"pieces":["<s>","â–Quant","ized","â–
 out=$(BIN="$BIN" SHARED="$SHARED" "$ROOT/examples/perplexity.sh" 2 2>&1); rc=$?
 expect_eq "perplexity example exit" "$rc" 0
 expect_contains "perplexity example" "$out" "llama.cpp Q4_K_M"
+out=$(cd "$ROOT" && BIN="$BIN" examples/semantic-search.sh "$SHARED/models/synth-bert-256.f16.gguf" man "quantize a model" 2> /dev/null); rc=$?
+expect_eq "semantic search example exit" "$rc" 0
+expect_contains "semantic search example" "$out" "paragraphs indexed; best 5:"
+expect_eq "semantic search example ranks 5" "$(grep -c '^  [0-9.-]*  [a-z-]*\.1#' <<< "$out")" 5
 finish
