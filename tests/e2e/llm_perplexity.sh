@@ -15,7 +15,7 @@ expect_contains "short text message" "$(cat "$WORK/err")" "fewer than one chunk"
 expect_eq "vocab mismatch exit" $? 2
 expect_contains "vocab mismatch message" "$(cat "$WORK/err")" "another vocabulary"
 "$P" -m "$SHARED/models/synth-bert-256.f16.gguf" -f "$TEXT" 2> "$WORK/err"; expect_eq "bert exit" $? 2
-expect_contains "bert message" "$(cat "$WORK/err")" "architecture 'bert' is not supported"
+expect_contains "bert message" "$(cat "$WORK/err")" "'bert' is an encoder"
 "$P" -m "$WORK/none.gguf" -f "$TEXT" 2> /dev/null; expect_eq "missing model exit" $? 2
 "$P" -m "$SHARED/models/stories260K.gguf" -f "$WORK/none.txt" 2> /dev/null; expect_eq "missing text exit" $? 2
 finish
