@@ -172,8 +172,12 @@ MemPlan plan_memory(const ModelMemory& m, const MemOptions& o) {
       if (is_embd) p.mapped_only += w.bytes;  // the host still maps it for the lookups
       continue;
     }
-    if (is_embd && !is_out) {  // only the rows of the tokens seen are read
-      p.mapped_only += w.bytes;
+    if (is_embd && !is_out) {
+      // Only the rows of the tokens seen are read, but the kernel maps the pages around each
+      // fault too (64 KiB): a batch of distinct tokens makes about that much resident each.
+      const uint64_t touched = std::min<uint64_t>(w.bytes, static_cast<uint64_t>(std::min(o.n_batch, o.n_ctx * o.n_parallel)) << 16);
+      p.weights_host += touched;
+      p.mapped_only += w.bytes - touched;
       continue;
     }
     if (w.rows <= 1) {  // norms and biases: read once and kept as F32

@@ -9,6 +9,9 @@ expect_eq "bench example chart" "$(grep -c '<polyline' "$WORK/b.svg")" "4"
 out=$(BIN="$BIN" SHARED=/nonexistent "$ROOT/examples/demo.sh"); rc=$?
 expect_eq "demo without shared: exit" "$rc" 0
 expect_contains "demo without shared" "$out" "llmkit tiny fixture"
+out=$(BIN="$BIN" "$ROOT/examples/memcalc-24gb.sh" rtx4090 Q4_K_M 8192); rc=$?
+expect_eq "memcalc example exit" "$rc" 0
+expect_contains "memcalc example" "$out" "llama3.1-8b                      yes"
 need_shared
 out=$(BIN="$BIN" SHARED="$SHARED" "$ROOT/examples/demo.sh"); rc=$?
 expect_eq "demo exit" "$rc" 0

@@ -49,7 +49,7 @@ std::optional<Target> parse_target(const Options& o) {
   if (!o.gpu.empty()) {
     std::string name = o.gpu;
     t.count = 1;
-    if (auto x = name.find_last_of("xX"); x != std::string::npos && x + 1 < name.size() &&
+    if (auto x = name.find_last_of("xX"); !find_gpu(name) && x != std::string::npos && x + 1 < name.size() &&
                                           name.find_first_not_of("0123456789", x + 1) == std::string::npos) {
       t.count = std::stoi(name.substr(x + 1));
       name = name.substr(0, x);
