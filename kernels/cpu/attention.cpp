@@ -2,8 +2,9 @@
 
 #include "cpu/quant_fit_simd.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
-#include <vector>
 
 namespace llmkit::kernels {
 
@@ -68,6 +69,17 @@ void attn_weighted_sum(const float* p, const float* v, size_t v_stride, int64_t 
     for (int64_t i = d8; i < d; ++i) out[i] += p[j] * v[static_cast<size_t>(j) * v_stride + static_cast<size_t>(i)];
 }
 
+void softmax_inplace(float* s, int64_t n) {
+  float mx = -INFINITY;
+  for (int64_t j = 0; j < n; ++j) mx = std::max(mx, s[j]);
+  double sum = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    s[j] = std::exp(s[j] - mx);
+    sum += s[j];
+  }
+  for (int64_t j = 0; j < n; ++j) s[j] = static_cast<float>(s[j] / sum);
+}
+
 void attn_scores_kt_ref(const float* q, size_t q_stride, int nq, const float* kt, size_t kt_stride, int64_t n_keys,
                         int64_t d, float scale, float* out, size_t out_stride) {
   for (int r = 0; r < nq; ++r)
@@ -110,27 +122,17 @@ void scores16(const float* q, size_t q_stride, const float* kt, size_t kt_stride
   }
 }
 
-// Every key goes through the same 16-key code (the last few from a zero-padded copy), so a score
-// never depends on the sequence's length or on the block's query count.
+// Every key goes through the same 16-key code, the last few too (the rows are padded to a
+// multiple of 16), so a score never depends on the sequence's length or the block's query count.
 template <int NQ>
 void scores_kt(const float* q, size_t q_stride, const float* kt, size_t kt_stride, int64_t n_keys, int64_t d,
                float scale, float* out, size_t out_stride) {
   float res[NQ][16];
-  int64_t j = 0;
-  for (; j + 16 <= n_keys; j += 16) {
+  for (int64_t j = 0; j < n_keys; j += 16) {
     scores16<NQ>(q, q_stride, kt + j, kt_stride, d, scale, res);
-    for (int r = 0; r < NQ; ++r) std::memcpy(out + r * out_stride + static_cast<size_t>(j), res[r], sizeof(res[r]));
+    const size_t w = static_cast<size_t>(std::min<int64_t>(16, n_keys - j)) * sizeof(float);
+    for (int r = 0; r < NQ; ++r) std::memcpy(out + r * out_stride + static_cast<size_t>(j), res[r], w);
   }
-  if (j == n_keys) return;
-  const int64_t rem = n_keys - j;
-  thread_local std::vector<float> pad_buf;
-  pad_buf.assign(static_cast<size_t>(d) * 16, 0.f);
-  for (int64_t i = 0; i < d; ++i)
-    std::memcpy(pad_buf.data() + i * 16, kt + static_cast<size_t>(i) * kt_stride + static_cast<size_t>(j),
-                static_cast<size_t>(rem) * sizeof(float));
-  scores16<NQ>(q, q_stride, pad_buf.data(), 16, d, scale, res);
-  for (int r = 0; r < NQ; ++r)
-    std::memcpy(out + r * out_stride + static_cast<size_t>(j), res[r], static_cast<size_t>(rem) * sizeof(float));
 }
 
 // Up to 32 outputs of NQ queries in registers (4 x NQ vectors) while the value rows stream past.

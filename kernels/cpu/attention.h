@@ -17,9 +17,13 @@ void attn_scores(const float* q, const float* k, size_t k_stride, int64_t n_keys
 void attn_weighted_sum_ref(const float* p, const float* v, size_t v_stride, int64_t n, int64_t d, float* out);
 void attn_weighted_sum(const float* p, const float* v, size_t v_stride, int64_t n, int64_t d, float* out);
 
+// s[j] = exp(s[j] - max) / sum for j < n, the sum in double (as ggml's softmax).
+void softmax_inplace(float* s, int64_t n);
+
 // Several queries at once, for encoders (every query of a sequence meets the same keys). Keys come
 // transposed, kt[i * kt_stride + j] = element i of key j, so that 8 keys' scores accumulate in the
-// lanes of one vector (no horizontal sums) and each key load serves up to 4 queries. Each query's
+// lanes of one vector (no horizontal sums) and each key load serves up to 4 queries. Each row of kt
+// must be readable up to n_keys rounded up to 16 (what lies past n_keys is read, never used). Each query's
 // result is independent of how many share its block (each lane sums over i in order).
 // out[r * out_stride + j] = scale * dot(q_r, key j), q_r = q + r * q_stride, r < nq (1..4).
 void attn_scores_kt_ref(const float* q, size_t q_stride, int nq, const float* kt, size_t kt_stride, int64_t n_keys,

@@ -140,15 +140,14 @@ ModelMemory model_memory(const CatalogModel& c, const QuantPreset* preset) {
   m.type = "F16";
   if (preset) {
     const QuantPlan plan = plan_quantization(f, *preset, {});
+    // m.tensors follows f.tensors(), so a plan entry's source tensor gives its index.
     m.weight_bytes = 0;
-    for (WeightInfo& wi : m.tensors)
-      for (const TensorPlan& tp : plan.tensors)
-        if (tp.src->name == wi.name) {
-          wi.type = tp.to;
-          wi.bytes = tp.out_bytes;
-          break;
-        }
-    for (const WeightInfo& wi : m.tensors) m.weight_bytes += wi.bytes;
+    for (const TensorPlan& tp : plan.tensors) {
+      WeightInfo& wi = m.tensors[static_cast<size_t>(tp.src - f.tensors().data())];
+      wi.type = tp.to;
+      wi.bytes = tp.out_bytes;
+      m.weight_bytes += tp.out_bytes;
+    }
     m.type = preset->name;
   }
   return m;

@@ -37,7 +37,7 @@ TEST_CASE("blocked attention (transposed keys, up to 4 queries): vector paths eq
   for (int64_t d : {8, 64, 80, 13}) {
     for (int64_t n : {1, 7, 8, 16, 37, 100}) {
       for (int nq = 1; nq <= 4; ++nq) {
-        const size_t q_stride = static_cast<size_t>(d) + 3, kt_stride = static_cast<size_t>(n) + 5, v_stride = static_cast<size_t>(d) * 2;
+        const size_t q_stride = static_cast<size_t>(d) + 3, kt_stride = static_cast<size_t>((n + 15) / 16 * 16) + 5, v_stride = static_cast<size_t>(d) * 2;
         const size_t p_stride = static_cast<size_t>(n) + 2, o_stride = static_cast<size_t>(d) + 1;
         std::vector<float> q(q_stride * 4), kt(kt_stride * static_cast<size_t>(d)), v(v_stride * static_cast<size_t>(n)),
             p(p_stride * 4);

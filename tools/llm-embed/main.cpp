@@ -53,9 +53,9 @@ struct Run {
 
   // Text to tokens, with the context limit applied: an error, or with --truncate the tail cut
   // (keeping a closing SEP/EOS the tokenizer added, as sentence-transformers does).
-  void tokenize(Item& it) const {
-    auto text = it.rec.get_string(o.field);
-    if (!text) throw llmkit::Error("missing_field", "record has no \"" + o.field + "\" string");
+  void tokenize(Item& it, const std::string& field) const {
+    auto text = it.rec.get_string(field);
+    if (!text) throw llmkit::Error("missing_field", "record has no \"" + field + "\" string");
     it.tokens = tok.encode(*text);
     if (it.tokens.empty()) throw llmkit::Error("empty_text", "the text has no tokens");
     const size_t limit = static_cast<size_t>(emb.n_ctx());
@@ -210,9 +210,11 @@ int main(int argc, char** argv) {
   if (o.format == "f32") std::fprintf(stderr, "llm-embed: dimension %lld\n", static_cast<long long>(run.dim));
 
   std::vector<Item> items;
+  // -p TEXT makes a record {"text": TEXT}, whatever --field says of stdin records.
+  const std::string field = o.have_prompt ? "text" : o.field;
   auto add = [&](Item it) {
     if (!it.error) try {
-        run.tokenize(it);
+        run.tokenize(it, field);
       } catch (const llmkit::Error& e) {
         it.error = e;
       }
@@ -222,7 +224,6 @@ int main(int argc, char** argv) {
     Item it;
     it.rec.set("text", std::string_view(o.prompt));
     it.parsed = true;
-    o.field = "text";
     add(std::move(it));
     run.flush(items);
     return run.failed ? llmkit::kExitSomeFailed : llmkit::kExitOk;  // one text: no summary

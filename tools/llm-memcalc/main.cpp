@@ -40,8 +40,6 @@ struct Target {  // the GPUs asked about
   double bytes = 0, bandwidth = 0;  // per GPU
 };
 
-double gb(uint64_t b) { return double(b) / 1e9; }
-
 // --gpu NAME[xN] or --vram GB.
 std::optional<Target> parse_target(const Options& o) {
   if (o.gpu.empty() && o.vram_gb <= 0) return std::nullopt;
@@ -267,9 +265,6 @@ int main(int argc, char** argv) {
   if (cpu_bw <= 0 && need_cpu) cpu_bw = measure_read_bandwidth(static_cast<int>(std::max(1, system_info().cores)), uint64_t(128) << 20, 3);
 
   int status = kExitOk;
-  auto run_model = [&](const ModelMemory& m) {
-    if (!o.fit) return emit(report(m, o, target, cpu_bw, efficiency));
-  };
   try {
     if (!o.model.empty()) {
       const CatalogModel& c = *find_catalog_model(o.model);
@@ -281,7 +276,7 @@ int main(int argc, char** argv) {
         emit(report(model_memory(c, nullptr), o, target, cpu_bw, efficiency));
         return kExitOk;
       }
-      run_model(model_memory(c, preset));
+      emit(report(model_memory(c, preset), o, target, cpu_bw, efficiency));
       return kExitOk;
     }
   } catch (const Error& e) {

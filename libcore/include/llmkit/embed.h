@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -38,7 +39,7 @@ class Embedder {
                                         Normalize norm);
 
  private:
-  std::vector<float> hidden(const std::vector<std::vector<int32_t>>& seqs, Pooling pooling);
+  std::vector<float> hidden(std::span<const std::vector<int32_t>> seqs, Pooling pooling);
   const Model& m_;
   int64_t n_ctx_, n_batch_;
   std::unique_ptr<KvCache> kv_;  // decoders: one slot per sequence of a pass, reused while big enough

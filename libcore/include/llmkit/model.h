@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -113,7 +114,7 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, Decod
 // Runs sequences through an encoder, all in one pass; each token attends to every token of its
 // own sequence. Returns the final hidden states, n_embd floats per token, the sequences one after
 // another. Throws Error("context_full") for a sequence longer than the model's positions.
-std::vector<float> encode(const Model& m, const std::vector<std::vector<int32_t>>& seqs);
+std::vector<float> encode(const Model& m, std::span<const std::vector<int32_t>> seqs);
 
 // One sequence (slot 0): `tokens` at positions n_past .. n_past+n-1, in batches of at most
 // n_batch tokens. Returns the logits of every position when all_logits, else of the last one.

@@ -60,7 +60,7 @@ Embedder::Embedder(const Model& m, int64_t n_ctx, int64_t n_batch) : m_(m), n_ct
 
 // The hidden states a pooling needs, for one pass: every token's (mean, none) or one per
 // sequence (cls: the first, last: the last), sequences in order.
-std::vector<float> Embedder::hidden(const std::vector<std::vector<int32_t>>& seqs, Pooling pooling) {
+std::vector<float> Embedder::hidden(std::span<const std::vector<int32_t>> seqs, Pooling pooling) {
   if (m_.params().encoder) return encode(m_, seqs);
   int64_t longest = 0;
   for (const auto& s : seqs) longest = std::max(longest, static_cast<int64_t>(s.size()));
@@ -104,8 +104,7 @@ std::vector<std::vector<float>> Embedder::embed(const std::vector<std::vector<in
       if (j > i && cost > n_batch_) break;
       tokens += len, longest = lg, ++j;
     }
-    const std::vector<std::vector<int32_t>> pass(seqs.begin() + static_cast<std::ptrdiff_t>(i),
-                                                 seqs.begin() + static_cast<std::ptrdiff_t>(j));
+    const std::span<const std::vector<int32_t>> pass(seqs.data() + i, j - i);
     const std::vector<float> h = hidden(pass, pooling);
     const bool per_token = encoder || pooling == Pooling::Mean || pooling == Pooling::None;
     size_t row = 0;

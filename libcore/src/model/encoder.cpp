@@ -17,6 +17,8 @@ namespace llmkit {
 namespace {
 
 namespace k = kernels;
+using detail::add_bias;
+using detail::add_into;
 using detail::matmul;
 using detail::reuse;
 
@@ -41,28 +43,23 @@ void layer_norm(const float* x, const std::vector<float>& w, const std::vector<f
   }
 }
 
-// y[t][i] += bias[i] (nothing when the model has no bias).
-void add_bias(float* y, const std::vector<float>& bias, int64_t n, int64_t dim) {
-  if (bias.empty()) return;
-#pragma omp parallel for schedule(static) if (n >= 8)
-  for (int64_t t = 0; t < n; ++t)
-    for (int64_t i = 0; i < dim; ++i) y[t * dim + i] += bias[static_cast<size_t>(i)];
-}
+int64_t padded(int64_t len) { return (len + 15) / 16 * 16; }
 
 struct EncoderActivations {
   std::vector<float> x, q, kk, vv, kt, att, tmp, u;
-  std::vector<int64_t> first, len;  // each token's sequence: its first token, its length
+  // Each token's sequence: its first token, its length, where its transposed keys start.
+  std::vector<int64_t> first, len, kt0;
   std::vector<int32_t> ids;
 };
 
 }  // namespace
 
-std::vector<float> encode(const Model& m, const std::vector<std::vector<int32_t>>& seqs) {
+std::vector<float> encode(const Model& m, std::span<const std::vector<int32_t>> seqs) {
   const ModelParams& p = m.params();
   if (!p.encoder) throw Error("unsupported_model", "'" + p.arch + "' is not an encoder");
   const GgufFile& f = m.file();
   const int64_t E = p.n_embd, H = p.n_head, D = p.head_dim, F = p.n_ff;
-  int64_t n = 0, longest = 0;
+  int64_t n = 0, longest = 0, kt_size = 0;
   for (const auto& s : seqs) {
     const int64_t len = static_cast<int64_t>(s.size());
     if (len == 0) throw Error("usage", "an empty sequence has no embedding");
@@ -73,6 +70,7 @@ std::vector<float> encode(const Model& m, const std::vector<std::vector<int32_t>
       if (id < 0 || id >= p.n_vocab) throw Error("bad_token", "token id " + std::to_string(id) + " is out of range");
     n += len;
     longest = std::max(longest, len);
+    kt_size += E * padded(len);
   }
   if (n == 0) return {};
 
@@ -82,12 +80,16 @@ std::vector<float> encode(const Model& m, const std::vector<std::vector<int32_t>
   float* q = reuse(a.q, static_cast<size_t>(n * E));
   float* kk = reuse(a.kk, static_cast<size_t>(n * E));
   float* vv = reuse(a.vv, static_cast<size_t>(n * E));
-  float* kt = reuse(a.kt, static_cast<size_t>(n * E));  // keys transposed, per sequence and head
+  // Keys transposed, per sequence and head: D rows of the sequence's length padded to 16 (the
+  // padding stays zero; attn_scores_kt reads it).
+  float* kt = reuse(a.kt, static_cast<size_t>(kt_size));
+  std::fill(kt, kt + kt_size, 0.f);
   float* att = reuse(a.att, static_cast<size_t>(n * E));
   float* tmp = reuse(a.tmp, static_cast<size_t>(n * E));
   float* u = reuse(a.u, static_cast<size_t>(n * F));
   int64_t* first = reuse(a.first, static_cast<size_t>(n));
   int64_t* len = reuse(a.len, static_cast<size_t>(n));
+  int64_t* kt0 = reuse(a.kt0, static_cast<size_t>(n));
   int32_t* ids = reuse(a.ids, static_cast<size_t>(n));
 
   // Token + token type 0 + position, in llama.cpp's order of additions, then LayerNorm.
@@ -98,13 +100,16 @@ std::vector<float> encode(const Model& m, const std::vector<std::vector<int32_t>
   const uint8_t* pos_data = f.tensor_data(pe).data();
   const std::vector<float>& type0 = m.type_embd();
   {
-    int64_t t = 0;
-    for (const auto& s : seqs)
+    int64_t t = 0, k0 = 0;
+    for (const auto& s : seqs) {
       for (size_t j = 0; j < s.size(); ++j, ++t) {
         first[t] = t - static_cast<int64_t>(j);
         len[t] = static_cast<int64_t>(s.size());
+        kt0[t] = k0;
         ids[t] = s[j];
       }
+      k0 += E * padded(static_cast<int64_t>(s.size()));
+    }
   }
 #pragma omp parallel for schedule(static) if (n >= 8)
   for (int64_t t = 0; t < n; ++t) {
@@ -146,10 +151,10 @@ std::vector<float> encode(const Model& m, const std::vector<std::vector<int32_t>
     // head at a time against that head's keys, transposed first (see attn_scores_kt).
 #pragma omp parallel for schedule(static) if (n >= 8)
     for (int64_t t = 0; t < n; ++t) {
-      const int64_t L = len[t], j = t - first[t];
-      float* base = kt + first[t] * E;
+      const int64_t Lp = padded(len[t]), j = t - first[t];
+      float* base = kt + kt0[t];
       for (int64_t h = 0; h < H; ++h)
-        for (int64_t i = 0; i < D; ++i) base[(h * D + i) * L + j] = kk[t * E + h * D + i];
+        for (int64_t i = 0; i < D; ++i) base[(h * D + i) * Lp + j] = kk[t * E + h * D + i];
     }
 #pragma omp parallel
     {
@@ -158,20 +163,12 @@ std::vector<float> encode(const Model& m, const std::vector<std::vector<int32_t>
 #pragma omp for schedule(dynamic, 4)
       for (size_t b = 0; b < blocks.size(); ++b) {
         const Block& blk = blocks[b];
-        const int64_t L = len[blk.t0], r0 = first[blk.t0], h = blk.head;
+        const int64_t L = len[blk.t0], Lp = padded(L), r0 = first[blk.t0], h = blk.head;
         const size_t stride = static_cast<size_t>(longest);
-        k::attn_scores_kt(q + blk.t0 * E + h * D, static_cast<size_t>(E), blk.nq, kt + r0 * E + h * D * L,
-                          static_cast<size_t>(L), L, D, scale, sc, stride);
+        k::attn_scores_kt(q + blk.t0 * E + h * D, static_cast<size_t>(E), blk.nq, kt + kt0[blk.t0] + h * D * Lp,
+                          static_cast<size_t>(Lp), L, D, scale, sc, stride);
         for (int r = 0; r < blk.nq; ++r) {
-          float* row = sc + static_cast<size_t>(r) * stride;
-          float mx = -INFINITY;
-          for (int64_t j = 0; j < L; ++j) mx = std::max(mx, row[j]);
-          double sum = 0;
-          for (int64_t j = 0; j < L; ++j) {
-            row[j] = std::exp(row[j] - mx);
-            sum += row[j];
-          }
-          for (int64_t j = 0; j < L; ++j) row[j] = static_cast<float>(row[j] / sum);
+          k::softmax_inplace(sc + static_cast<size_t>(r) * stride, L);
           float* o = att + (blk.t0 + r) * E + h * D;
           std::fill(o, o + D, 0.f);
         }
@@ -181,8 +178,7 @@ std::vector<float> encode(const Model& m, const std::vector<std::vector<int32_t>
     }
     matmul(f, w.wo, att, tmp, n);
     add_bias(tmp, w.bo, n, E);
-#pragma omp parallel for schedule(static) if (n >= 8)
-    for (int64_t i = 0; i < n * E; ++i) tmp[i] += x[i];
+    add_into(tmp, x, n * E);
     layer_norm(tmp, w.attn_norm, w.attn_norm_b, p.norm_eps, x, n, E);
 
     matmul(f, w.w_up, x, u, n);
@@ -191,8 +187,7 @@ std::vector<float> encode(const Model& m, const std::vector<std::vector<int32_t>
     for (int64_t t = 0; t < n; ++t) k::gelu_row(u + t * F, u + t * F, F);
     matmul(f, w.w_down, u, tmp, n);
     add_bias(tmp, w.b_down, n, E);
-#pragma omp parallel for schedule(static) if (n >= 8)
-    for (int64_t i = 0; i < n * E; ++i) tmp[i] += x[i];
+    add_into(tmp, x, n * E);
     layer_norm(tmp, w.ffn_norm, w.ffn_norm_b, p.norm_eps, x, n, E);
   }
   return std::vector<float>(x, x + n * E);

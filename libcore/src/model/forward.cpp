@@ -19,6 +19,8 @@ namespace llmkit {
 namespace {
 
 namespace k = kernels;
+using detail::add_bias;
+using detail::add_into;
 using detail::matmul;
 using detail::reuse;
 
@@ -38,12 +40,6 @@ void rms_norm(const float* x, const std::vector<float>& w, float eps, float* y, 
     const float scale = 1.0f / std::sqrt(static_cast<float>(ss / double(dim)) + eps);
     for (int64_t i = 0; i < dim; ++i) y[t * dim + i] = xt[i] * scale * w[static_cast<size_t>(i)];
   }
-}
-
-void add_into(std::vector<float>& x, const std::vector<float>& d) {
-  const int64_t n = static_cast<int64_t>(x.size());
-#pragma omp parallel for schedule(static) if (n >= 8 * 4096)
-  for (int64_t i = 0; i < n; ++i) x[static_cast<size_t>(i)] += d[static_cast<size_t>(i)];
 }
 
 void rope(float* x, int64_t n_heads, const ModelParams& p, int64_t pos) {
@@ -130,14 +126,9 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, Decod
     const LayerWeights& w = m.layers()[static_cast<size_t>(l)];
     rms_norm(x.data(), w.attn_norm, p.norm_eps, xn.data(), n, E);
     matmul(f, {{&w.wq, q.data()}, {&w.wk, kk.data()}, {&w.wv, vv.data()}}, xn.data(), n);
-    auto add_bias = [&](const std::vector<float>& bias, std::vector<float>& y, int64_t dim) {
-      if (bias.empty()) return;
-      for (int64_t t = 0; t < n; ++t)
-        for (int64_t i = 0; i < dim; ++i) y[static_cast<size_t>(t * dim + i)] += bias[static_cast<size_t>(i)];
-    };
-    add_bias(w.bq, q, E);
-    add_bias(w.bk, kk, KVD);
-    add_bias(w.bv, vv, KVD);
+    add_bias(q.data(), w.bq, n, E);
+    add_bias(kk.data(), w.bk, n, KVD);
+    add_bias(vv.data(), w.bv, n, KVD);
 #pragma omp parallel for schedule(static) if (n >= 8)
     for (int64_t t = 0; t < n; ++t) {
       const int32_t s = batch.seq[static_cast<size_t>(t)];
@@ -188,22 +179,14 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, Decod
               sc[j] = k_ops->vec_dot(D, kv.k_row(s, l, j) + ggml_bytes(tk, static_cast<uint64_t>(kvh * D)), qq) * scale;
           else
             k::attn_scores(qh, k0, static_cast<size_t>(KVD), len, D, scale, sc);
-          float mx = -INFINITY;
-          for (int64_t j = 0; j < len; ++j) mx = std::max(mx, sc[j]);
-          double sum = 0;
-          for (int64_t j = 0; j < len; ++j) {
-            float& e = sc[j];
-            e = std::exp(e - mx);
-            sum += e;
-          }
-          for (int64_t j = 0; j < len; ++j) sc[j] = static_cast<float>(sc[j] / sum);
+          k::softmax_inplace(sc, len);
           float* o = att.data() + t * E + h * D;
           std::fill(o, o + D, 0.f);
           k::attn_weighted_sum(sc, v0, static_cast<size_t>(KVD), len, D, o);
         }
     }
     matmul(f, w.wo, att.data(), tmp.data(), n);
-    add_into(x, tmp);
+    add_into(x.data(), tmp.data(), n * E);
 
     rms_norm(x.data(), w.ffn_norm, p.norm_eps, xn.data(), n, E);
     matmul(f, {{&w.w_gate, g.data()}, {&w.w_up, u.data()}}, xn.data(), n);
@@ -211,7 +194,7 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, Decod
 #pragma omp parallel for schedule(static) if (n >= 8)
     for (int64_t i = 0; i < gn; ++i) g[static_cast<size_t>(i)] = g[static_cast<size_t>(i)] / (1.0f + std::exp(-g[static_cast<size_t>(i)])) * u[static_cast<size_t>(i)];
     matmul(f, w.w_down, g.data(), tmp.data(), n);
-    add_into(x, tmp);
+    add_into(x.data(), tmp.data(), n * E);
   }
   for (int s = 0; s < kv.n_seq(); ++s)
     if (next[static_cast<size_t>(s)] >= 0) kv.set_n_past(s, next[static_cast<size_t>(s)]);
@@ -223,14 +206,10 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, Decod
       std::memcpy(tmp.data() + rows * E, x.data() + t * E, static_cast<size_t>(E) * sizeof(float));
       ++rows;
     }
-  if (out == DecodeOutput::Hidden) {
-    std::vector<float> hidden(static_cast<size_t>(rows * E));
-    rms_norm(tmp.data(), m.output_norm(), p.norm_eps, hidden.data(), rows, E);
-    return hidden;
-  }
+  rms_norm(tmp.data(), m.output_norm(), p.norm_eps, xn.data(), rows, E);
+  if (out == DecodeOutput::Hidden) return std::vector<float>(xn.begin(), xn.begin() + rows * E);
   std::vector<float> logits(static_cast<size_t>(rows * p.n_vocab));
   if (rows == 0) return logits;
-  rms_norm(tmp.data(), m.output_norm(), p.norm_eps, xn.data(), rows, E);
   matmul(f, m.output(), xn.data(), logits.data(), rows);
   return logits;
 }

@@ -148,4 +148,16 @@ void matmul(const GgufFile& f, std::initializer_list<std::pair<const Weight*, fl
   }
 }
 
+void add_bias(float* y, const std::vector<float>& bias, int64_t n, int64_t dim) {
+  if (bias.empty()) return;
+#pragma omp parallel for schedule(static) if (n >= 8)
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t i = 0; i < dim; ++i) y[t * dim + i] += bias[static_cast<size_t>(i)];
+}
+
+void add_into(float* x, const float* d, int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= 8 * 4096)
+  for (int64_t i = 0; i < n; ++i) x[i] += d[i];
+}
+
 }  // namespace llmkit::detail

@@ -26,4 +26,9 @@ inline void matmul(const GgufFile& f, const Weight& wt, const float* x, float* y
   matmul(f, {{&wt, y}}, x, n);
 }
 
+// y[t][i] += bias[i] for t < n (nothing when the model has no bias).
+void add_bias(float* y, const std::vector<float>& bias, int64_t n, int64_t dim);
+// x[i] += d[i] for i < n: the residual connections.
+void add_into(float* x, const float* d, int64_t n);
+
 }  // namespace llmkit::detail
