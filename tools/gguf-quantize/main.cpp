@@ -2,7 +2,6 @@
 #include <CLI/CLI.hpp>
 #include <sys/stat.h>
 
-#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -38,24 +37,6 @@ bool same_file(const std::string& a, const std::string& b) {
   struct stat sa {}, sb {};
   return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
-
-class ProgressBar {
- public:
-  explicit ProgressBar(bool on) : on_(on), t0_(std::chrono::steady_clock::now()) {}
-  void update(const llmkit::QuantizeProgress& p) {
-    if (!on_) return;
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
-    double mbs = s > 0 ? double(p.in_bytes_done) / 1e6 / s : 0;
-    double eta = p.in_bytes_done ? s * double(p.in_bytes_total - p.in_bytes_done) / double(p.in_bytes_done) : 0;
-    std::fprintf(stderr, "\r[%4zu/%zu] %7.1f MB/s  ETA %4.0fs ", p.tensor_index + 1, p.tensor_count, mbs, eta);
-    if (p.tensor_index + 1 == p.tensor_count) std::fputc('\n', stderr);
-    std::fflush(stderr);
-  }
-
- private:
-  bool on_;
-  std::chrono::steady_clock::time_point t0_;
-};
 
 }  // namespace
 
@@ -121,10 +102,12 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "gguf-quantize: %zu of %zu tensors use a fallback type, e.g. %s: %s (--dry-run lists them)\n",
                    fallbacks, plan.tensors.size(), first->src->name.c_str(), first->note.c_str());
 
-    ProgressBar bar(llmkit::stderr_is_tty());
+    llmkit::ProgressBar bar(llmkit::stderr_is_tty());
     llmkit::QuantizeOptions qo;
     qo.threads = threads;
-    qo.on_tensor_done = [&bar](const llmkit::QuantizeProgress& p) { bar.update(p); };
+    qo.on_tensor_done = [&bar](const llmkit::QuantizeProgress& p) {
+      bar.update(p.tensor_index, p.tensor_count, p.in_bytes_done, p.in_bytes_total);
+    };
     llmkit::QuantizeResult r = llmkit::quantize_model(src, plan, out, qo);
 
     llmkit::JsonWriter w;

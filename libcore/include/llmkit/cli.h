@@ -1,5 +1,8 @@
 // What every llmkit program shares: exit codes, --version text, and the TTY question.
 #pragma once
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <utility>
@@ -21,5 +24,17 @@ bool stdout_is_tty();
 // llama.cpp spells some flags with one dash and several letters (-np, -ngl, -ctk), which CLI11
 // reads as bundled short flags. Rewrites those arguments in place to their long forms.
 void rewrite_llama_flags(int argc, char** argv, std::initializer_list<std::pair<const char*, const char*>> map);
+
+// A one-line progress report on stderr for tensor-by-tensor writers (gguf-quantize,
+// gguf-convert): tensors done, input MB/s, time left. Silent unless `on` (stderr is a TTY).
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool on) : on_(on), t0_(std::chrono::steady_clock::now()) {}
+  void update(size_t index, size_t count, uint64_t bytes_done, uint64_t bytes_total);
+
+ private:
+  bool on_;
+  std::chrono::steady_clock::time_point t0_;
+};
 
 }  // namespace llmkit
