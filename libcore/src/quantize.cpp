@@ -77,6 +77,22 @@ bool convert_rows(GgmlType from, const uint8_t* src, GgmlType to, uint8_t* dst, 
   return ok;
 }
 
+void convert_rows_to_sink(TensorSink& sink, GgmlType from, const uint8_t* src, GgmlType to, int64_t ne0, int64_t rows,
+                          const std::string& what) {
+  const int64_t step = chunk_rows(ne0);
+  const uint64_t in_row = ggml_bytes(from, static_cast<uint64_t>(ne0));
+  const uint64_t out_row = ggml_bytes(to, static_cast<uint64_t>(ne0));
+  std::vector<uint8_t> out(static_cast<size_t>(out_row * static_cast<uint64_t>(std::min(step, rows))));
+  for (int64_t r = 0; r < rows; r += step) {
+    const int64_t n = std::min(step, rows - r);
+    prefault(src + static_cast<uint64_t>(r) * in_row, static_cast<uint64_t>(n) * in_row);
+    if (!convert_rows(from, src + static_cast<uint64_t>(r) * in_row, to, out.data(), ne0, n))
+      throw Error("bad_weights", "tensor '" + what + "' has NaN or infinite values (rows " + std::to_string(r) + " to " +
+                                     std::to_string(r + n - 1) + ")");
+    sink.write(out.data(), static_cast<size_t>(out_row * static_cast<uint64_t>(n)));
+  }
+}
+
 void set_quantized_metadata(GgufWriter& w, const GgufFile& src, const QuantPreset& preset) {
   w.copy_metadata(src);
   w.set_alignment(src.alignment());
@@ -108,20 +124,8 @@ QuantizeResult quantize_model(const GgufFile& src, const QuantPlan& plan, const 
       if (!tp.convert) {
         sink.write(data.data(), data.size());
       } else {
-        const int64_t ne0 = t.ne[0];
-        const int64_t rows = static_cast<int64_t>(t.n_elements / static_cast<uint64_t>(ne0));
-        const int64_t step = chunk_rows(ne0);
-        const uint64_t in_row = ggml_bytes(t.type, static_cast<uint64_t>(ne0));
-        const uint64_t out_row = ggml_bytes(tp.to, static_cast<uint64_t>(ne0));
-        std::vector<uint8_t> out(static_cast<size_t>(out_row * static_cast<uint64_t>(std::min(step, rows))));
-        for (int64_t r = 0; r < rows; r += step) {
-          const int64_t n = std::min(step, rows - r);
-          prefault(data.data() + static_cast<uint64_t>(r) * in_row, static_cast<uint64_t>(n) * in_row);
-          if (!convert_rows(t.type, data.data() + static_cast<uint64_t>(r) * in_row, tp.to, out.data(), ne0, n))
-            throw Error("bad_weights", "tensor '" + t.name + "' has NaN or infinite values (rows " +
-                                           std::to_string(r) + " to " + std::to_string(r + n - 1) + ")");
-          sink.write(out.data(), static_cast<size_t>(out_row * static_cast<uint64_t>(n)));
-        }
+        const int64_t rows = static_cast<int64_t>(t.n_elements / static_cast<uint64_t>(t.ne[0]));
+        convert_rows_to_sink(sink, t.type, data.data(), tp.to, t.ne[0], rows, t.name);
       }
       done += t.n_bytes;
       if (opt.on_tensor_done) opt.on_tensor_done({i, plan.tensors.size(), done, plan.in_bytes});

@@ -44,4 +44,11 @@ QuantizeResult quantize_model(const GgufFile& src, const QuantPlan& plan, const 
 // in parallel over rows. Returns false if a source value was NaN or infinite.
 bool convert_rows(GgmlType from, const uint8_t* src, GgmlType to, uint8_t* dst, int64_t ne0, int64_t rows);
 
+// Streams a tensor's rows converted from `from` to `to` into a sink, a chunk of rows (a few MiB
+// of work) at a time, so memory holds one chunk. Throws Error("bad_weights") naming tensor
+// `what` and the rows when a value is NaN or infinite.
+class TensorSink;
+void convert_rows_to_sink(TensorSink& sink, GgmlType from, const uint8_t* src, GgmlType to, int64_t ne0, int64_t rows,
+                          const std::string& what);
+
 }  // namespace llmkit

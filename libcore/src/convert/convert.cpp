@@ -47,11 +47,6 @@ std::vector<uint8_t> permuted_rows(const StTensor& t, int heads) {
   return out;
 }
 
-int64_t chunk_rows(int64_t ne0) {
-  int64_t rows = (int64_t(8) << 20) / (ne0 * 4);
-  return rows < 1 ? 1 : rows;
-}
-
 }  // namespace
 
 HfModel read_hf_model(const std::string& dir, const Checkpoint& ck, const ConvertOptions& opt) {
@@ -124,25 +119,14 @@ ConvertResult convert_hf_model(const std::string& dir, const std::string& out_pa
         permuted = permuted_rows(st, h.permute_heads);
         data = permuted.data();
       }
-      const int64_t ne0 = h.shape[0];
-      const int64_t rows = static_cast<int64_t>(st.n_elements / static_cast<uint64_t>(ne0));
       if (from == to) {
         sink.write(data, st.data.size());
       } else {
-        const int64_t step = chunk_rows(ne0);
-        const uint64_t in_row = ggml_bytes(from, static_cast<uint64_t>(ne0));
-        const uint64_t out_row = ggml_bytes(to, static_cast<uint64_t>(ne0));
-        std::vector<uint8_t> out(static_cast<size_t>(out_row * static_cast<uint64_t>(std::min(step, rows))));
-        for (int64_t r = 0; r < rows; r += step) {
-          const int64_t n = std::min(step, rows - r);
-          if (!convert_rows(from, data + static_cast<uint64_t>(r) * in_row, to, out.data(), ne0, n))
-            throw Error("bad_weights", h.src->name + " (" + h.name + ") has NaN or infinite values");
-          sink.write(out.data(), static_cast<size_t>(out_row * static_cast<uint64_t>(n)));
-        }
+        const int64_t rows = static_cast<int64_t>(st.n_elements / static_cast<uint64_t>(h.shape[0]));
+        convert_rows_to_sink(sink, from, data, to, h.shape[0], rows, h.name + " (" + st.name + ")");
       }
       h.file->release(st);
       done += st.data.size();
-      q.in_bytes = done;
       if (opt.on_tensor_done) opt.on_tensor_done({i, plan.tensors.size(), done, in_total});
     });
   }
