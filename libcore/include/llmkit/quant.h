@@ -38,6 +38,10 @@ struct PackedOps {
   // y[t * y_stride + r] for r < rows, t < ntok (prepared activations, act_stride apart).
   void (*gemm)(int64_t n, const void* group, const void* activations, size_t act_stride, int ntok, float* y,
                size_t y_stride);
+  // The same for two consecutive groups (2 * rows outputs per token) where a kernel gains from
+  // sharing activation loads across them; nullptr where it does not.
+  void (*gemm_pair)(int64_t n, const void* groups, const void* activations, size_t act_stride, int ntok, float* y,
+                    size_t y_stride) = nullptr;
 };
 // nullptr when this CPU has no packed kernel for the type (they need AVX-512 VNNI).
 const PackedOps* packed_ops(GgmlType t);

@@ -27,6 +27,7 @@ struct Product {
   // Repacked rows (a whole group against all the tokens per call), then the rows left over.
   const PackedOps* pk = nullptr;
   int64_t groups = 0, first_plain = 0;
+  int64_t group_tiles = 0;  // tiles of one group, or of two where the kernel has a pair form
   uint64_t group_bytes = 0;
   const uint8_t* xa = nullptr;  // activations for the groups (or all rows)
   uint64_t act_bytes = 0;
@@ -67,12 +68,15 @@ const uint8_t* prepare(const float* x, int64_t n, int64_t in, const PackedOps* p
 void run_tile(const Product& p, int64_t rt, const float* x, int64_t n) {
   const int64_t in = p.in, out = p.out;
   float* y = p.y;
-  if (rt < p.groups) {
-    p.pk->gemm(in, p.wt->packed + static_cast<uint64_t>(rt) * p.group_bytes, p.xa, p.act_bytes, static_cast<int>(n),
-               y + rt * p.pk->rows, static_cast<size_t>(out));
+  if (rt < p.group_tiles) {
+    const bool pair = p.pk->gemm_pair != nullptr;
+    const int64_t g = pair ? 2 * rt : rt;
+    const auto gemm = pair && g + 1 < p.groups ? p.pk->gemm_pair : p.pk->gemm;
+    gemm(in, p.wt->packed + static_cast<uint64_t>(g) * p.group_bytes, p.xa, p.act_bytes, static_cast<int>(n),
+         y + g * p.pk->rows, static_cast<size_t>(out));
     return;
   }
-  const int64_t o_begin = p.first_plain + (rt - p.groups) * kRowTile, o_end = std::min(out, o_begin + kRowTile);
+  const int64_t o_begin = p.first_plain + (rt - p.group_tiles) * kRowTile, o_end = std::min(out, o_begin + kRowTile);
   if (!p.int_dot) {  // rows as F32 (dequantized one at a time), then a float dot per token
     thread_local std::vector<float> row_buf;
     const GgmlType type = (*p.wt)->type;
@@ -136,7 +140,8 @@ void matmul(const GgufFile& f, std::initializer_list<std::pair<const Weight*, fl
     } else {
       p.xa = p.xp, p.act_bytes = p.plain_bytes;
     }
-    p.tiles = p.groups + (p.out - p.first_plain + kRowTile - 1) / kRowTile;
+    p.group_tiles = p.pk && p.pk->gemm_pair ? (p.groups + 1) / 2 : p.groups;
+    p.tiles = p.group_tiles + (p.out - p.first_plain + kRowTile - 1) / kRowTile;
     total += p.tiles;
   }
 #pragma omp parallel for schedule(static)
