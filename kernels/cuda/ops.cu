@@ -170,8 +170,9 @@ __global__ void k_rope(float* x, int64_t ntok, int64_t heads, int64_t head_dim, 
   v[b] = x0 * s + x1 * c;
 }
 
-__global__ void k_softmax(float* x, int64_t len) {
-  float* r = x + blockIdx.x * len;
+// r[i] = exp(r[i] - max) across the block; returns their sum to every thread. Ends with a
+// barrier, so every r[i] is written when it returns.
+__device__ float block_exp_shifted(float* r, int64_t len) {
   float m = -INFINITY;
   for (int64_t i = threadIdx.x; i < len; i += blockDim.x) m = fmaxf(m, r[i]);
   m = block_reduce<true>(m);
@@ -181,8 +182,12 @@ __global__ void k_softmax(float* x, int64_t len) {
     r[i] = e;
     sum += e;
   }
-  sum = block_reduce<false>(sum);
-  const float inv = 1.f / sum;
+  return block_reduce<false>(sum);
+}
+
+__global__ void k_softmax(float* x, int64_t len) {
+  float* r = x + blockIdx.x * len;
+  const float inv = 1.f / block_exp_shifted(r, len);
   for (int64_t i = threadIdx.x; i < len; i += blockDim.x) r[i] *= inv;
 }
 
@@ -214,17 +219,7 @@ __global__ void k_attention(const float* q, const __half* kc, const __half* vc, 
     if (lane == 0) sc[j] = acc * scale;
   }
   __syncthreads();
-  float m = -INFINITY;
-  for (int64_t j = threadIdx.x; j < len; j += blockDim.x) m = fmaxf(m, sc[j]);
-  m = block_reduce<true>(m);
-  float sum = 0.f;
-  for (int64_t j = threadIdx.x; j < len; j += blockDim.x) {
-    const float e = expf(sc[j] - m);
-    sc[j] = e;
-    sum += e;
-  }
-  sum = block_reduce<false>(sum);  // ends with a barrier: every sc[j] is written
-  const float inv = 1.f / sum;
+  const float inv = 1.f / block_exp_shifted(sc, len);
   float* o = out + (t * heads + h) * head_dim;
   for (int64_t i = threadIdx.x; i < head_dim; i += blockDim.x) {
     float acc = 0.f;
