@@ -95,22 +95,25 @@ void q8_0u_prepare(const float* x, void* dst, int64_t n) { k::quantize_row_q8_0u
 uint64_t f32_bytes(int64_t n) { return 4 * static_cast<uint64_t>(n); }
 
 template <class Block, int Cols, void (*Pack)(const void*, size_t, int64_t, Block*),
-          void (*Gemm)(int64_t, const Block*, const void*, size_t, int, float*, size_t),
-          void (*Pair)(int64_t, const Block*, const void*, size_t, int, float*, size_t) = nullptr>
+          void (*Gemm)(int64_t, const Block*, const void*, size_t, int, float*, size_t)>
 constexpr PackedOps packed(uint64_t (*act_bytes)(int64_t), void (*prepare)(const float*, void*, int64_t)) {
-  using GemmFn = void (*)(int64_t, const void*, const void*, size_t, int, float*, size_t);
-  GemmFn pair = nullptr;
-  if constexpr (Pair != nullptr)
-    pair = [](int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
-      Pair(n, static_cast<const Block*>(w), a, a_stride, ntok, y, y_stride);
-    };
   return {k::kPackRows, act_bytes, prepare,
           [](int64_t n) -> uint64_t { return sizeof(Block) * (Cols == 1 ? k::kPackRows : 1) * static_cast<uint64_t>(n / Cols); },
           [](const void* rows, size_t row_bytes, int64_t n, void* dst) { Pack(rows, row_bytes, n, static_cast<Block*>(dst)); },
           [](int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
             Gemm(n, static_cast<const Block*>(w), a, a_stride, ntok, y, y_stride);
-          },
-          pair};
+          }};
+}
+// The same with a kernel for two consecutive groups at once.
+template <class Block, int Cols, void (*Pack)(const void*, size_t, int64_t, Block*),
+          void (*Gemm)(int64_t, const Block*, const void*, size_t, int, float*, size_t),
+          void (*Pair)(int64_t, const Block*, const void*, size_t, int, float*, size_t)>
+constexpr PackedOps packed_pair(uint64_t (*act_bytes)(int64_t), void (*prepare)(const float*, void*, int64_t)) {
+  PackedOps ops = packed<Block, Cols, Pack, Gemm>(act_bytes, prepare);
+  ops.gemm_pair = [](int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
+    Pair(n, static_cast<const Block*>(w), a, a_stride, ntok, y, y_stride);
+  };
+  return ops;
 }
 
 // F16 groups are columns of 16 halves (Cols 1: one column per unit of 16 rows).
@@ -118,7 +121,7 @@ const PackedOps kQ4_Kx16 = packed<k::block_q4_Kx16, k::kQK_K, k::pack_q4_K_x16, 
 const PackedOps kQ6_Kx16 = packed<k::block_q6_Kx16, k::kQK_K, k::pack_q6_K_x16, k::gemm_q6_Kx16_q8_K>(q8_K_bytes, q8_K_prepare);
 const PackedOps kQ8_0x16 = packed<k::block_q8_0x16, 32, k::pack_q8_0_x16, k::gemm_q8_0x16_q8_0>(q8_0u_bytes, q8_0u_prepare);
 const PackedOps kQ4_0x16 = packed<k::block_q4_0x16, 32, k::pack_q4_0_x16, k::gemm_q4_0x16_q8_0>(q8_0u_bytes, q8_0u_prepare);
-const PackedOps kF16x16 = packed<uint16_t, 1, k::pack_f16_x16, k::gemm_f16x16_f32, k::gemm_f16x32_f32>(f32_bytes, nullptr);
+const PackedOps kF16x16 = packed_pair<uint16_t, 1, k::pack_f16_x16, k::gemm_f16x16_f32, k::gemm_f16x32_f32>(f32_bytes, nullptr);
 }  // namespace
 
 const PackedOps* packed_ops(GgmlType t) {
