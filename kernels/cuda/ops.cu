@@ -96,11 +96,14 @@ __global__ void k_matvec_q(int type, const uint8_t* w, int64_t rows, int64_t n, 
   const int8_t* a = aq + t * n;
   const float* da = ad + t * (n / 32);
   float acc = 0.f;
+  const bool offset = g::has_offset(type);  // the symmetric formats need no activation sums
   for (int64_t c = lane; c < n / 16; c += 32) {
     g::Chunk16 ch;
     g::read_chunk16(type, row, c, ch);
     const int8_t* ac = a + 16 * c;
-    acc += da[c / 2] * (ch.scale * static_cast<float>(dot16(ac, ch.q)) + ch.offset * static_cast<float>(sum16(ac)));
+    float v = ch.scale * static_cast<float>(dot16(ac, ch.q));
+    if (offset) v += ch.offset * static_cast<float>(sum16(ac));
+    acc += da[c / 2] * v;
   }
   acc = warp_sum(acc);
   if (lane == 0) y[t * rows + r] = acc;
