@@ -1,84 +1,10 @@
 #include "cpu/attention.h"
 
-#include "cpu/quant_fit_simd.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
 namespace llmkit::kernels {
-
-void attn_scores_ref(const float* q, const float* k, size_t k_stride, int64_t n_keys, int64_t d, float scale, float* out) {
-  for (int64_t j = 0; j < n_keys; ++j) {
-    float s = 0;
-    for (int64_t i = 0; i < d; ++i) s += q[i] * k[static_cast<size_t>(j) * k_stride + static_cast<size_t>(i)];
-    out[j] = s * scale;
-  }
-}
-
-void attn_weighted_sum_ref(const float* p, const float* v, size_t v_stride, int64_t n, int64_t d, float* out) {
-  for (int64_t j = 0; j < n; ++j)
-    for (int64_t i = 0; i < d; ++i) out[i] += p[j] * v[static_cast<size_t>(j) * v_stride + static_cast<size_t>(i)];
-}
-
-void attn_scores(const float* q, const float* k, size_t k_stride, int64_t n_keys, int64_t d, float scale, float* out) {
-  using namespace simd;
-  const int64_t d8 = d / 8 * 8;
-  int64_t j = 0;
-  for (; j + 4 <= n_keys; j += 4) {
-    const float* k0 = k + static_cast<size_t>(j) * k_stride;
-    const float *k1 = k0 + k_stride, *k2 = k1 + k_stride, *k3 = k2 + k_stride;
-    v8f a0 = splat(0.f), a1 = a0, a2 = a0, a3 = a0;
-    for (int64_t i = 0; i < d8; i += 8) {
-      const v8f qi = load(q + i);
-      a0 += qi * load(k0 + i);
-      a1 += qi * load(k1 + i);
-      a2 += qi * load(k2 + i);
-      a3 += qi * load(k3 + i);
-    }
-    float s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
-    for (int64_t i = d8; i < d; ++i) s0 += q[i] * k0[i], s1 += q[i] * k1[i], s2 += q[i] * k2[i], s3 += q[i] * k3[i];
-    out[j] = s0 * scale, out[j + 1] = s1 * scale, out[j + 2] = s2 * scale, out[j + 3] = s3 * scale;
-  }
-  for (; j < n_keys; ++j) {
-    const float* kj = k + static_cast<size_t>(j) * k_stride;
-    v8f a = splat(0.f);
-    for (int64_t i = 0; i < d8; i += 8) a += load(q + i) * load(kj + i);
-    float s = hsum(a);
-    for (int64_t i = d8; i < d; ++i) s += q[i] * kj[i];
-    out[j] = s * scale;
-  }
-}
-
-void attn_weighted_sum(const float* p, const float* v, size_t v_stride, int64_t n, int64_t d, float* out) {
-  using namespace simd;
-  const int64_t d8 = d / 8 * 8;
-  for (int64_t i0 = 0; i0 < d8; i0 += 32) {
-    // Up to 32 outputs held in four vectors while every value row streams past.
-    const int64_t w = d8 - i0 < 32 ? d8 - i0 : 32;
-    v8f o[4] = {splat(0.f), splat(0.f), splat(0.f), splat(0.f)};
-    for (int64_t c = 0; c < w; c += 8) o[c / 8] = load(out + i0 + c);
-    for (int64_t j = 0; j < n; ++j) {
-      const v8f pj = splat(p[j]);
-      const float* vj = v + static_cast<size_t>(j) * v_stride + static_cast<size_t>(i0);
-      for (int64_t c = 0; c < w; c += 8) o[c / 8] += pj * load(vj + c);
-    }
-    for (int64_t c = 0; c < w; c += 8) std::memcpy(out + i0 + c, &o[c / 8], sizeof(v8f));
-  }
-  for (int64_t j = 0; j < n; ++j)
-    for (int64_t i = d8; i < d; ++i) out[i] += p[j] * v[static_cast<size_t>(j) * v_stride + static_cast<size_t>(i)];
-}
-
-void softmax_inplace(float* s, int64_t n) {
-  float mx = -INFINITY;
-  for (int64_t j = 0; j < n; ++j) mx = std::max(mx, s[j]);
-  double sum = 0;
-  for (int64_t j = 0; j < n; ++j) {
-    s[j] = std::exp(s[j] - mx);
-    sum += s[j];
-  }
-  for (int64_t j = 0; j < n; ++j) s[j] = static_cast<float>(s[j] / sum);
-}
 
 void attn_scores_kt_ref(const float* q, size_t q_stride, int nq, const float* kt, size_t kt_stride, int64_t n_keys,
                         int64_t d, float scale, float* out, size_t out_stride) {
@@ -92,33 +18,38 @@ void attn_scores_kt_ref(const float* q, size_t q_stride, int nq, const float* kt
 
 void attn_weighted_sum_multi_ref(const float* p, size_t p_stride, int nq, const float* v, size_t v_stride, int64_t n,
                                  int64_t d, float* out, size_t out_stride) {
-  for (int r = 0; r < nq; ++r) attn_weighted_sum_ref(p + r * p_stride, v, v_stride, n, d, out + r * out_stride);
+  for (int r = 0; r < nq; ++r)
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t i = 0; i < d; ++i)
+        out[r * out_stride + static_cast<size_t>(i)] += p[r * p_stride + static_cast<size_t>(j)] * v[static_cast<size_t>(j) * v_stride + static_cast<size_t>(i)];
 }
 
 namespace {
 
-using simd::v8f;
+typedef float v16f __attribute__((vector_size(64)));  // one AVX-512 register, or two AVX2 ones
+typedef double v8d __attribute__((vector_size(64)));
 
-// 16 keys (two vectors) for NQ queries: 2 loads of keys and NQ broadcasts per 2 x NQ FMAs.
+inline v16f load16(const float* p) {
+  v16f v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline v16f splat16(float f) { return v16f{} + f; }
+
+// 16 keys (one 16-lane vector) for NQ queries: one load of keys and NQ broadcasts per NQ FMAs.
+// Each lane sums over i in order, whatever NQ is.
 template <int NQ>
 void scores16(const float* q, size_t q_stride, const float* kt, size_t kt_stride, int64_t d, float scale,
               float res[NQ][16]) {
-  using namespace simd;
-  v8f a[NQ][2];
-  for (int r = 0; r < NQ; ++r) a[r][0] = a[r][1] = splat(0.f);
+  v16f a[NQ];
+  for (int r = 0; r < NQ; ++r) a[r] = splat16(0.f);
   for (int64_t i = 0; i < d; ++i) {
-    const float* ki = kt + static_cast<size_t>(i) * kt_stride;
-    const v8f k0 = load(ki), k1 = load(ki + 8);
-    for (int r = 0; r < NQ; ++r) {
-      const v8f qb = splat(q[r * q_stride + static_cast<size_t>(i)]);
-      a[r][0] += qb * k0;
-      a[r][1] += qb * k1;
-    }
+    const v16f k = load16(kt + static_cast<size_t>(i) * kt_stride);
+    for (int r = 0; r < NQ; ++r) a[r] += splat16(q[r * q_stride + static_cast<size_t>(i)]) * k;
   }
   for (int r = 0; r < NQ; ++r) {
-    const v8f s0 = a[r][0] * scale, s1 = a[r][1] * scale;
-    std::memcpy(res[r], &s0, sizeof(v8f));
-    std::memcpy(res[r] + 8, &s1, sizeof(v8f));
+    const v16f s = a[r] * scale;
+    std::memcpy(res[r], &s, sizeof s);
   }
 }
 
@@ -135,36 +66,94 @@ void scores_kt(const float* q, size_t q_stride, const float* kt, size_t kt_strid
   }
 }
 
-// Up to 32 outputs of NQ queries in registers (4 x NQ vectors) while the value rows stream past.
+// Up to 32 outputs of NQ queries in registers (2 x NQ 16-lane vectors) while the value rows stream
+// past; each output sums over j in order, whatever NQ is.
 template <int NQ>
 void wsum_multi(const float* p, size_t p_stride, const float* v, size_t v_stride, int64_t n, int64_t d, float* out,
                 size_t out_stride) {
-  using namespace simd;
-  const int64_t d8 = d / 8 * 8;
-  for (int64_t i0 = 0; i0 < d8; i0 += 32) {
-    const int w = static_cast<int>(d8 - i0 < 32 ? d8 - i0 : 32) / 8;
-    v8f o[NQ][4];
+  const int64_t d16 = d / 16 * 16;
+  for (int64_t i0 = 0; i0 < d16; i0 += 32) {
+    const int w = d16 - i0 < 32 ? 1 : 2;
+    v16f o[NQ][2];
     for (int r = 0; r < NQ; ++r)
-      for (int c = 0; c < 4; ++c) o[r][c] = c < w ? load(out + r * out_stride + static_cast<size_t>(i0 + 8 * c)) : splat(0.f);
+      for (int c = 0; c < 2; ++c) o[r][c] = c < w ? load16(out + r * out_stride + static_cast<size_t>(i0 + 16 * c)) : splat16(0.f);
     for (int64_t j = 0; j < n; ++j) {
       const float* vj = v + static_cast<size_t>(j) * v_stride + static_cast<size_t>(i0);
-      v8f vc[4];
-      for (int c = 0; c < 4; ++c) vc[c] = c < w ? load(vj + 8 * c) : splat(0.f);
+      const v16f v0 = load16(vj), v1 = w > 1 ? load16(vj + 16) : splat16(0.f);
       for (int r = 0; r < NQ; ++r) {
-        const v8f pj = splat(p[r * p_stride + static_cast<size_t>(j)]);
-        for (int c = 0; c < 4; ++c) o[r][c] += pj * vc[c];
+        const v16f pj = splat16(p[r * p_stride + static_cast<size_t>(j)]);
+        o[r][0] += pj * v0;
+        o[r][1] += pj * v1;
       }
     }
     for (int r = 0; r < NQ; ++r)
-      for (int c = 0; c < w; ++c) std::memcpy(out + r * out_stride + static_cast<size_t>(i0 + 8 * c), &o[r][c], sizeof(v8f));
+      for (int c = 0; c < w; ++c) std::memcpy(out + r * out_stride + static_cast<size_t>(i0 + 16 * c), &o[r][c], sizeof(v16f));
   }
   for (int r = 0; r < NQ; ++r)
     for (int64_t j = 0; j < n; ++j)
-      for (int64_t i = d8; i < d; ++i)
+      for (int64_t i = d16; i < d; ++i)
         out[r * out_stride + static_cast<size_t>(i)] += p[r * p_stride + static_cast<size_t>(j)] * v[static_cast<size_t>(j) * v_stride + static_cast<size_t>(i)];
 }
 
+// exp(x) for x <= 0, 16 lanes: x = n ln2 + r with |r| <= ln2/2 (ln2 in two parts, so r is exact
+// to float precision), e^r by its Taylor series to r^7 (truncation error < 2^-27 relative), then
+// 2^n put into the exponent. Within 2 ulp of the correctly rounded value; 0 below -87.3, where
+// e^x is no longer a normal float (std::exp would give a denormal).
+inline v16f exp_nonpositive(v16f x) {
+  typedef int32_t v16i __attribute__((vector_size(64)));
+  const v16f t = x * 1.44269504f + 12582912.f;  // 1.5 * 2^23: round to the nearest integer
+  const v16f nf = t - 12582912.f;
+  const v16i n = (__builtin_bit_cast(v16i, t) & 0x007fffff) - 0x00400000;
+  const v16f r = (x - nf * 0.693145751953125f) - nf * 1.42860682030941723212e-6f;
+  v16f e = splat16(1.f / 5040);
+  e = e * r + 1.f / 720;
+  e = e * r + 1.f / 120;
+  e = e * r + 1.f / 24;
+  e = e * r + 1.f / 6;
+  e = e * r + 0.5f;
+  e = e * r + 1.f;
+  e = e * r + 1.f;
+  const v16i bits = __builtin_bit_cast(v16i, e) + (n << 23);
+  const v16i keep = x >= -87.3f;  // all ones where the result is a normal float
+  return __builtin_bit_cast(v16f, bits & keep);
+}
+
 }  // namespace
+
+// ggml's softmax: subtract the maximum, exponentiate, sum in double, scale by 1/sum.
+void softmax_inplace(float* s, int64_t n) {
+  const int64_t n16 = n / 16 * 16;
+  float mx = -INFINITY;
+  if (n16) {
+    v16f m = load16(s);
+    for (int64_t j = 16; j < n16; j += 16) {
+      const v16f x = load16(s + j);
+      m = x > m ? x : m;
+    }
+    for (int i = 0; i < 16; ++i) mx = std::max(mx, m[i]);
+  }
+  for (int64_t j = n16; j < n; ++j) mx = std::max(mx, s[j]);
+  v8d acc = v8d{} + 0.0;
+  for (int64_t j = 0; j < n16; j += 16) {
+    const v16f e = exp_nonpositive(load16(s + j) - mx);
+    std::memcpy(s + j, &e, sizeof e);
+    acc += __builtin_convertvector(__builtin_shufflevector(e, e, 0, 1, 2, 3, 4, 5, 6, 7), v8d);
+    acc += __builtin_convertvector(__builtin_shufflevector(e, e, 8, 9, 10, 11, 12, 13, 14, 15), v8d);
+  }
+  double sum = 0;
+  for (int i = 0; i < 8; ++i) sum += acc[i];
+  if (n > n16) {  // the tail through the same code, so a score's value never depends on n
+    float tail[16];
+    for (int i = 0; i < 16; ++i) tail[i] = n16 + i < n ? s[n16 + i] - mx : -INFINITY;
+    const v16f e = exp_nonpositive(load16(tail));
+    for (int64_t j = n16; j < n; ++j) {
+      s[j] = e[j - n16];
+      sum += s[j];
+    }
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int64_t j = 0; j < n; ++j) s[j] *= inv;
+}
 
 void attn_scores_kt(const float* q, size_t q_stride, int nq, const float* kt, size_t kt_stride, int64_t n_keys,
                     int64_t d, float scale, float* out, size_t out_stride) {
@@ -172,7 +161,11 @@ void attn_scores_kt(const float* q, size_t q_stride, int nq, const float* kt, si
     case 1: return scores_kt<1>(q, q_stride, kt, kt_stride, n_keys, d, scale, out, out_stride);
     case 2: return scores_kt<2>(q, q_stride, kt, kt_stride, n_keys, d, scale, out, out_stride);
     case 3: return scores_kt<3>(q, q_stride, kt, kt_stride, n_keys, d, scale, out, out_stride);
-    default: return scores_kt<4>(q, q_stride, kt, kt_stride, n_keys, d, scale, out, out_stride);
+    case 4: return scores_kt<4>(q, q_stride, kt, kt_stride, n_keys, d, scale, out, out_stride);
+    case 5: return scores_kt<5>(q, q_stride, kt, kt_stride, n_keys, d, scale, out, out_stride);
+    case 6: return scores_kt<6>(q, q_stride, kt, kt_stride, n_keys, d, scale, out, out_stride);
+    case 7: return scores_kt<7>(q, q_stride, kt, kt_stride, n_keys, d, scale, out, out_stride);
+    default: return scores_kt<8>(q, q_stride, kt, kt_stride, n_keys, d, scale, out, out_stride);
   }
 }
 
@@ -182,7 +175,11 @@ void attn_weighted_sum_multi(const float* p, size_t p_stride, int nq, const floa
     case 1: return wsum_multi<1>(p, p_stride, v, v_stride, n, d, out, out_stride);
     case 2: return wsum_multi<2>(p, p_stride, v, v_stride, n, d, out, out_stride);
     case 3: return wsum_multi<3>(p, p_stride, v, v_stride, n, d, out, out_stride);
-    default: return wsum_multi<4>(p, p_stride, v, v_stride, n, d, out, out_stride);
+    case 4: return wsum_multi<4>(p, p_stride, v, v_stride, n, d, out, out_stride);
+    case 5: return wsum_multi<5>(p, p_stride, v, v_stride, n, d, out, out_stride);
+    case 6: return wsum_multi<6>(p, p_stride, v, v_stride, n, d, out, out_stride);
+    case 7: return wsum_multi<7>(p, p_stride, v, v_stride, n, d, out, out_stride);
+    default: return wsum_multi<8>(p, p_stride, v, v_stride, n, d, out, out_stride);
   }
 }
 

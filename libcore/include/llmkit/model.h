@@ -76,9 +76,10 @@ class Model {
   struct FreeDeleter {
     void operator()(void* p) const;
   };
-  std::vector<std::unique_ptr<uint8_t, FreeDeleter>> packed_;
+  std::unique_ptr<uint8_t, FreeDeleter> packed_;  // every repacked weight, one after another
   uint64_t packed_bytes_ = 0;
-  void repack(Weight& w);
+  static uint64_t packed_size(const Weight& w);  // bytes w takes repacked (64-aligned); 0: not repacked
+  void repack(Weight& w, uint8_t* dst);
   std::vector<float> out_norm_;
   std::vector<LayerWeights> layers_;
   const TensorInfo* pos_embd_ = nullptr;

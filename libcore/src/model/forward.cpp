@@ -26,7 +26,7 @@ using detail::reuse;
 
 struct Activations {
   std::vector<float> x, xn, q, att, tmp, kk, vv, g, u;
-  std::vector<float> kf, vf;  // the batch's sequences' keys and values as F32, one layer at a time
+  std::vector<float> kt, vf;  // the batch's sequences' keys (transposed) and values as F32, one layer at a time
 };
 
 // The per-token steps run across threads for prompts (where, left serial, they would cap how
@@ -120,8 +120,20 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, Decod
     seq_first[static_cast<size_t>(s)] = kv_rows;
     if (next[static_cast<size_t>(s)] >= 0) kv_rows += next[static_cast<size_t>(s)];
   }
-  float* kf = !k_ops && tk != GgmlType::F32 ? reuse(a.kf, static_cast<size_t>(kv_rows * KVD)) : nullptr;
+  // Keys transposed per KV head (kt[(kvh * D + i) * kt_stride + row]), so that 16 keys' scores
+  // fill the lanes of one vector and every query head of a group shares each key load; the
+  // columns past the last row are zero, read by the last 16-key block and never used.
+  const int64_t kt_stride = (kv_rows + 15) / 16 * 16 + 16;
+  float* kt = !k_ops ? reuse(a.kt, static_cast<size_t>(KVD * kt_stride)) : nullptr;
   float* vf = tv != GgmlType::F32 ? reuse(a.vf, static_cast<size_t>(kv_rows * KVD)) : nullptr;
+  // Query heads per block: a token's heads of one KV head, at most 8 (the kernels' widest).
+  const int64_t chunk = std::min<int64_t>(group, 8), chunks = (group + chunk - 1) / chunk;
+  const int64_t sc_stride = (longest + 15) / 16 * 16;
+  auto seq_of_row = [&](int64_t r) {
+    int s = 0;
+    while (s + 1 < kv.n_seq() && seq_first[static_cast<size_t>(s) + 1] <= r) ++s;
+    return s;
+  };
   for (int64_t l = 0; l < p.n_layer; ++l) {
     const LayerWeights& w = m.layers()[static_cast<size_t>(l)];
     rms_norm(x.data(), w.attn_norm, p.norm_eps, xn.data(), n, E);
@@ -137,52 +149,79 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, Decod
       quantize_row(tk, kk.data() + t * KVD, kv.k_row(s, l, pos[static_cast<size_t>(t)]), KVD);
       quantize_row(tv, vv.data() + t * KVD, kv.v_row(s, l, pos[static_cast<size_t>(t)]), KVD);
     }
-    // Keys and values of the sequences in this batch as F32, converted once per layer: every
-    // query head of a group reads the same KV head, and converting per query repeated the work
-    // (group x len x head size conversions per token). A Q8_0 key cache keeps its integer dot.
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < kv_rows; ++r) {
-      int s = 0;
-      while (s + 1 < kv.n_seq() && seq_first[static_cast<size_t>(s) + 1] <= r) ++s;
-      const int64_t j = r - seq_first[static_cast<size_t>(s)];
-      if (kf) dequantize_row(tk, kv.k_row(s, l, j), kf + r * KVD, KVD);
-      if (vf) dequantize_row(tv, kv.v_row(s, l, j), vf + r * KVD, KVD);
+    // Keys and values of the sequences in this batch as F32, converted once per layer (every
+    // query head of a group reads the same KV head), the keys transposed 16 rows at a time so
+    // that each write fills a cache line. A Q8_0 key cache keeps its integer dot.
+#pragma omp parallel
+    {
+      thread_local std::vector<float> rows_buf;
+      float* rows = kt ? reuse(rows_buf, static_cast<size_t>(16 * KVD)) : nullptr;
+#pragma omp for schedule(static)
+      for (int64_t r0 = 0; r0 < kt_stride; r0 += 16) {
+        if (kt) {
+          for (int64_t rr = 0; rr < 16; ++rr) {
+            const int64_t r = r0 + rr;
+            float* dst = rows + rr * KVD;
+            if (r >= kv_rows) {
+              std::fill(dst, dst + KVD, 0.f);
+              continue;
+            }
+            const int s = seq_of_row(r);
+            const uint8_t* src = kv.k_row(s, l, r - seq_first[static_cast<size_t>(s)]);
+            if (tk == GgmlType::F32) std::memcpy(dst, src, static_cast<size_t>(KVD) * sizeof(float));
+            else dequantize_row(tk, src, dst, KVD);
+          }
+          for (int64_t c = 0; c < KVD; ++c)
+            for (int64_t rr = 0; rr < 16; ++rr) kt[c * kt_stride + r0 + rr] = rows[rr * KVD + c];
+        }
+        if (vf)
+          for (int64_t r = r0; r < std::min(kv_rows, r0 + 16); ++r) {
+            const int s = seq_of_row(r);
+            dequantize_row(tv, kv.v_row(s, l, r - seq_first[static_cast<size_t>(s)]), vf + r * KVD, KVD);
+          }
+      }
     }
-    // Causal attention over each token's own sequence, each query head reading its group's KV
-    // head; scratch per thread. Later tokens attend to more keys, so the (token, head) pairs are
-    // handed out dynamically rather than in two halves.
+    // Causal attention over each token's own sequence, a block of query heads of one KV head at
+    // a time; scratch per thread. Later tokens attend to more keys, so the blocks are handed out
+    // dynamically rather than in two halves. A head's result does not depend on its block's size.
 #pragma omp parallel
     {
       thread_local std::vector<float> qh_buf, sc_buf;
       thread_local std::vector<uint8_t> qq_buf;
-      float* qh = reuse(qh_buf, static_cast<size_t>(D));
-      float* sc = reuse(sc_buf, static_cast<size_t>(longest));
+      float* qh = reuse(qh_buf, static_cast<size_t>(chunk * D));
+      float* sc = reuse(sc_buf, static_cast<size_t>(chunk * sc_stride));
       uint8_t* qq = reuse(qq_buf, static_cast<size_t>(qq_bytes));
 #pragma omp for collapse(2) schedule(dynamic, 4)
       for (int64_t t = 0; t < n; ++t)
-        for (int64_t h = 0; h < H; ++h) {
+        for (int64_t c = 0; c < HKV * chunks; ++c) {
           const int32_t s = batch.seq[static_cast<size_t>(t)];
-          const int64_t len = pos[static_cast<size_t>(t)] + 1, kvh = h / group;
-          const float* qt = q.data() + t * E + h * D;
-          if (tk == GgmlType::F16)
-            for (int64_t i = 0; i < D; ++i) qh[i] = k::fp16_to_fp32(k::fp32_to_fp16(qt[i]));
-          else if (k_ops)
-            quantize_row(GgmlType::Q8_0, qt, qq, D);
-          else
-            std::memcpy(qh, qt, static_cast<size_t>(D) * sizeof(float));
+          const int64_t len = pos[static_cast<size_t>(t)] + 1, kvh = c / chunks;
+          const int64_t h0 = kvh * group + c % chunks * chunk, nq = std::min(chunk, (kvh + 1) * group - h0);
+          const float* qt = q.data() + t * E + h0 * D;
           const int64_t r0 = seq_first[static_cast<size_t>(s)];
-          // Keys and values of this KV head: rows KVD floats apart in the F32 copy (or the cache).
-          const float* k0 = kf ? kf + r0 * KVD + kvh * D : reinterpret_cast<const float*>(kv.k_row(s, l, 0)) + kvh * D;
+          if (k_ops) {
+            for (int64_t r = 0; r < nq; ++r) {
+              quantize_row(GgmlType::Q8_0, qt + r * D, qq, D);
+              for (int64_t j = 0; j < len; ++j)
+                sc[r * sc_stride + j] =
+                    k_ops->vec_dot(D, kv.k_row(s, l, j) + ggml_bytes(tk, static_cast<uint64_t>(kvh * D)), qq) * scale;
+            }
+          } else {
+            const float* qs = qt;
+            if (tk == GgmlType::F16) {
+              for (int64_t i = 0; i < nq * D; ++i) qh[i] = k::fp16_to_fp32(k::fp32_to_fp16(qt[i]));
+              qs = qh;
+            }
+            k::attn_scores_kt(qs, static_cast<size_t>(D), static_cast<int>(nq), kt + kvh * D * kt_stride + r0,
+                              static_cast<size_t>(kt_stride), len, D, scale, sc, static_cast<size_t>(sc_stride));
+          }
+          for (int64_t r = 0; r < nq; ++r) k::softmax_inplace(sc + r * sc_stride, len);
+          // Values of this KV head: rows KVD floats apart in the F32 copy (or the cache).
           const float* v0 = vf ? vf + r0 * KVD + kvh * D : reinterpret_cast<const float*>(kv.v_row(s, l, 0)) + kvh * D;
-          if (k_ops)
-            for (int64_t j = 0; j < len; ++j)
-              sc[j] = k_ops->vec_dot(D, kv.k_row(s, l, j) + ggml_bytes(tk, static_cast<uint64_t>(kvh * D)), qq) * scale;
-          else
-            k::attn_scores(qh, k0, static_cast<size_t>(KVD), len, D, scale, sc);
-          k::softmax_inplace(sc, len);
-          float* o = att.data() + t * E + h * D;
-          std::fill(o, o + D, 0.f);
-          k::attn_weighted_sum(sc, v0, static_cast<size_t>(KVD), len, D, o);
+          float* o = att.data() + t * E + h0 * D;
+          std::fill(o, o + nq * D, 0.f);
+          k::attn_weighted_sum_multi(sc, static_cast<size_t>(sc_stride), static_cast<int>(nq), v0, static_cast<size_t>(KVD),
+                                     len, D, o, static_cast<size_t>(D));
         }
     }
     matmul(f, w.wo, att.data(), tmp.data(), n);

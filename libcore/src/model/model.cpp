@@ -1,5 +1,7 @@
 #include "llmkit/model.h"
 
+#include <sys/mman.h>
+
 #include <cstdlib>
 
 #include "llmkit/error.h"
@@ -25,19 +27,34 @@ std::vector<float> small(const GgufFile& f, const std::string& name, int64_t ne0
   return dequantize_tensor(f, *need(f, name, ne0, -1));
 }
 
+// Repacked weights are streamed whole once per token. On 4 KiB pages that is one TLB miss per
+// 4 KiB read, and under a hypervisor each miss walks two page tables; 2 MiB pages (where the
+// kernel's transparent huge pages allow madvise) take that cost away.
+uint8_t* alloc_weights(uint64_t bytes) {
+  constexpr uint64_t huge = 2u << 20;
+  const bool big = bytes >= huge;
+  const uint64_t align = big ? huge : 64;
+  const uint64_t size = (bytes + align - 1) / align * align;
+  auto* p = static_cast<uint8_t*>(std::aligned_alloc(align, size));
+  if (p && big) madvise(p, size, MADV_HUGEPAGE);  // advice only: 4 KiB pages still work
+  return p;
+}
+
 }  // namespace
 
 void Model::FreeDeleter::operator()(void* p) const { std::free(p); }
 
-void Model::repack(Weight& w) {
+uint64_t Model::packed_size(const Weight& w) {
   const PackedOps* ops = packed_ops(w.t->type);
-  const int64_t n = w.t->ne[0], groups = w.t->ne[1] / (ops ? ops->rows : 1);
-  if (!ops || groups == 0) return;
+  const int64_t groups = w.t->ne[1] / (ops ? ops->rows : 1);
+  if (!ops || groups == 0) return 0;
+  return (ops->group_bytes(w.t->ne[0]) * static_cast<uint64_t>(groups) + 63) / 64 * 64;
+}
+
+void Model::repack(Weight& w, uint8_t* dst) {
+  const PackedOps* ops = packed_ops(w.t->type);
+  const int64_t n = w.t->ne[0], groups = w.t->ne[1] / ops->rows;
   const uint64_t group_bytes = ops->group_bytes(n);
-  const uint64_t bytes = (group_bytes * static_cast<uint64_t>(groups) + 63) / 64 * 64;
-  auto* dst = static_cast<uint8_t*>(std::aligned_alloc(64, bytes));
-  if (!dst) throw Error("out_of_memory", "cannot allocate " + std::to_string(bytes) + " bytes to repack '" + w.t->name + "'");
-  packed_.emplace_back(dst);
   const uint8_t* src = file_->tensor_data(*w.t).data();
   const uint64_t row_bytes = ggml_bytes(w.t->type, static_cast<uint64_t>(n));
 #pragma omp parallel for schedule(static)
@@ -48,7 +65,6 @@ void Model::repack(Weight& w) {
   // The file's copy is read again only for the rows left over, or as the token embedding when
   // the output is tied to it: page it out of this process rather than hold both copies.
   if (w.packed_rows == w.t->ne[1] && w.t != tok_embd_) file_->release_tensor_data(*w.t);
-  packed_bytes_ += bytes;
 }
 
 std::unique_ptr<Model> Model::load(std::shared_ptr<const GgufFile> file, const LoadOptions& opt) {
@@ -95,11 +111,25 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const GgufFile> file, const L
     p.rope_neox = p.arch == "qwen2";
     m->load_decoder();
   }
-  if (opt.repack) {
-    if (m->output_.t) m->repack(m->output_);
+  if (opt.repack) {  // one allocation for all the repacked weights, so no page is left part-used
+    std::vector<Weight*> ws;
+    if (m->output_.t) ws.push_back(&m->output_);
     for (LayerWeights& w : m->layers_)
       for (Weight* x : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down})
-        if (x->t) m->repack(*x);
+        if (x->t) ws.push_back(x);
+    uint64_t total = 0;
+    for (const Weight* x : ws) total += packed_size(*x);
+    if (total) {
+      uint8_t* dst = alloc_weights(total);
+      if (!dst) throw Error("out_of_memory", "cannot allocate " + std::to_string(total) + " bytes for the repacked weights");
+      m->packed_.reset(dst);
+      m->packed_bytes_ = total;
+      for (Weight* x : ws)
+        if (const uint64_t bytes = packed_size(*x)) {
+          m->repack(*x, dst);
+          dst += bytes;
+        }
+    }
   }
   return m;
 }
