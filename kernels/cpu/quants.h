@@ -38,6 +38,7 @@ void quantize_row_q4_K_ref(const float* x, void* y, int64_t n);
 void quantize_row_q5_K_ref(const float* x, void* y, int64_t n);
 void quantize_row_q6_K_ref(const float* x, void* y, int64_t n);
 void quantize_row_q8_K_ref(const float* x, void* y, int64_t n);
+void quantize_row_q8_K(const float* x, void* y, int64_t n);  // 8-lane, bit for bit the reference
 
 // Fast paths (8-lane fitting loops); same algorithms as the references, sums in another order.
 void quantize_row_q2_K(const float* x, void* y, int64_t n);

@@ -62,7 +62,7 @@ const QuantOps kQ3_K{k::dequantize_row_q3_K, k::quantize_row_q3_K_ref, dot_q3_K_
 const QuantOps kQ4_K{k::dequantize_row_q4_K, k::quantize_row_q4_K, dot_q4_K, GgmlType::Q8_K, k::gemm_q4_K_q8_K};
 const QuantOps kQ5_K{k::dequantize_row_q5_K, k::quantize_row_q5_K, dot_q5_K_q8_K, GgmlType::Q8_K};
 const QuantOps kQ6_K{k::dequantize_row_q6_K, k::quantize_row_q6_K, dot_q6_K, GgmlType::Q8_K, k::gemm_q6_K_q8_K};
-const QuantOps kQ8_K{k::dequantize_row_q8_K, k::quantize_row_q8_K_ref};
+const QuantOps kQ8_K{k::dequantize_row_q8_K, k::quantize_row_q8_K};
 
 }  // namespace
 
@@ -89,7 +89,7 @@ const QuantOps* quant_ops(GgmlType t) {
 namespace {
 // A packed layout's entry: Block is one group's unit of Cols columns; Act the activations' form.
 uint64_t q8_K_bytes(int64_t n) { return ggml_bytes(GgmlType::Q8_K, static_cast<uint64_t>(n)); }
-void q8_K_prepare(const float* x, void* dst, int64_t n) { k::quantize_row_q8_K_ref(x, dst, n); }
+void q8_K_prepare(const float* x, void* dst, int64_t n) { k::quantize_row_q8_K(x, dst, n); }
 uint64_t q8_0u_bytes(int64_t n) { return sizeof(k::block_q8_0u) * static_cast<uint64_t>(n / 32); }
 void q8_0u_prepare(const float* x, void* dst, int64_t n) { k::quantize_row_q8_0u(x, static_cast<k::block_q8_0u*>(dst), n); }
 uint64_t f32_bytes(int64_t n) { return 4 * static_cast<uint64_t>(n); }

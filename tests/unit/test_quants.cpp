@@ -107,6 +107,26 @@ TEST_CASE("Q8_K block sums match its codes", "[quant]") {
   }
 }
 
+TEST_CASE("the vector Q8_K quantizer is byte-identical to its reference", "[quant]") {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> g(0.f, 1.f);
+  const int64_t n = 256 * 64;
+  std::vector<float> x(static_cast<size_t>(n));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = g(rng) * std::pow(10.f, static_cast<float>(i / 256 % 9) - 4.f);
+  // Blocks with a tie of magnitudes (the first one sets the sign), all zeros, one value, halves.
+  for (int i = 0; i < 256; ++i) x[256 + i] = static_cast<float>(i % 9) - 4.f;
+  std::fill(x.begin() + 512, x.begin() + 768, 0.f);
+  x[768 + 200] = -3.f;
+  for (int i = 0; i < 256; ++i) x[1024 + i] = (i - 128) * (127.f / 256) / 63.5f;
+  std::vector<kernels::block_q8_K> want(static_cast<size_t>(n / 256)), got(want.size());
+  kernels::quantize_row_q8_K_ref(x.data(), want.data(), n);
+  kernels::quantize_row_q8_K(x.data(), got.data(), n);
+  for (size_t b = 0; b < want.size(); ++b) {
+    INFO("block " << b);
+    CHECK(std::memcmp(&want[b], &got[b], sizeof want[b]) == 0);
+  }
+}
+
 TEST_CASE("the scalar Q6_K reference is byte-identical to llama.cpp's", "[quant][shared]") {
   // The reference Q4_K_M file holds Q6_K tensors quantized by llama.cpp from the F16 source;
   // our Q6_K is its algorithm, so the bytes must agree.

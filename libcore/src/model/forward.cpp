@@ -10,6 +10,7 @@
 #include "cpu/dot.h"
 #include "cpu/fp16.h"
 #include "cpu/gemm.h"
+#include "cpu/swiglu.h"
 #include "llmkit/error.h"
 #include "llmkit/model.h"
 #include "llmkit/quant.h"
@@ -187,8 +188,10 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, Decod
 #pragma omp parallel
     {
       thread_local std::vector<float> qh_buf, sc_buf;
+      thread_local std::vector<uint16_t> qr_buf;
       thread_local std::vector<uint8_t> qq_buf;
       float* qh = reuse(qh_buf, static_cast<size_t>(chunk * D));
+      uint16_t* qr = reuse(qr_buf, static_cast<size_t>(chunk * D));
       float* sc = reuse(sc_buf, static_cast<size_t>(chunk * sc_stride));
       uint8_t* qq = reuse(qq_buf, static_cast<size_t>(qq_bytes));
 #pragma omp for collapse(2) schedule(dynamic, 4)
@@ -209,7 +212,8 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, Decod
           } else {
             const float* qs = qt;
             if (tk == GgmlType::F16) {
-              for (int64_t i = 0; i < nq * D; ++i) qh[i] = k::fp16_to_fp32(k::fp32_to_fp16(qt[i]));
+              k::fp32_to_fp16_row(qt, qr, static_cast<size_t>(nq * D));
+              k::fp16_to_fp32_row(qr, qh, static_cast<size_t>(nq * D));
               qs = qh;
             }
             k::attn_scores_kt(qs, static_cast<size_t>(D), static_cast<int>(nq), kt + kvh * D * kt_stride + r0,
@@ -229,9 +233,8 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, Decod
 
     rms_norm(x.data(), w.ffn_norm, p.norm_eps, xn.data(), n, E);
     matmul(f, {{&w.w_gate, g.data()}, {&w.w_up, u.data()}}, xn.data(), n);
-    const int64_t gn = static_cast<int64_t>(g.size());
 #pragma omp parallel for schedule(static) if (n >= 8)
-    for (int64_t i = 0; i < gn; ++i) g[static_cast<size_t>(i)] = g[static_cast<size_t>(i)] / (1.0f + std::exp(-g[static_cast<size_t>(i)])) * u[static_cast<size_t>(i)];
+    for (int64_t t = 0; t < n; ++t) k::swiglu(g.data() + t * F, u.data() + t * F, g.data() + t * F, F);
     matmul(f, w.w_down, g.data(), tmp.data(), n);
     add_into(x.data(), tmp.data(), n * E);
   }
