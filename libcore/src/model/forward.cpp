@@ -152,8 +152,9 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, Decod
     }
     // Keys and values of the sequences in this batch as F32, converted once per layer (every
     // query head of a group reads the same KV head), the keys transposed 16 rows at a time so
-    // that each write fills a cache line. A Q8_0 key cache keeps its integer dot.
-#pragma omp parallel
+    // that each write fills a cache line. A Q8_0 key cache keeps its integer dot. Short contexts
+    // stay on the calling thread: waking the others would cost more than the copy.
+#pragma omp parallel if (kv_rows * KVD >= 65536)
     {
       thread_local std::vector<float> rows_buf;
       float* rows = kt ? reuse(rows_buf, static_cast<size_t>(16 * KVD)) : nullptr;
@@ -185,7 +186,7 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, Decod
     // Causal attention over each token's own sequence, a block of query heads of one KV head at
     // a time; scratch per thread. Later tokens attend to more keys, so the blocks are handed out
     // dynamically rather than in two halves. A head's result does not depend on its block's size.
-#pragma omp parallel
+#pragma omp parallel if (n * longest * H >= 8192)
     {
       thread_local std::vector<float> qh_buf, sc_buf;
       thread_local std::vector<uint16_t> qr_buf;
