@@ -8,6 +8,7 @@ namespace llmkit::kernels::vexp {
 
 typedef float v16f __attribute__((vector_size(64)));
 typedef int32_t v16i __attribute__((vector_size(64)));
+typedef uint32_t v16u __attribute__((vector_size(64)));
 
 inline v16f load16(const float* p) {
   v16f v;
@@ -24,7 +25,9 @@ inline v16f splat16(float f) { return v16f{} + f; }
 inline v16f exp_nonpositive(v16f x) {
   const v16f t = x * 1.44269504f + 12582912.f;  // 1.5 * 2^23: round to the nearest integer
   const v16f nf = t - 12582912.f;
-  const v16i n = (__builtin_bit_cast(v16i, t) & 0x007fffff) - 0x00400000;
+  // Unsigned lanes: for inputs below the cut (masks of -inf, -1e30) n is garbage and the exponent
+  // sum below wraps; that is defined for unsigned and those lanes are zeroed by `keep` anyway.
+  const v16u n = (__builtin_bit_cast(v16u, t) & 0x007fffffu) - 0x00400000u;
   const v16f r = (x - nf * 0.693145751953125f) - nf * 1.42860682030941723212e-6f;
   v16f e = splat16(1.f / 5040);
   e = e * r + 1.f / 720;
@@ -34,8 +37,8 @@ inline v16f exp_nonpositive(v16f x) {
   e = e * r + 0.5f;
   e = e * r + 1.f;
   e = e * r + 1.f;
-  const v16i bits = __builtin_bit_cast(v16i, e) + (n << 23);
-  const v16i keep = x >= -87.3f;  // all ones where the result is a normal float
+  const v16u bits = __builtin_bit_cast(v16u, e) + (n << 23);
+  const v16u keep = __builtin_bit_cast(v16u, x >= -87.3f);  // all ones where the result is normal
   return __builtin_bit_cast(v16f, bits & keep);
 }
 
