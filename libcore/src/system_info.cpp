@@ -42,11 +42,22 @@ SystemInfo system_info() {
 }
 
 namespace {
-// Plain sums over a thread's share; the compiler turns this into full-width vector adds.
+// Sums over a thread's share, reading as the weight kernels do: lines 8 KiB ahead prefetched (the
+// hardware prefetcher alone reached 10-15% less than those kernels on Zen 5, so the ceiling was
+// below what generation reached), four independent sums so the adds never bound the speed.
 __attribute__((noinline)) uint64_t sum_words(const uint64_t* p, int64_t n) {
-  uint64_t s = 0;
-  for (int64_t i = 0; i < n; ++i) s += p[i];
-  return s;
+  constexpr int64_t kAhead = 8192 / sizeof(uint64_t);
+  uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {  // one 64-byte line per step
+    __builtin_prefetch(p + i + kAhead);
+    s0 += p[i] + p[i + 4];
+    s1 += p[i + 1] + p[i + 5];
+    s2 += p[i + 2] + p[i + 6];
+    s3 += p[i + 3] + p[i + 7];
+  }
+  for (; i < n; ++i) s0 += p[i];
+  return s0 + s1 + s2 + s3;
 }
 }  // namespace
 
