@@ -13,7 +13,7 @@ namespace k = kernels;
 
 // Y[t][o] = dot(W row o, X[t]) for t < n. Types with an integer dot product take activations
 // quantized once per call (to Q8_0 or Q8_K), as ggml does; the others are dequantized row by row.
-constexpr int64_t kRowTile = 16, kTokenTile = 64, kGemmTokens = k::kGemmTokens;
+constexpr int64_t kRowTile = 16, kTokenTile = 64, kGemmTokens = k::kGemmTokens, kDynamicTokens = 32;
 
 // One weight's part of a product: its kernels, its activations prepared for them, its tiles.
 struct Product {
@@ -144,12 +144,21 @@ void matmul(const GgufFile& f, std::initializer_list<std::pair<const Weight*, fl
     p.tiles = p.group_tiles + (p.out - p.first_plain + kRowTile - 1) / kRowTile;
     total += p.tiles;
   }
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < total; ++i) {
+  const auto tile = [&](int64_t i) {
     int j = 0;
     int64_t rt = i;
     while (rt >= ps[j].tiles) rt -= ps[j++].tiles;
     run_tile(ps[j], rt, x, n);
+  };
+  // For one token or a few, contiguous halves: each thread streams its share of the weights, and
+  // the prefetching runs on across its tiles. For a prompt a tile is long and tiles of different
+  // types cost differently (Q6_K rows beside Q4_K ones), so they are handed out as threads free up.
+  if (n >= kDynamicTokens) {
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t i = 0; i < total; ++i) tile(i);
+  } else {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < total; ++i) tile(i);
   }
 }
 
