@@ -22,9 +22,10 @@ inline int32_t load_i32(const void* p) {
 
 // The blocks' fields lie in several streams within a block (scales, codes, top bits), which the
 // hardware prefetcher follows poorly: out of cache, a Q6_K matrix x vector ran at half the read
-// bandwidth of Q4_K, and at the same speed with software prefetch. A block ahead is fetched an
-// eighth at a time, one part per step of the kernel's loop over its eight parts. Prefetches past
-// the end of the weights are harmless: they never fault.
+// bandwidth of Q4_K, and at the same speed with software prefetch. The lines 8 KiB ahead of the
+// block in hand are fetched a part per step of the kernel's loop over the block (eighths for the
+// K-quants, the whole block for Q8_0 and Q4_0). Prefetches past the end of the weights are
+// harmless: they never fault.
 constexpr int kPrefetchAhead = 8192;  // bytes
 // With more tokens a tile's arithmetic hides the loads, and its weights are re-read from cache for
 // each group of tokens: the prefetches would only take issue slots.
