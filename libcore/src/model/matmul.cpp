@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <omp.h>
+
 #include "cpu/dot.h"
 #include "cpu/gemm.h"
 #include "llmkit/quant.h"
@@ -144,21 +146,18 @@ void matmul(const GgufFile& f, std::initializer_list<std::pair<const Weight*, fl
     p.tiles = p.group_tiles + (p.out - p.first_plain + kRowTile - 1) / kRowTile;
     total += p.tiles;
   }
-  const auto tile = [&](int64_t i) {
+  // For one token or a few, a thread's share in one contiguous run: each thread streams its part
+  // of the weights, and the prefetching runs on across its tiles. For a prompt a tile is long and
+  // tiles of different types cost differently (Q6_K rows beside Q4_K ones), so they are handed out
+  // one at a time as threads free up.
+  const int64_t threads = omp_get_max_threads();
+  const int64_t chunk = n >= kDynamicTokens ? 1 : std::max<int64_t>(1, (total + threads - 1) / threads);
+#pragma omp parallel for schedule(dynamic, chunk)
+  for (int64_t i = 0; i < total; ++i) {
     int j = 0;
     int64_t rt = i;
     while (rt >= ps[j].tiles) rt -= ps[j++].tiles;
     run_tile(ps[j], rt, x, n);
-  };
-  // For one token or a few, contiguous halves: each thread streams its share of the weights, and
-  // the prefetching runs on across its tiles. For a prompt a tile is long and tiles of different
-  // types cost differently (Q6_K rows beside Q4_K ones), so they are handed out as threads free up.
-  if (n >= kDynamicTokens) {
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t i = 0; i < total; ++i) tile(i);
-  } else {
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < total; ++i) tile(i);
   }
 }
 
