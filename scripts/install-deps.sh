@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs llmkit's build dependencies from Debian packages. Idempotent: does nothing when all are present.
 set -euo pipefail
-# Build: compiler, CMake, the libraries. Tests: python3 (JSON checks), xxhash (xxhsum cross-checks).
-pkgs=(build-essential cmake pkg-config git libcli11-dev libsimdjson-dev libzstd-dev libxxhash-dev
-      libdnnl-dev catch2 python3 xxhash)
+# Build: compiler, CMake, the libraries (oneDNN's CMake file needs the OpenCL headers, which
+# libdnnl-dev only recommends). `make models`: pip. Tests: python3 (JSON checks), xxhash (xxhsum cross-checks).
+pkgs=(build-essential cmake pkg-config git python3-pip libcli11-dev libsimdjson-dev libzstd-dev libxxhash-dev
+      libdnnl-dev ocl-icd-opencl-dev catch2 python3 xxhash)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

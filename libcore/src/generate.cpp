@@ -1,6 +1,7 @@
 #include "llmkit/generate.h"
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 
 #include "llmkit/error.h"
@@ -160,6 +161,15 @@ GenerationStats generate(const Model& m, const Tokenizer& tok, KvCache& kv, int6
         continue;
       }
       std::copy_n(logits.begin() + static_cast<std::ptrdiff_t>(r) * V, V, row.begin());
+      // Broken weights or hyperparameters (a NaN scale, eps or rope base) poison every logit;
+      // sampling from them would print garbage with a success status.
+      if (!std::all_of(row.begin(), row.end(), [](float x) { return std::isfinite(x); })) {
+        s.res.error = Error("non_finite", "the model produced non-finite logits (NaN or Inf) after " +
+                                              std::to_string(s.res.tokens.size()) +
+                                              " generated tokens: its weights or hyperparameters are broken");
+        finish(s, FinishReason::Stop);
+        continue;
+      }
       const int32_t t = s.sampler->sample(row, s.history);
       if (!s.req.ignore_eos && is_eog(t)) {
         finish(s, FinishReason::Stop);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "llmkit/atomic_file.h"
 #include "llmkit/gguf.h"
 
 namespace llmkit {
@@ -36,7 +37,9 @@ class MappedFile final : public ByteSource {
 }  // namespace
 
 std::shared_ptr<ByteSource> map_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever; the
+  // regular-file check below then rejects it. (It changes nothing for a regular file.)
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw Error("io", std::string("cannot open: ") + std::strerror(errno));
   struct stat st {};
   if (fstat(fd, &st) != 0) {
@@ -46,8 +49,10 @@ std::shared_ptr<ByteSource> map_file(const std::string& path) {
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    throw Error("io", S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+    throw Error("io", S_ISDIR(st.st_mode) ? "is a directory" : S_ISFIFO(st.st_mode) ? "is a FIFO (a pipe), not a file: a model must be a regular file"
+                                                                                      : "not a regular file");
   }
+  note_input_file(st.st_dev, st.st_ino, path);
   if (st.st_size == 0) {
     ::close(fd);
     throw GgufError(0, "empty file (0 bytes), not a GGUF file");

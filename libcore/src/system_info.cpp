@@ -2,9 +2,12 @@
 
 #include <omp.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <memory>
 
@@ -83,6 +86,40 @@ double measure_read_bandwidth(int threads, uint64_t bytes, int reps) {
   volatile uint64_t sink = total;
   (void)sink;
   return static_cast<double>(n) * sizeof(uint64_t) / best;
+}
+
+namespace {
+
+// The first number on the line of /proc/meminfo (or a one-number file) after `key`; 0 if absent.
+uint64_t read_number(const char* path, const char* key = nullptr) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (key && line.rfind(key, 0) != 0) continue;
+    const std::string rest = key ? line.substr(std::strlen(key)) : line;
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(rest.c_str(), &end, 10);
+    return end == rest.c_str() ? 0 : static_cast<uint64_t>(v);
+  }
+  return 0;
+}
+
+}  // namespace
+
+uint64_t available_memory_bytes() {
+  uint64_t avail = read_number("/proc/meminfo", "MemAvailable:") * 1024;
+  if (avail == 0) avail = static_cast<uint64_t>(sysconf(_SC_AVPHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  // cgroup v2: "max" reads as no number (0), i.e. no limit.
+  if (const uint64_t limit = read_number("/sys/fs/cgroup/memory.max")) {
+    const uint64_t used = read_number("/sys/fs/cgroup/memory.current");
+    avail = std::min(avail, limit > used ? limit - used : 0);
+  }
+  struct rlimit rl {};
+  if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    const uint64_t vm = read_number("/proc/self/statm") * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    avail = std::min<uint64_t>(avail, rl.rlim_cur > vm ? rl.rlim_cur - vm : 0);
+  }
+  return avail;
 }
 
 }  // namespace llmkit

@@ -12,7 +12,8 @@ int32_t id_or(const GgufFile& f, const char* key, int32_t fallback, size_t n) {
   auto v = f.get_int(key);
   if (!v) return fallback;
   // -1 (and the u32 0xFFFFFFFF some converters write) means "none".
-  if (*v < 0 || *v == 0xFFFFFFFF) return -1;
+  if (*v == -1 || *v == 0xFFFFFFFF) return -1;
+  if (*v < 0) throw Error("bad_vocab", std::string(key) + " = " + std::to_string(*v) + " is not a token id (-1 means none)");
   if (static_cast<uint64_t>(*v) >= n)
     throw Error("bad_vocab", std::string(key) + " = " + std::to_string(*v) + " is not a token id (vocabulary of " +
                                  std::to_string(n) + ")");

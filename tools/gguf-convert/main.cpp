@@ -6,12 +6,13 @@
 #include <string>
 
 #include "llmkit/cli.h"
+#include "llmkit/output.h"
 #include "llmkit/error.h"
 #include "llmkit/hf_convert.h"
 #include "llmkit/json_writer.h"
 #include "llmkit/quant_plan.h"
 
-int main(int argc, char** argv) {
+int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
   std::string dir, out;
   llmkit::ConvertOptions opt;
   std::string archs;
@@ -66,3 +67,5 @@ int main(int argc, char** argv) {
   }
   return llmkit::kExitOk;
 }
+
+int main(int argc, char** argv) { return llmkit::run_tool("gguf-convert", argc, argv, tool_main); }

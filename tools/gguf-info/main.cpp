@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "llmkit/cli.h"
+#include "llmkit/output.h"
 #include "llmkit/error.h"
 #include "llmkit/gguf.h"
 #include "llmkit/gguf_json.h"
@@ -34,11 +35,11 @@ struct Item {
 
 class Run {
  public:
-  explicit Run(const Options& o) : o_(o) {}
+  Run(const Options& o, llmkit::Stdout& out) : o_(o), out_(out) {}
 
   bool json_out() const { return o_.json || o_.tensors; }
 
-  void emit_line(const std::string& s) { std::fwrite(s.data(), 1, s.size(), stdout), std::fputc('\n', stdout); }
+  void emit_line(const std::string& s) { out_.record(s); }
 
   // A record we cannot describe: an error record (JSON) or a line on stderr (text).
   void fail(const Item* item, const std::string& what, const llmkit::Error& e,
@@ -86,13 +87,14 @@ class Run {
         json_summary(r, item.path, f, o_.report);
         emit_line(r.dump());
       } else {
-        if (printed_++) std::fputc('\n', stdout);
-        std::fputs(text_summary(item.path, f).c_str(), stdout);
+        if (printed_++) out_.write("\n");
+        out_.write(text_summary(item.path, f));
+        out_.end_record();
       }
     } catch (const llmkit::Error& e) {
       fail(&item, item.path, e);
     }
-    std::fflush(stdout);
+    out_.flush();
   }
 
   int from_args() {
@@ -131,13 +133,14 @@ class Run {
 
  private:
   const Options& o_;
+  llmkit::Stdout& out_;
   int status_ = llmkit::kExitOk;
   int printed_ = 0;
 };
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   Options o;
   CLI::App app{
       "Describe GGUF model files from their headers: architecture, size, quantization, tokenizer,\n"
@@ -160,7 +163,7 @@ int main(int argc, char** argv) {
     return rc == 0 ? llmkit::kExitOk : llmkit::kExitUsage;
   }
 
-  Run run(o);
+  Run run(o, out);
   if (!o.files.empty()) return run.from_args();
   if (isatty(0)) {
     std::fprintf(stderr, "gguf-info: no FILE given and stdin is a terminal (try --help)\n");
@@ -168,3 +171,5 @@ int main(int argc, char** argv) {
   }
   return run.from_stdin();
 }
+
+int main(int argc, char** argv) { return llmkit::run_tool("gguf-info", argc, argv, tool_main); }

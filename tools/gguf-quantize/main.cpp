@@ -1,12 +1,12 @@
 // gguf-quantize: FP16/BF16/F32 GGUF to any llama.cpp preset, file-compatible with llama.cpp.
 #include <CLI/CLI.hpp>
-#include <sys/stat.h>
 
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "llmkit/cli.h"
+#include "llmkit/output.h"
 #include "llmkit/error.h"
 #include "llmkit/gguf.h"
 #include "llmkit/json_writer.h"
@@ -33,14 +33,9 @@ void print_plan(const llmkit::QuantPlan& plan) {
   std::puts(t.end_object().str().c_str());
 }
 
-bool same_file(const std::string& a, const std::string& b) {
-  struct stat sa {}, sb {};
-  return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
 }  // namespace
 
-int main(int argc, char** argv) {
+int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
   std::vector<std::string> pos;
   int threads = 0;
   bool dry_run = false, allow_requantize = false, pure = false;
@@ -87,7 +82,6 @@ int main(int argc, char** argv) {
       print_plan(plan);
       return llmkit::kExitOk;
     }
-    if (same_file(in, out)) throw llmkit::Error("usage", "refusing to write over the input file " + in);
     for (const auto& tp : plan.tensors)
       if (tp.convert && llmkit::ggml_type_info(tp.src->type).quantized) {
         std::fprintf(stderr, "gguf-quantize: warning: requantizing %s tensors loses accuracy\n",
@@ -126,3 +120,5 @@ int main(int argc, char** argv) {
   }
   return llmkit::kExitOk;
 }
+
+int main(int argc, char** argv) { return llmkit::run_tool("gguf-quantize", argc, argv, tool_main); }

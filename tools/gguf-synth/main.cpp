@@ -8,12 +8,13 @@
 #include <string>
 
 #include "llmkit/cli.h"
+#include "llmkit/output.h"
 #include "llmkit/error.h"
 #include "llmkit/gguf.h"
 #include "llmkit/json_writer.h"
 #include "llmkit/synth_model.h"
 
-int main(int argc, char** argv) {
+int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
   std::string out, shape_name, type_name = "F16", vocab_path, name;
   int64_t embd = 0, layers = 0, heads = 0, kv_heads = 0, ff = 0, vocab = 0, context = 0;
   uint64_t seed = 42;
@@ -103,3 +104,5 @@ int main(int argc, char** argv) {
   }
   return llmkit::kExitOk;
 }
+
+int main(int argc, char** argv) { return llmkit::run_tool("gguf-synth", argc, argv, tool_main); }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "llmkit/cli.h"
+#include "llmkit/output.h"
 #include "llmkit/error.h"
 #include "llmkit/gguf.h"
 #include "llmkit/model.h"
@@ -105,7 +106,7 @@ double stddev(const std::vector<double>& v) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
   rewrite_llama_flags(argc, argv, {{"-np", "--parallel"}, {"-pg", "--pg"}, {"-nr", "--no-repack"}});
   std::vector<std::string> models, synth, pg;
   std::string n_prompt = "512", n_gen = "128", threads, batch = "512", parallel = "1", depth = "0", output, plot;
@@ -173,7 +174,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "llm-bench: building %s in memory ...\n", s.c_str());
       sources.push_back(synthetic(s));
     }
-    Writer out(fmt, sys);
+    Writer out(fmt, sys, stdout_);
     std::vector<Record> all;
     for (const ModelSource& src : sources) {
       const ModelSummary summary = summarize(*src.file);
@@ -239,3 +240,5 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 }
+
+int main(int argc, char** argv) { return llmkit::run_tool("llm-bench", argc, argv, tool_main); }

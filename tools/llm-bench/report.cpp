@@ -74,7 +74,7 @@ std::string json_record(const Record& r, const SystemInfo& sys) {
   return w.str();
 }
 
-Writer::Writer(Format f, const SystemInfo& sys) : f_(f), sys_(sys) {}
+Writer::Writer(Format f, const SystemInfo& sys, Stdout& out) : f_(f), sys_(sys), out_(out) {}
 
 void Writer::write(const Record& r) {
   switch (f_) {
@@ -105,12 +105,12 @@ void Writer::write(const Record& r) {
       break;
   }
   ++n_;
-  std::fflush(stdout);
+  out_.end_record();
 }
 
 void Writer::finish() {
   if (f_ == Format::json) std::printf(n_ ? "\n]\n" : "[]\n");
-  std::fflush(stdout);
+  out_.flush();
 }
 
 }  // namespace llmkit::bench

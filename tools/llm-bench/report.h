@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "llmkit/output.h"
 #include "llmkit/system_info.h"
 
 namespace llmkit::bench {
@@ -31,13 +32,14 @@ enum class Format { jsonl, json, md, csv };
 // Streams records out as they come (the JSON array closes in finish()).
 class Writer {
  public:
-  Writer(Format f, const SystemInfo& sys);
+  Writer(Format f, const SystemInfo& sys, Stdout& out);
   void write(const Record& r);
   void finish();
 
  private:
   Format f_;
   const SystemInfo& sys_;
+  Stdout& out_;
   int n_ = 0;
 };
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "llmkit/cli.h"
+#include "llmkit/output.h"
 #include "llmkit/embed.h"
 #include "llmkit/error.h"
 #include "llmkit/gguf.h"
@@ -45,6 +46,7 @@ struct Run {
   const Options& o;
   const llmkit::Tokenizer& tok;
   llmkit::Embedder& emb;
+  llmkit::Stdout& out;
   llmkit::Pooling pooling;
   llmkit::Normalize norm;
   int64_t dim;
@@ -76,7 +78,8 @@ struct Run {
     if (o.format == "f32") {
       // A row of NaN keeps row i for input record i; the reason goes to stderr.
       std::vector<float> nan(static_cast<size_t>(dim), std::nanf(""));
-      std::fwrite(nan.data(), sizeof(float), nan.size(), stdout);
+      out.write(nan.data(), nan.size() * sizeof(float));
+      out.end_record();
       std::fprintf(stderr, "llm-embed: record %llu: %s: %s\n", static_cast<unsigned long long>(it.line),
                    it.error->code().c_str(), it.error->what());
       return;
@@ -84,13 +87,22 @@ struct Run {
     std::string line = it.parsed ? llmkit::error_record(&it.rec, it.error->code(), it.error->what())
                                  : llmkit::error_record(nullptr, it.error->code(),
                                                         "line " + std::to_string(it.line) + ": " + it.error->what(), it.line);
-    std::printf("%s\n", line.c_str());
+    out.record(line);
   }
 
   void write(Item& it, const std::vector<float>& v) {
+    // A NaN weight or hyperparameter poisons every value; such a vector is an error, not output.
+    for (float x : v)
+      if (!std::isfinite(x)) {
+        it.error = llmkit::Error("non_finite", "the embedding has non-finite values (NaN or Inf): the model's weights "
+                                               "or hyperparameters are broken");
+        write_error(it);
+        return;
+      }
     ++records, tokens += static_cast<int64_t>(it.tokens.size());
     if (o.format == "f32") {
-      std::fwrite(v.data(), sizeof(float), v.size(), stdout);
+      out.write(v.data(), v.size() * sizeof(float));
+      out.end_record();
       return;
     }
     llmkit::JsonWriter w;
@@ -107,7 +119,7 @@ struct Run {
     it.rec.set_raw(o.output_field, w.end_array().take());
     it.rec.set("n_tokens", static_cast<int64_t>(it.tokens.size()));
     if (it.truncated) it.rec.set("truncated", true);
-    std::printf("%s\n", it.rec.dump().c_str());
+    out.record(it.rec.dump());
   }
 
   // Embeds the records that tokenized, then writes every record in input order.
@@ -127,14 +139,14 @@ struct Run {
       if (it.error) write_error(it);
       else write(it, vecs[k++]);
     }
-    std::fflush(stdout);
+    out.flush();
     items.clear();
   }
 };
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   Options o;
   CLI::App app{
       "Embed text with a model: BERT-family encoders or decoder models (llama, qwen2). Reads JSON-lines\n"
@@ -197,7 +209,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "llm-embed: %s: %s\n", o.model.c_str(), e.what());
     return llmkit::kExitUsage;
   }
-  Run run{o, *tok, *emb, pooling, llmkit::parse_normalize(o.normalize), model->params().n_embd};
+  Run run{o, *tok, *emb, out, pooling, llmkit::parse_normalize(o.normalize), model->params().n_embd};
   const auto start = std::chrono::steady_clock::now();
   // What a batch run did, on stderr: records, tokens and their rates (model loading excluded).
   auto summary = [&] {
@@ -251,3 +263,5 @@ int main(int argc, char** argv) {
   run.flush(items);
   return summary();
 }
+
+int main(int argc, char** argv) { return llmkit::run_tool("llm-embed", argc, argv, tool_main); }

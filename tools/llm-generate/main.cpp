@@ -14,6 +14,7 @@
 
 #include "llmkit/chat_template.h"
 #include "llmkit/cli.h"
+#include "llmkit/output.h"
 #include "llmkit/error.h"
 #include "llmkit/generate.h"
 #include "llmkit/gguf.h"
@@ -87,7 +88,7 @@ void report(const llmkit::GenerationStats& s, int64_t failed) {
 }
 
 int run_prompt(const Options& o, const PromptSettings& ps, const llmkit::Model& m, const llmkit::Tokenizer& tok,
-               llmkit::KvCache& kv) {
+               llmkit::KvCache& kv, llmkit::Stdout& out) {
   PreparedPrompt p;
   try {
     p = prepare_text(unescape(o.prompt), ps, tok);
@@ -104,22 +105,26 @@ int run_prompt(const Options& o, const PromptSettings& ps, const llmkit::Model& 
     return std::make_pair(uint64_t{0}, p.request);
   };
   if (!o.json)
-    cb.on_text = [](uint64_t, std::string_view text) {
-      std::fwrite(text.data(), 1, text.size(), stdout);
-      std::fflush(stdout);
+    cb.on_text = [&out](uint64_t, std::string_view text) {
+      out.write(text);
+      out.flush();
     };
   cb.on_done = [&](uint64_t, llmkit::GenerationResult&& r) { result = std::move(r); };
   cb.cancelled = [] { return g_interrupted != 0; };
   llmkit::generate(m, tok, kv, o.n_batch, cb);
+  if (result.error) {
+    if (!o.json) out.record("");
+    std::fprintf(stderr, "llm-generate: %s\n", result.error->what());
+    return llmkit::kExitSomeFailed;
+  }
   if (o.json) {
     llmkit::JsonObject rec;
     rec.set("prompt", std::string_view(o.prompt));
     add_result(rec, o.output_field, result, p.dropped);
-    std::printf("%s\n", rec.dump().c_str());
+    out.record(rec.dump());
   } else {
-    std::fputc('\n', stdout);
+    out.record("");
   }
-  std::fflush(stdout);
   if (g_interrupted) return kExitInterrupted;
   const int64_t n_gen = static_cast<int64_t>(result.tokens.size());
   std::fprintf(stderr, "llm-generate: prompt %lld tokens in %.1f ms (%.2f tok/s), generated %lld tokens in %.1f ms (%.2f tok/s), %s\n",
@@ -129,7 +134,7 @@ int run_prompt(const Options& o, const PromptSettings& ps, const llmkit::Model& 
 }
 
 int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model& m, const llmkit::Tokenizer& tok,
-                llmkit::KvCache& kv) {
+                llmkit::KvCache& kv, llmkit::Stdout& out) {
   struct InFlight {
     llmkit::JsonObject rec;
     int64_t dropped;
@@ -140,8 +145,8 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
   int64_t failed = 0;
   auto flush_ready = [&] {
     for (auto it = ready.begin(); it != ready.end() && it->first == next_out; it = ready.erase(it), ++next_out)
-      std::printf("%s\n", it->second.c_str());
-    std::fflush(stdout);
+      out.record(it->second);
+    out.flush();
   };
   llmkit::JsonlReader reader(std::cin);
   std::string line;
@@ -173,8 +178,13 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
   };
   cb.on_done = [&](uint64_t id, llmkit::GenerationResult&& r) {
     auto it = in_flight.find(id);
-    add_result(it->second.rec, o.output_field, r, it->second.dropped);
-    ready[id] = it->second.rec.dump();
+    if (r.error) {
+      ready[id] = failed_record(&it->second.rec, *r.error);
+      ++failed;
+    } else {
+      add_result(it->second.rec, o.output_field, r, it->second.dropped);
+      ready[id] = it->second.rec.dump();
+    }
     in_flight.erase(it);
     flush_ready();
   };
@@ -182,8 +192,8 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
   const llmkit::GenerationStats s = llmkit::generate(m, tok, kv, o.n_batch, cb);
   if (g_interrupted) {
     // Finished records still waiting behind an unfinished one are written too: nothing done is lost.
-    for (const auto& [idx, text] : ready) std::printf("%s\n", text.c_str());
-    std::fflush(stdout);
+    for (const auto& [idx, text] : ready) out.record(text);
+    out.flush();
     std::fprintf(stderr, "llm-generate: interrupted; %zu unfinished records not written\n", in_flight.size());
     return kExitInterrupted;
   }
@@ -193,7 +203,7 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   Options o;
   CLI::App app{
       "Generate text with a model. -p TEXT: one prompt, the text streamed to stdout. Otherwise JSON-lines\n"
@@ -282,9 +292,11 @@ int main(int argc, char** argv) {
   }
   install_sigint();
   try {
-    return o.have_prompt ? run_prompt(o, ps, *model, *tok, *kv) : run_records(o, ps, *model, *tok, *kv);
+    return o.have_prompt ? run_prompt(o, ps, *model, *tok, *kv, out) : run_records(o, ps, *model, *tok, *kv, out);
   } catch (const llmkit::Error& e) {
     std::fprintf(stderr, "llm-generate: %s\n", e.what());
     return llmkit::kExitSomeFailed;
   }
 }
+
+int main(int argc, char** argv) { return llmkit::run_tool("llm-generate", argc, argv, tool_main); }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "llmkit/cli.h"
+#include "llmkit/output.h"
 #include "llmkit/error.h"
 #include "llmkit/gguf.h"
 #include "llmkit/json_writer.h"
@@ -185,7 +186,7 @@ void table(const std::string& json) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
   Options o;
   CLI::App app{
       "Plan memory before loading or buying: weights, KV cache, compute buffers and totals for host RAM and each\n"
@@ -219,7 +220,7 @@ int main(int argc, char** argv) {
   }
   const bool as_json = o.json || !stdout_is_tty();
   auto emit = [&](const std::string& rec) {
-    if (as_json) std::printf("%s\n", rec.c_str());
+    if (as_json) stdout_.record(rec);
     else table(rec);
   };
   if (o.list_models || o.list_gpus) {
@@ -231,14 +232,14 @@ int main(int argc, char** argv) {
         r.key("embd").value(m.embd).key("heads").value(m.heads).key("kv_heads").value(m.kv_heads).key("head_dim").value(m.head_dim);
         r.key("ff").value(m.ff).key("vocab").value(m.vocab).key("context").value(m.context).key("experts").value(m.experts);
         r.key("swa_window").value(m.swa_window).end_object();
-        std::printf("%s\n", r.str().c_str());
+        stdout_.record(r.str());
       }
     if (o.list_gpus)
       for (const GpuSpec& g : gpu_catalog()) {
         JsonWriter r;
         r.begin_object().key("gpu").value(g.name).key("memory_gb").value(g.mem_gb).key("bandwidth_gbs").value(g.bandwidth_gbs);
         r.key("unified").value(g.unified).end_object();
-        std::printf("%s\n", r.str().c_str());
+        stdout_.record(r.str());
       }
     return kExitOk;
   }
@@ -324,9 +325,11 @@ int main(int argc, char** argv) {
       if (!path) throw Error("missing_field", "record has no \"path\" (gguf-info --json gives one)");
       one(*path, &rec);
     } catch (const Error& e) {
-      std::printf("%s\n", error_record(&rec, e.code(), e.what(), no).c_str());
+      stdout_.record(error_record(&rec, e.code(), e.what(), no));
       status = kExitSomeFailed;
     }
   }
   return status;
 }
+
+int main(int argc, char** argv) { return llmkit::run_tool("llm-memcalc", argc, argv, tool_main); }

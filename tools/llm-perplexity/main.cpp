@@ -12,6 +12,7 @@
 #include <string>
 
 #include "llmkit/cli.h"
+#include "llmkit/output.h"
 #include "llmkit/error.h"
 #include "llmkit/gguf.h"
 #include "llmkit/json_writer.h"
@@ -19,7 +20,7 @@
 #include "llmkit/perplexity.h"
 #include "llmkit/tokenizer.h"
 
-int main(int argc, char** argv) {
+int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
   std::string model_path, text_path, base_path;
   int64_t n_ctx = 512, chunks = -1;
   int threads = 0;
@@ -90,3 +91,5 @@ int main(int argc, char** argv) {
   }
   return llmkit::kExitOk;
 }
+
+int main(int argc, char** argv) { return llmkit::run_tool("llm-perplexity", argc, argv, tool_main); }

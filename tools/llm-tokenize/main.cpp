@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "llmkit/cli.h"
+#include "llmkit/output.h"
 #include "llmkit/error.h"
 #include "llmkit/gguf.h"
 #include "llmkit/json_writer.h"
@@ -65,7 +66,7 @@ void add_results(llmkit::JsonObject& rec, const llmkit::Tokenizer& tok, const Op
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   Options o;
   CLI::App app{
       "Tokenize text with a model's tokenizer (any GGUF with tokenizer metadata, vocab-only files too).\n"
@@ -104,15 +105,15 @@ int main(int argc, char** argv) {
         std::vector<int32_t> ids;
         std::istringstream in(o.prompt);
         for (long long v; in >> v;) ids.push_back(static_cast<int32_t>(v));
-        std::printf("%s\n", tok->decode(ids).c_str());
+        out.record(tok->decode(ids));
       } else if (o.ids || o.count) {
         std::vector<int32_t> ids = tok->encode(o.prompt, !o.no_bos, o.parse_special);
-        std::printf("%s\n", o.count ? std::to_string(ids.size()).c_str() : ids_text(ids).c_str());
+        out.record(o.count ? std::to_string(ids.size()) : ids_text(ids));
       } else {
         llmkit::JsonObject rec;
         rec.set("text", std::string_view(o.prompt));
         add_results(rec, *tok, o, o.prompt);
-        std::printf("%s\n", rec.dump().c_str());
+        out.record(rec.dump());
       }
     } catch (const llmkit::Error& e) {
       std::fprintf(stderr, "llm-tokenize: %s\n", e.what());
@@ -134,7 +135,7 @@ int main(int argc, char** argv) {
     try {
       rec = llmkit::parse_json_object(line);
     } catch (const llmkit::Error& e) {
-      std::printf("%s\n", llmkit::error_record(nullptr, e.code(), "line " + std::to_string(no) + ": " + e.what(), no).c_str());
+      out.record(llmkit::error_record(nullptr, e.code(), "line " + std::to_string(no) + ": " + e.what(), no));
       status = llmkit::kExitSomeFailed;
       continue;
     }
@@ -142,27 +143,29 @@ int main(int argc, char** argv) {
       if (o.detokenize) {
         std::vector<int32_t> ids = record_ids(rec);
         std::string text = tok->decode(ids);
-        if (o.ids) std::printf("%s\n", text.c_str());
+        if (o.ids) out.record(text);
         else {
           rec.set("text", std::string_view(text));
-          std::printf("%s\n", rec.dump().c_str());
+          out.record(rec.dump());
         }
       } else {
         auto text = rec.get_string(o.field);
         if (!text) throw llmkit::Error("missing_field", "record has no \"" + o.field + "\" string");
         if (o.ids) {
           std::vector<int32_t> ids = tok->encode(*text, !o.no_bos, o.parse_special);
-          std::printf("%s\n", o.count ? std::to_string(ids.size()).c_str() : ids_text(ids).c_str());
+          out.record(o.count ? std::to_string(ids.size()) : ids_text(ids));
         } else {
           add_results(rec, *tok, o, *text);
-          std::printf("%s\n", rec.dump().c_str());
+          out.record(rec.dump());
         }
       }
     } catch (const llmkit::Error& e) {
-      std::printf("%s\n", llmkit::error_record(&rec, e.code(), e.what()).c_str());
+      out.record(llmkit::error_record(&rec, e.code(), e.what()));
       status = llmkit::kExitSomeFailed;
     }
-    std::fflush(stdout);
+    out.flush();
   }
   return status;
 }
+
+int main(int argc, char** argv) { return llmkit::run_tool("llm-tokenize", argc, argv, tool_main); }

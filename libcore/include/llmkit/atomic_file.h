@@ -6,9 +6,15 @@
 
 namespace llmkit {
 
+// Records that this process reads `path` (a model, a vocab, a checkpoint's files): an
+// AtomicFile will refuse to replace it. Files opened through map_file are noted already.
+void note_input_file(const std::string& path);
+void note_input_file(uint64_t dev, uint64_t ino, const std::string& path);
+
 class AtomicFile {
  public:
-  explicit AtomicFile(const std::string& path);  // throws Error("io", ...)
+  // Throws Error("io", ...), or Error("usage", ...) when `path` is a file this process reads.
+  explicit AtomicFile(const std::string& path);
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;

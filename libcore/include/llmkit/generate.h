@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "llmkit/error.h"
 #include "llmkit/model.h"
 #include "llmkit/sampler.h"
 #include "llmkit/tokenizer.h"
@@ -33,6 +34,8 @@ struct GenerationResult {
   FinishReason finish = FinishReason::Length;
   int64_t prompt_tokens = 0;
   double prompt_ms = 0, gen_ms = 0;  // wall time from admission to first token, and after
+  // Set when the request failed part way (non-finite logits): `text` is then not an answer.
+  std::optional<Error> error;
 };
 
 struct GenerationStats {

@@ -18,6 +18,11 @@ struct SystemInfo {
 
 SystemInfo system_info();
 
+// Bytes this process can still allocate: the least of the kernel's MemAvailable, the room
+// under the cgroup's memory.max and under RLIMIT_AS. What a large allocation is checked
+// against before it is made, so that it fails with a message instead of an abort.
+uint64_t available_memory_bytes();
+
 // Bytes per second read from a buffer far larger than the caches, by `threads` OpenMP threads,
 // best of `reps` passes: a short STREAM-like read test.
 double measure_read_bandwidth(int threads, uint64_t bytes = uint64_t(256) << 20, int reps = 5);

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "llmkit/atomic_file.h"
 #include "llmkit/error.h"
 
 namespace llmkit::hf {
@@ -11,6 +12,8 @@ std::unique_ptr<JsonFile> load_json(const std::string& path, bool required) {
     if (required) throw Error("bad_checkpoint", path + ": missing");
     return nullptr;
   }
+  if (!std::filesystem::is_regular_file(path)) throw Error("bad_checkpoint", path + ": not a regular file");
+  note_input_file(path);
   auto f = std::make_unique<JsonFile>();
   f->path = path;
   simdjson::padded_string text;

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "hf_json.h"
+#include "llmkit/atomic_file.h"
 #include "llmkit/error.h"
 #include "llmkit/gguf_writer.h"
 #include "llmkit/tokenizer.h"
@@ -22,6 +23,9 @@ namespace llmkit::hf {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Far above any real vocabulary (262,144 for Gemma 3), far below what would exhaust memory.
+constexpr int64_t kMaxVocab = int64_t(1) << 24;
 
 // llama.cpp's check text (convert_hf_to_gguf.py, get_vocab_base_pre).
 const char* const kCheckText =
@@ -174,6 +178,8 @@ struct Proto {
 };
 
 void read_sentencepiece(const std::string& path, VocabBuild& vb) {
+  if (!fs::is_regular_file(path)) throw Error("bad_checkpoint", path + ": not a regular file");
+  note_input_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("io", path + ": cannot read");
   std::vector<uint8_t> buf((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -246,7 +252,14 @@ void read_json_vocab(simdjson::dom::element model, int64_t vocab_size, VocabBuil
   }
   for (const auto& [t, id] : vb.added)
     if (!by_id.count(id)) by_id.emplace(id, t), max_id = std::max<int64_t>(max_id, id);
+  if (by_id.empty()) throw Error("bad_vocab", "tokenizer.json: model.vocab is empty");
+  // Ids are checked against the size limit before the holes between them are filled: an id of
+  // 1e9 would otherwise mean a billion placeholder tokens.
   const int64_t n = std::max(vocab_size, max_id + 1);
+  if (n > kMaxVocab)
+    throw Error("bad_vocab", "tokenizer.json: " + std::string(max_id + 1 > vocab_size ? "a token id of " : "a vocab_size of ") +
+                                 std::to_string(n - (max_id + 1 > vocab_size ? 1 : 0)) + " is more than a vocabulary can hold (" +
+                                 std::to_string(kMaxVocab) + " tokens)");
   for (int64_t i = 0; i < n; ++i) {
     auto it = by_id.find(i);
     if (it == by_id.end()) {
@@ -472,7 +485,7 @@ void read_vocab(const std::string& dir, const JsonFile& config, const ConvertOpt
     throw Error("unsupported_model", dir + ": tokenizer model '" + (model_type.empty() ? "?" : model_type) +
                                            "' is not supported (SentencePiece, byte-level BPE and WordPiece are)");
   }
-  if (vb.tokens.size() > (size_t(1) << 24)) throw Error("bad_vocab", dir + ": vocabulary too large");
+  if (vb.tokens.size() > static_cast<size_t>(kMaxVocab)) throw Error("bad_vocab", dir + ": vocabulary too large");
 
   // Special tokens: tokenizer_config.json names them by text, config.json by id.
   auto id_of = [&](const std::string& text) -> int64_t {
@@ -543,7 +556,8 @@ void read_vocab(const std::string& dir, const JsonFile& config, const ConvertOpt
       }
     }
   }
-  if (tmpl.empty() && fs::exists(d / "chat_template.jinja")) {
+  if (tmpl.empty() && fs::is_regular_file(d / "chat_template.jinja")) {
+    note_input_file((d / "chat_template.jinja").string());
     std::ifstream in(d / "chat_template.jinja", std::ios::binary);
     tmpl.assign((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   }

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 
 #include "llmkit/error.h"
 #include "llmkit/model.h"
+#include "llmkit/system_info.h"
 
 namespace llmkit {
 
@@ -26,6 +28,19 @@ KvCache::KvCache(const ModelParams& p, int64_t n_ctx, int n_seq, GgmlType type_k
   }
   k_row_ = ggml_bytes(type_k, static_cast<uint64_t>(kv_dim_));
   v_row_ = ggml_bytes(type_v, static_cast<uint64_t>(kv_dim_));
+  // Checked before allocating: `-c 2000000000` or `--parallel 64` must say what fits, not abort.
+  const uint64_t per_token = static_cast<uint64_t>(n_seq) * static_cast<uint64_t>(n_layer_) * (k_row_ + v_row_);
+  const uint64_t avail = available_memory_bytes();
+  if (per_token == 0 || static_cast<uint64_t>(n_ctx) > avail / per_token) {
+    char msg[512];
+    std::snprintf(msg, sizeof msg,
+                  "a KV cache of %lld tokens x %d sequence%s needs %.1f GiB; %.1f GiB of memory is available, which "
+                  "holds at most %llu tokens in all (-c per sequence x --parallel), fewer with the model's working memory",
+                  static_cast<long long>(n_ctx), n_seq, n_seq == 1 ? "" : "s",
+                  double(per_token) * double(n_ctx) / double(uint64_t(1) << 30), double(avail) / double(uint64_t(1) << 30),
+                  static_cast<unsigned long long>(per_token ? avail / per_token : 0));
+    throw Error("too_large", msg);
+  }
   const uint64_t rows = static_cast<uint64_t>(n_seq) * static_cast<uint64_t>(n_layer_) * static_cast<uint64_t>(n_ctx);
   k_.assign(rows * k_row_, 0);
   v_.assign(rows * v_row_, 0);

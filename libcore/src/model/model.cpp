@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <cmath>
 #include <cstdlib>
 
 #include "llmkit/error.h"
@@ -109,8 +110,15 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const GgufFile> file, const L
     if (auto t = f.get_opt<std::string>(p.arch + ".rope.scaling.type"); t && *t == "linear")
       if (auto s = f.get_opt<float>(p.arch + ".rope.scaling.factor")) p.rope_scale = *s;
     p.rope_neox = p.arch == "qwen2";
+    if (!std::isfinite(p.rope_base) || p.rope_base <= 0)
+      throw Error("bad_model", p.arch + ".rope.freq_base = " + std::to_string(p.rope_base) + ": must be a positive number");
+    if (!std::isfinite(p.rope_scale) || p.rope_scale <= 0)
+      throw Error("bad_model", "the rope scaling factor " + std::to_string(p.rope_scale) + " must be a positive number");
     m->load_decoder();
   }
+  // A NaN or negative epsilon gives NaN norms, and every output after them is garbage.
+  if (!std::isfinite(p.norm_eps) || p.norm_eps < 0 || p.norm_eps >= 1)
+    throw Error("bad_model", "the normalization epsilon " + std::to_string(p.norm_eps) + " is not a small non-negative number");
   if (opt.repack) {  // one allocation for all the repacked weights, so no page is left part-used
     std::vector<Weight*> ws;
     if (m->output_.t) ws.push_back(&m->output_);

@@ -91,6 +91,9 @@ PerplexityResult evaluate_perplexity(const Model& model, const Tokenizer& tok, c
     }
     if (opt.on_chunk) opt.on_chunk(c, n_chunk, std::exp(nll.mean()));
   }
+  if (!std::isfinite(nll.mean()))
+    throw Error("non_finite", "the model produced non-finite log-likelihoods (NaN or Inf): its weights or "
+                              "hyperparameters are broken");
   PerplexityResult r;
   r.ppl = std::exp(nll.mean());
   r.ppl_err = r.ppl * nll.err();

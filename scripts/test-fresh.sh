@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The README's first command on a fresh Debian: a new bookworm root (mmdebstrap, from Debian's
+# registry) gets a copy of this tree and runs `make demo` in it, so an install step that only a
+# developer's machine happened to have (ocl-icd-opencl-dev for oneDNN's CMake file, python3-pip
+# for `make models`) fails here instead of on a user's machine. The root is made, used and
+# removed by one mmdebstrap call. Needs root; MIRROR overrides the Debian mirror.
+#   scripts/test-fresh.sh [TARGET]      (TARGET: a make target, default demo)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TARGET=${1:-demo}
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+SUITE=${SUITE:-bookworm}
+if [ "$(id -u)" -ne 0 ]; then
+  echo "test-fresh: needs root (mmdebstrap makes a chroot)" >&2
+  exit 2
+fi
+if ! command -v mmdebstrap > /dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap >&2
+fi
+src=$(mktemp -d)
+trap 'rm -rf "$src"' EXIT
+# The working tree as a clone would have it: tracked and untracked-but-not-ignored files, no build output.
+git ls-files -z --cached --others --exclude-standard | xargs -0 -r tar -cf - --no-recursion |
+  tar -xf - -C "$src"
+t0=$(date +%s)
+# --variant=apt: Debian's required packages and apt, nothing else; the project installs the rest.
+# The hook runs inside the new root with /proc, /sys and /dev mounted; its exit status is ours.
+mmdebstrap --variant=apt --format=null --quiet \
+  --customize-hook="mkdir -p \"\$1/src\" && cp -a $src/. \"\$1/src/llmkit\"" \
+  --customize-hook="chroot \"\$1\" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+      bash -c 'cd /src/llmkit && make $TARGET JOBS=$(nproc)' > /dev/stderr" \
+  "$SUITE" /dev/null "deb $MIRROR $SUITE main" "deb ${MIRROR%/debian}/debian-security $SUITE-security main"
+echo "test-fresh: make $TARGET passed in a fresh $SUITE root ($(( $(date +%s) - t0 )) s)" >&2
