@@ -3,7 +3,7 @@
 set -euo pipefail
 # Build: compiler, CMake, the libraries (oneDNN's CMake file needs the OpenCL headers, which
 # libdnnl-dev only recommends). `make models`: pip. Tests: python3 (JSON checks), xxhash (xxhsum cross-checks).
-pkgs=(build-essential cmake pkg-config git python3-pip libcli11-dev libsimdjson-dev libzstd-dev libxxhash-dev
+pkgs=(build-essential make cmake pkg-config git python3-pip libcli11-dev libsimdjson-dev libzstd-dev libxxhash-dev
       libdnnl-dev ocl-icd-opencl-dev catch2 python3 xxhash)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The README's first command on a fresh Debian: a new bookworm root (mmdebstrap, from Debian's
-# registry) gets a copy of this tree and runs `make demo` in it, so an install step that only a
+# The README's first commands on a fresh Debian: a new bookworm root (mmdebstrap, from Debian's
+# registry) gets a copy of this tree and runs `scripts/install-deps.sh && make demo` in it, so an install step that only a
 # developer's machine happened to have (ocl-icd-opencl-dev for oneDNN's CMake file, python3-pip
 # for `make models`) fails here instead of on a user's machine. The root is made, used and
 # removed by one mmdebstrap call. Needs root; MIRROR overrides the Debian mirror.
@@ -25,9 +25,14 @@ git ls-files -z --cached --others --exclude-standard | xargs -0 -r tar -cf - --n
 t0=$(date +%s)
 # --variant=apt: Debian's required packages and apt, nothing else; the project installs the rest.
 # The hook runs inside the new root with /proc, /sys and /dev mounted; its exit status is ours.
-mmdebstrap --variant=apt --format=null --quiet \
+# A site's own CA certificates (a TLS-inspecting proxy between this machine and PyPI) are the
+# machine's configuration, not the project's: they are carried over as a user's machine has them.
+mmdebstrap --variant=apt --format=null --quiet --include=ca-certificates \
   --customize-hook="mkdir -p \"\$1/src\" && cp -a $src/. \"\$1/src/llmkit\"" \
+  --customize-hook="if ls /usr/local/share/ca-certificates/*.crt > /dev/null 2>&1; then \
+      cp /usr/local/share/ca-certificates/*.crt \"\$1/usr/local/share/ca-certificates/\" && \
+      chroot \"\$1\" update-ca-certificates > /dev/null; fi" \
   --customize-hook="chroot \"\$1\" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-      bash -c 'cd /src/llmkit && make $TARGET JOBS=$(nproc)' > /dev/stderr" \
+      bash -c 'cd /src/llmkit && scripts/install-deps.sh && make $TARGET JOBS=$(nproc)' > /dev/stderr" \
   "$SUITE" /dev/null "deb $MIRROR $SUITE main" "deb ${MIRROR%/debian}/debian-security $SUITE-security main"
-echo "test-fresh: make $TARGET passed in a fresh $SUITE root ($(( $(date +%s) - t0 )) s)" >&2
+echo "test-fresh: scripts/install-deps.sh && make $TARGET passed in a fresh $SUITE root ($(( $(date +%s) - t0 )) s)" >&2

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Faults a hostile-input probe found (issue 25): each check failed before its fix.
+#   - stdout write errors (full disk, closed pipe) end the run non-zero, saying how many records were written;
+#   - a FIFO given as a model is refused at once instead of blocking;
+#   - no writer replaces a file it reads;
+#   - a context or batch that cannot fit is refused before allocating, with what would fit;
+#   - broken hyperparameters are refused at load, non-finite outputs become errors;
+#   - a tokenizer.json id of 1e9 is refused before a billion placeholder tokens are made.
+. "$(dirname "$0")/common.bash"
+need_shared
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+M="$SHARED/models/stories260K.gguf"
+PATCH="python3 $ROOT/tests/e2e/gguf_patch.py"
+for i in $(seq 1 300); do echo "{\"id\": $i, \"text\": \"Once upon a time\"}"; done > "$WORK/in.jsonl"
+
+# 1. Output errors. /dev/full fails every write with ENOSPC.
+check_full() {  # NAME COMMAND...: exit 1 and a message naming the records written
+  local name=$1
+  shift
+  "$@" > /dev/full 2> "$WORK/err" < "$WORK/in.jsonl"
+  expect_eq "$name to a full disk: exit" "$?" 1
+  expect_contains "$name to a full disk: message" "$(cat "$WORK/err")" "No space left on device (0 records written)"
+}
+check_full llm-tokenize "$BIN/llm-tokenize" -m "$M"
+check_full gguf-info "$BIN/gguf-info" "$M"
+check_full "gguf-info --json" "$BIN/gguf-info" --json "$M"
+check_full llm-embed "$BIN/llm-embed" -m "$M"
+check_full "llm-generate -p" "$BIN/llm-generate" -m "$M" -p Once -n 4
+check_full "llm-generate records" "$BIN/llm-generate" -m "$M" -n 2 --template "{text}"
+check_full "gguf-quantize --dry-run" "$BIN/gguf-quantize" --dry-run "$M" Q8_0
+check_full llm-memcalc "$BIN/llm-memcalc" "$M" --json
+check_full llm-perplexity "$BIN/llm-perplexity" -m "$M" -f "$SHARED/golden/perplexity/gpl-3.txt" -c 128 --chunks 1
+# A reader that goes away: the writer says so instead of dying silently or exiting 0. (More
+# records than a pipe buffer holds, so the writer is still writing when the reader leaves.)
+for i in $(seq 1 20); do cat "$WORK/in.jsonl"; done > "$WORK/many.jsonl"
+"$BIN/llm-tokenize" -m "$M" < "$WORK/many.jsonl" 2> "$WORK/err" | head -c 10 > /dev/null
+rc=${PIPESTATUS[0]}
+expect_eq "closed pipe: exit" "$rc" 1
+expect_contains "closed pipe: message" "$(cat "$WORK/err")" "the reader closed the pipe ("
+# Every record that the writer counts did reach the reader.
+"$BIN/llm-tokenize" -m "$M" < "$WORK/in.jsonl" > "$WORK/all.jsonl"
+expect_eq "all records to a file: lines" "$(wc -l < "$WORK/all.jsonl")" 300
+
+# 2. A FIFO is not a model: refused at once (timeout: it used to block forever).
+mkfifo "$WORK/fifo"
+for cmd in "gguf-info $WORK/fifo" "llm-tokenize -m $WORK/fifo -p x" "llm-memcalc $WORK/fifo" \
+           "gguf-quantize $WORK/fifo $WORK/q.gguf Q8_0" "llm-generate -m $WORK/fifo -p x"; do
+  err=$(timeout 20 $BIN/$cmd 2>&1 < /dev/null)
+  expect_eq "fifo: $cmd: exit" "$?" 2
+  expect_contains "fifo: $cmd: message" "$err" "is a FIFO"
+done
+
+# 3. Inputs are never overwritten.
+cp "$M" "$WORK/s.gguf"
+sum=$(sha256sum < "$WORK/s.gguf")
+err=$("$BIN/gguf-quantize" "$WORK/s.gguf" "$WORK/s.gguf" Q8_0 2>&1)
+expect_eq "quantize over input: exit" "$?" 2
+expect_contains "quantize over input: message" "$err" "refusing to write over the input file"
+err=$("$BIN/gguf-synth" --embd 64 --layers 1 --heads 2 --ff 128 --vocab "$WORK/s.gguf" "$WORK/s.gguf" 2>&1)
+expect_eq "synth over its vocab: exit" "$?" 2
+expect_contains "synth over its vocab: message" "$err" "refusing to write over the input file"
+expect_eq "inputs intact" "$(sha256sum < "$WORK/s.gguf")" "$sum"
+"$TEST_BIN/llmkit-gguf-to-hf" "$M" "$WORK/hf" > /dev/null
+sum=$(sha256sum < "$WORK/hf/model.safetensors")
+err=$("$BIN/gguf-convert" "$WORK/hf" "$WORK/hf/model.safetensors" 2>&1)
+expect_eq "convert over the checkpoint: exit" "$?" 2
+expect_contains "convert over the checkpoint: message" "$err" "refusing to write over the input file"
+err=$("$BIN/gguf-convert" "$WORK/hf" "$WORK/hf/config.json" 2>&1)
+expect_eq "convert over config.json: exit" "$?" 2
+expect_eq "checkpoint intact" "$(sha256sum < "$WORK/hf/model.safetensors")" "$sum"
+"$BIN/gguf-convert" "$WORK/hf" "$WORK/hf/model.gguf" > /dev/null 2>&1
+expect_eq "a new file inside the folder is fine" "$?" 0
+
+# 4. Sizes checked before allocating: a message saying what fits, exit 2, no abort (134).
+err=$("$BIN/llm-generate" -m "$M" -c 2000000000 -p x -n 1 2>&1)
+expect_eq "-c 2e9: exit" "$?" 2
+expect_contains "-c 2e9: message" "$err" "tokens in all"
+err=$("$BIN/llm-bench" -m "$M" -d 2000000000 -p 0 -n 4 -r 1 2>&1)
+expect_eq "bench -d 2e9: exit" "$?" 2
+expect_contains "bench -d 2e9: message" "$err" "GiB of memory is available"
+# Under an address-space limit: --parallel 64 with a large context must not fit, and must say so.
+# (Not under AddressSanitizer, whose shadow memory alone is far over any such limit.)
+if [ -z "${ASAN_OPTIONS:-}" ]; then
+  err=$( (ulimit -v 600000; "$BIN/llm-generate" -m "$M" -c 32768 --parallel 64 -n 1 --template "{text}" < "$WORK/in.jsonl" 2>&1 > /dev/null) )
+  expect_eq "memory limit: exit" "$?" 2
+  expect_contains "memory limit: message" "$err" "KV cache"
+fi
+
+# 5. Broken hyperparameters are refused at load; non-finite results are errors, not output.
+$PATCH "$M" "$WORK/eps.gguf" --kv llama.attention.layer_norm_rms_epsilon f32 nan
+err=$("$BIN/llm-generate" -m "$WORK/eps.gguf" -p x -n 1 2>&1)
+expect_eq "eps NaN: exit" "$?" 2
+expect_contains "eps NaN: message" "$err" "epsilon nan"
+$PATCH "$M" "$WORK/neg.gguf" --kv llama.attention.layer_norm_rms_epsilon f32 -1
+"$BIN/llm-perplexity" -m "$WORK/neg.gguf" -f "$SHARED/golden/perplexity/gpl-3.txt" -c 128 --chunks 1 > /dev/null 2>&1
+expect_eq "eps negative: exit" "$?" 2
+if "$BIN/gguf-info" --kv llama.rope.freq_base "$M" > /dev/null 2>&1; then
+  $PATCH "$M" "$WORK/rope.gguf" --kv llama.rope.freq_base f32 0
+  err=$("$BIN/llm-generate" -m "$WORK/rope.gguf" -p x -n 1 2>&1)
+  expect_eq "freq_base 0: exit" "$?" 2
+  expect_contains "freq_base 0: message" "$err" "freq_base"
+fi
+$PATCH "$M" "$WORK/eos.gguf" --kv tokenizer.ggml.eos_token_id i32 -5
+err=$("$BIN/llm-generate" -m "$WORK/eos.gguf" -p x -n 1 2>&1)
+expect_eq "eos -5: exit" "$?" 2
+expect_contains "eos -5: message" "$err" "eos_token_id = -5"
+$PATCH "$M" "$WORK/nan.gguf" --nan output_norm.weight
+head -3 "$WORK/in.jsonl" | "$BIN/llm-generate" -m "$WORK/nan.gguf" -n 4 --template "{text}" > "$WORK/g.jsonl" 2> /dev/null
+expect_eq "NaN weight, generate: exit" "$?" 1
+expect_eq "NaN weight, generate: error records" "$(py '[x["error"]["code"] for x in rs]' < "$WORK/g.jsonl")" \
+  "['non_finite', 'non_finite', 'non_finite']"
+expect_eq "NaN weight, generate: ids kept" "$(py '[x["id"] for x in rs]' < "$WORK/g.jsonl")" "[1, 2, 3]"
+"$BIN/llm-generate" -m "$WORK/nan.gguf" -p Once -n 4 > /dev/null 2> "$WORK/err"
+expect_eq "NaN weight, generate -p: exit" "$?" 1
+err=$("$BIN/llm-perplexity" -m "$WORK/nan.gguf" -f "$SHARED/golden/perplexity/gpl-3.txt" -c 128 --chunks 1 2>&1)
+rc=$?
+expect_eq "NaN weight, perplexity: failed" "$([ $rc -ne 0 ] && echo yes)" yes
+expect_contains "NaN weight, perplexity: message" "$err" "non-finite"
+head -2 "$WORK/in.jsonl" | "$BIN/llm-embed" -m "$WORK/nan.gguf" > "$WORK/e.jsonl" 2> /dev/null
+expect_eq "NaN weight, embed: exit" "$?" 1
+expect_eq "NaN weight, embed: error records" "$(py '[x["error"]["code"] for x in rs]' < "$WORK/e.jsonl")" \
+  "['non_finite', 'non_finite']"
+
+# 6. gguf-convert: a tokenizer.json id of 1e9 is refused quickly, within a small memory limit.
+rm -rf "$WORK/hf"
+"$TEST_BIN/llmkit-gguf-to-hf" "$SHARED/models/synth-qwen2-256.f16.gguf" "$WORK/hf" > /dev/null
+python3 - "$WORK/hf/tokenizer.json" << 'PY'
+import json, sys
+p = sys.argv[1]
+t = json.load(open(p))
+v = t["model"]["vocab"]
+v[next(iter(v))] = 1000000000
+json.dump(t, open(p, "w"))
+PY
+limit=2000000
+[ -n "${ASAN_OPTIONS:-}" ] && limit=unlimited
+err=$( (ulimit -v $limit; timeout 120 "$BIN/gguf-convert" "$WORK/hf" "$WORK/big.gguf" 2>&1) )
+expect_eq "id 1e9: exit" "$?" 2
+expect_contains "id 1e9: message" "$err" "a token id of 1000000000"
+python3 - "$WORK/hf/tokenizer.json" << 'PY'
+import json, sys
+p = sys.argv[1]
+t = json.load(open(p))
+t["model"]["vocab"] = {}
+t["added_tokens"] = []
+json.dump(t, open(p, "w"))
+PY
+err=$("$BIN/gguf-convert" "$WORK/hf" "$WORK/empty.gguf" 2>&1)
+expect_eq "empty vocab: exit" "$?" 2
+expect_contains "empty vocab: message" "$err" "empty"
+finish
