@@ -22,13 +22,18 @@ for p in sorted(pathlib.Path(sys.argv[1]).glob("*.txt")):
 PY
 }
 
+# Each summary ends at its first line break (--stop): a short paragraph, not one cut at -n.
+stats=$(mktemp)
+trap 'rm -f "$stats"' EXIT
 to_jsonl |
-  "$BIN/llm-generate" -m "$MODEL" --chat --parallel 4 -n 80 --temp 0 \
-    --template 'Summarize this news article in one sentence.\n\n{text}' |
+  "$BIN/llm-generate" -m "$MODEL" --chat --parallel 4 -n 200 --temp 0 --stop '\n' \
+    --template 'Summarize this news article in one short sentence.\n\n{text}' 2> "$stats" |
   python3 -c '
 import json, sys
 for line in sys.stdin:
     r = json.loads(line)
-    print(json.dumps({"id": r["id"], "summary": r.get("output"), "finish_reason": r["finish_reason"],
+    print(json.dumps({"id": r["id"], "summary": r.get("output"), "finish_reason": r.get("finish_reason"),
                       "tokens": r.get("usage", {}).get("completion_tokens")}, ensure_ascii=False))
 '
+# llm-generate's closing line (records, tokens, tokens/s) after the records, on stderr.
+cat "$stats" >&2

@@ -2,9 +2,10 @@
 # Installs llmkit's build dependencies from Debian packages. Idempotent: does nothing when all are present.
 set -euo pipefail
 # Build: compiler, CMake, the libraries (oneDNN's CMake file needs the OpenCL headers, which
-# libdnnl-dev only recommends). `make models`: pip. Tests: python3 (JSON checks), xxhash (xxhsum cross-checks).
+# libdnnl-dev only recommends). `make models`: pip. Tests: python3 (JSON checks), xxhash (xxhsum
+# cross-checks), jq (the README's pipelines, run by tests/e2e/readme_commands.sh), zstd (compressed input).
 pkgs=(build-essential make cmake pkg-config git python3-pip libcli11-dev libsimdjson-dev libzstd-dev libxxhash-dev
-      libdnnl-dev ocl-icd-opencl-dev catch2 python3 xxhash)
+      libdnnl-dev ocl-icd-opencl-dev catch2 python3 xxhash jq zstd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

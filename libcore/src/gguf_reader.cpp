@@ -274,6 +274,14 @@ struct GgufParser {
 
 GgufFile GgufFile::open(const std::string& path, const GgufOpenOptions& opt) { return parse(map_file(path), opt); }
 
+GgufFile GgufFile::open_named(const std::string& path, const GgufOpenOptions& opt) {
+  try {
+    return open(path, opt);
+  } catch (const Error& e) {
+    throw Error(e.code(), path + ": " + e.what());
+  }
+}
+
 GgufFile GgufFile::parse(std::span<const uint8_t> bytes, const GgufOpenOptions& opt) {
   return parse(std::make_shared<BorrowedBytes>(bytes), opt);
 }

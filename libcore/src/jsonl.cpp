@@ -1,6 +1,9 @@
 #include "llmkit/jsonl.h"
 
 #include <simdjson.h>
+#include <zstd.h>
+
+#include <cstring>
 
 #include "llmkit/error.h"
 #include "llmkit/json_writer.h"
@@ -134,7 +137,11 @@ JsonObject parse_json_object(std::string_view line) {
   simdjson::padded_string padded(line);
   simdjson::dom::element doc;
   auto err = thread_parser().parse(padded).get(doc);
-  if (err) throw Error("bad_json", std::string("invalid JSON: ") + simdjson::error_message(err));
+  // The usual cause is pretty-printed input (jq without -c): say what JSON-lines needs.
+  if (err)
+    throw Error("bad_json", std::string("invalid JSON: ") + simdjson::error_message(err) +
+                                "; a record must be one JSON object on a single line (pretty-printed JSON, "
+                                "such as jq writes without -c, is not JSON-lines)");
   simdjson::dom::object obj;
   if (doc.get_object().get(obj) != simdjson::SUCCESS) throw Error("not_object", "record is not a JSON object");
   JsonObject out;
@@ -142,8 +149,64 @@ JsonObject parse_json_object(std::string_view line) {
   return out;
 }
 
+struct JsonlReader::ZstdState {
+  ZSTD_DStream* ds = ZSTD_createDStream();
+  ~ZstdState() { ZSTD_freeDStream(ds); }
+};
+
+JsonlReader::JsonlReader(std::istream& in) : in_(in) {}
+JsonlReader::~JsonlReader() = default;
+
+bool JsonlReader::fill() {
+  if (raw_pos_ == raw_end_) {
+    if (eof_) {
+      if (frame_open_) throw Error("bad_input", "the zstd-compressed input ends inside a frame (truncated)");
+      return false;
+    }
+    in_.read(raw_.data(), static_cast<std::streamsize>(raw_.size()));
+    raw_pos_ = 0, raw_end_ = static_cast<size_t>(in_.gcount());
+    if (raw_end_ < raw_.size()) eof_ = true;
+    return true;
+  }
+  ZSTD_inBuffer zin{raw_.data(), raw_end_, raw_pos_};
+  char out[1 << 16];
+  ZSTD_outBuffer zout{out, sizeof out, 0};
+  const size_t r = ZSTD_decompressStream(zstd_->ds, &zout, &zin);
+  if (ZSTD_isError(r)) throw Error("bad_input", std::string("corrupt zstd-compressed input: ") + ZSTD_getErrorName(r));
+  frame_open_ = r != 0;
+  raw_pos_ = zin.pos;
+  text_.append(out, zout.pos);
+  return true;
+}
+
+bool JsonlReader::next_text_line(std::string& line) {
+  if (!zstd_) return static_cast<bool>(std::getline(in_, line));
+  size_t nl = text_.find('\n', pos_);
+  while (nl == std::string::npos) {
+    if (pos_ > 0) text_.erase(0, pos_), pos_ = 0;
+    const size_t searched = text_.size();
+    if (!fill()) break;
+    nl = text_.find('\n', searched);
+  }
+  if (nl == std::string::npos && pos_ >= text_.size()) return false;
+  const size_t end = nl == std::string::npos ? text_.size() : nl;
+  line.assign(text_, pos_, end - pos_);
+  pos_ = nl == std::string::npos ? text_.size() : nl + 1;
+  return true;
+}
+
 bool JsonlReader::next_line(std::string& line, uint64_t& line_no) {
-  while (std::getline(in_, line)) {
+  if (!started_) {
+    started_ = true;
+    // A zstd frame starts 28 B5 2F FD; no JSON-lines record starts with '(' (0x28). Plain input
+    // is read a line at a time, so records that trickle in through a pipe are answered at once.
+    if (in_.peek() == 0x28) {
+      zstd_ = std::make_unique<ZstdState>();
+      ZSTD_initDStream(zstd_->ds);
+      raw_.resize(size_t(1) << 16);
+    }
+  }
+  while (next_text_line(line)) {
     ++line_no_;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;

@@ -8,6 +8,7 @@
 #include <new>
 
 #include "llmkit/cli.h"
+#include "llmkit/error.h"
 
 namespace llmkit {
 
@@ -60,6 +61,9 @@ int run_tool(const char* name, int argc, char** argv, int (*body)(int, char**, S
   } catch (const OutputError& e) {
     std::fprintf(stderr, "%s: %s\n", name, e.what());
     return kExitSomeFailed;
+  } catch (const Error& e) {  // one the tool did not expect here: input that broke off (a corrupt stream)
+    std::fprintf(stderr, "%s: %s (%llu records written)\n", name, e.what(), static_cast<unsigned long long>(out.records()));
+    return kExitUsage;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "%s: out of memory (%llu records written); try a smaller context (-c) or fewer "
                          "parallel sequences\n", name, static_cast<unsigned long long>(out.records()));

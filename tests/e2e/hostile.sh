@@ -148,4 +148,31 @@ PY
 err=$("$BIN/gguf-convert" "$WORK/hf" "$WORK/empty.gguf" 2>&1)
 expect_eq "empty vocab: exit" "$?" 2
 expect_contains "empty vocab: message" "$err" "empty"
+# 7. Papercuts: pretty-printed input names the cause; llama.cpp's one-dash flags are taken or
+# refused by their name (they used to be read as bundles of short options).
+printf '{\n  "id": 1,\n  "text": "x"\n}\n' | "$BIN/llm-tokenize" -m "$M" > "$WORK/pp.jsonl"
+expect_contains "pretty-printed input: hint" "$(head -1 "$WORK/pp.jsonl")" "must be one JSON object on a single line"
+err=$("$BIN/llm-generate" -m "$M" -ngl 99 -p x 2>&1)
+expect_eq "-ngl: exit" "$?" 2
+expect_contains "-ngl: message" "$err" "llama.cpp's -ngl (GPU offload) is not an option of llm-generate"
+err=$("$BIN/llm-generate" -m "$M" -cnv -p x 2>&1)
+expect_contains "-cnv: message" "$err" "-cnv (conversation mode)"
+err=$("$BIN/llm-perplexity" -m "$M" -fa -f x 2>&1)
+expect_contains "perplexity -fa: message" "$err" "-fa (flash attention)"
+a=$("$BIN/llm-generate" -m "$M" -sys 'Be brief' --chat-template chatml -p Once -n 3 --temp 0 2> /dev/null)
+b=$("$BIN/llm-generate" -m "$M" --system 'Be brief' --chat-template chatml -p Once -n 3 --temp 0 2> /dev/null)
+expect_eq "-sys is --system" "$a" "$b"
+# 8. zstd-compressed JSON-lines input: the same records out as from the plain input (several
+# frames too); a truncated or corrupt stream is an error naming it, not a silent short run.
+zstd -q -c < "$WORK/in.jsonl" > "$WORK/in.jsonl.zst"
+{ head -100 "$WORK/in.jsonl" | zstd -q -c; tail -n +101 "$WORK/in.jsonl" | zstd -q -c; } > "$WORK/two.zst"
+"$BIN/llm-tokenize" -m "$M" < "$WORK/in.jsonl.zst" > "$WORK/z.jsonl"
+expect_eq "zstd input: exit" "$?" 0
+expect_eq "zstd input: same records" "$(sha256sum < "$WORK/z.jsonl")" "$(sha256sum < "$WORK/all.jsonl")"
+expect_eq "zstd, two frames: same records" "$("$BIN/llm-tokenize" -m "$M" < "$WORK/two.zst" | sha256sum)" \
+  "$(sha256sum < "$WORK/all.jsonl")"
+head -c 200 "$WORK/in.jsonl.zst" > "$WORK/cut.zst"
+err=$("$BIN/llm-tokenize" -m "$M" < "$WORK/cut.zst" 2>&1 > /dev/null)
+expect_eq "truncated zstd: exit" "$?" 2
+expect_contains "truncated zstd: message" "$err" "zstd"
 finish

@@ -24,7 +24,12 @@ for np in 1 3; do
 done
 expect_eq "--parallel 3 sampled equals --parallel 1" "$(py '[x["output"] for x in rs]' < "$WORK/s3.jsonl")" \
   "$(py '[x["output"] for x in rs]' < "$WORK/s1.jsonl")"
-expect_eq "sampling differs from greedy" "$(py 'rs[0]["output"] != ""' < "$WORK/s1.jsonl")" "True"
+"$G" -m "$S" -n 32 --temp 0 < "$GOLD" > "$WORK/g0.jsonl"
+expect_eq "sampling differs from greedy" "$(py '[x["output"] for x in rs]' < "$WORK/s1.jsonl" | \
+  cmp -s - <(py '[x["output"] for x in rs]' < "$WORK/g0.jsonl") && echo same || echo differs)" "differs"
+"$G" -m "$S" -n 32 --temp 0.9 --seed 8 < "$GOLD" > "$WORK/s8.jsonl"
+expect_eq "another seed draws differently" "$(py '[x["output"] for x in rs]' < "$WORK/s8.jsonl" | \
+  cmp -s - <(py '[x["output"] for x in rs]' < "$WORK/s1.jsonl") && echo same || echo differs)" "differs"
 # Other KV cache types (their numerics: unit tests); Q8_0 needs heads of a multiple of 32 values.
 "$G" -m "$SHARED/models/synth-llama-256.f16.gguf" -n 8 --temp 0 -ctk q8_0 -ctv q8_0 < "$GOLD" > "$WORK/q8.jsonl"; rc=$?
 expect_eq "q8_0 cache" "$rc $(py 'sum(x["usage"]["completion_tokens"] for x in rs)' < "$WORK/q8.jsonl")" "0 40"

@@ -15,6 +15,9 @@ expect_eq "one record per document, in order" "$(py '[x["id"] for x in rs]' < "$
   "['bakery.txt', 'bike-lanes.txt', 'library-hours.txt', 'river-cleanup.txt', 'solar-panels.txt']"
 expect_eq "summaries written" "$(py 'all(len(x["summary"]) > 40 for x in rs)' < "$WORK/s.jsonl")" "True"
 expect_contains "aggregate speed on stderr" "$(cat "$WORK/err")" "5 records (0 failed)"
+expect_contains "tokens/s is the closing line" "$(tail -1 "$WORK/err")" "generated tok/s"
+expect_eq "every summary finished (none cut at -n)" "$(py '[x["finish_reason"] for x in rs]' < "$WORK/s.jsonl")" \
+  "['stop', 'stop', 'stop', 'stop', 'stop']"
 expect_contains "a summary mentions its subject" "$(py 'rs[4]["summary"]' < "$WORK/s.jsonl")" "solar panels"
 # The instruction model answers a chat question correctly, greedily.
 out=$("$BIN/llm-generate" -m "$MODEL" --chat -p "What is the capital of France?" -n 24 --temp 0 2> /dev/null)

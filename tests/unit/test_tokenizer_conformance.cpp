@@ -27,6 +27,7 @@ void check_vocab(const std::string& name) {
   std::istringstream ls(expected);
   for (std::string l; std::getline(ls, l);) lines.push_back(l);
   REQUIRE(texts.size() == lines.size());
+  REQUIRE(texts.size() >= 10);  // a conformance set that splits into nothing compares nothing
   int failures = 0;
   for (size_t i = 0; i < texts.size(); ++i) {
     std::vector<int32_t> want;

@@ -76,7 +76,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
     po.allow_requantize = allow_requantize;
     for (const auto& o : overrides) po.overrides.push_back(llmkit::parse_type_override(o));
 
-    llmkit::GgufFile src = llmkit::GgufFile::open(in);
+    llmkit::GgufFile src = llmkit::GgufFile::open_named(in);
     llmkit::QuantPlan plan = llmkit::plan_quantization(src, *preset, po);
     if (dry_run) {
       print_plan(plan);
@@ -115,7 +115,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
     w.end_object().end_object();
     std::puts(w.str().c_str());
   } catch (const llmkit::Error& e) {
-    std::fprintf(stderr, "gguf-quantize: %s%s\n", e.code() == "bad_gguf" ? (in + ": ").c_str() : "", e.what());
+    std::fprintf(stderr, "gguf-quantize: %s\n", e.what());
     return llmkit::kExitUsage;
   }
   return llmkit::kExitOk;

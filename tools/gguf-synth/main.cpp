@@ -84,7 +84,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
     o.name = name;
     std::optional<llmkit::GgufFile> vf;
     if (!vocab_path.empty()) {
-      vf = llmkit::GgufFile::open(vocab_path);
+      vf = llmkit::GgufFile::open_named(vocab_path);
       o.vocab = &*vf;
     }
     auto t0 = std::chrono::steady_clock::now();

@@ -107,7 +107,7 @@ double stddev(const std::vector<double>& v) {
 }  // namespace
 
 int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
-  rewrite_llama_flags(argc, argv, {{"-np", "--parallel"}, {"-pg", "--pg"}, {"-nr", "--no-repack"}});
+  if (!rewrite_llama_flags("llm-bench", argc, argv, {{"-np", "--parallel"}, {"-pg", "--pg"}, {"-nr", "--no-repack"}})) return kExitUsage;
   std::vector<std::string> models, synth, pg;
   std::string n_prompt = "512", n_gen = "128", threads, batch = "512", parallel = "1", depth = "0", output, plot;
   int reps = 5;
@@ -169,7 +169,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
                  sys.cores, bandwidth / 1e9, max_threads, cpu_kernel_path());
 
     std::vector<ModelSource> sources;
-    for (const auto& m : models) sources.push_back({m, std::make_shared<GgufFile>(GgufFile::open(m))});
+    for (const auto& m : models) sources.push_back({m, std::make_shared<GgufFile>(GgufFile::open_named(m))});
     for (const auto& s : synth) {
       std::fprintf(stderr, "llm-bench: building %s in memory ...\n", s.c_str());
       sources.push_back(synthetic(s));

@@ -170,6 +170,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
       ->check(CLI::IsMember({"jsonl", "f32"}));
   app.add_flag("--no-repack", o.no_repack, "use the weights in the file's layout only (no interleaved copy at load)");
   app.set_version_flag("-V,--version", llmkit::version_line("llm-embed"));
+  if (!llmkit::rewrite_llama_flags("llm-embed", argc, argv, {})) return llmkit::kExitUsage;
   try {
     app.parse(argc, argv);
     o.have_prompt = app.count("--prompt") > 0;

@@ -240,7 +240,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   app.add_flag("--no-repack", o.no_repack, "use the weights in the file's layout only (no interleaved copy at load)");
   app.add_flag("--json", o.json, "with -p: one JSON record instead of streamed text");
   app.set_version_flag("-V,--version", llmkit::version_line("llm-generate"));
-  llmkit::rewrite_llama_flags(argc, argv, {{"-np", "--parallel"}, {"-ctk", "--cache-type-k"}, {"-ctv", "--cache-type-v"}});
+  if (!llmkit::rewrite_llama_flags("llm-generate", argc, argv, {{"-np", "--parallel"}, {"-ctk", "--cache-type-k"}, {"-ctv", "--cache-type-v"}, {"-sys", "--system"}})) return llmkit::kExitUsage;
   try {
     app.parse(argc, argv);
     o.have_prompt = app.count("--prompt") > 0;

@@ -212,7 +212,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
   app.add_flag("--json", o.json, "JSON-lines even on a terminal");
   app.add_flag("--no-repack", o.no_repack, "plan for weights used in the file's layout (as llm-generate --no-repack)");
   app.set_version_flag("-V,--version", version_line("llm-memcalc"));
-  rewrite_llama_flags(argc, argv, {{"-np", "--parallel"}, {"-ngl", "--n-gpu-layers"}, {"-ctk", "--cache-type-k"}, {"-ctv", "--cache-type-v"}});
+  if (!rewrite_llama_flags("llm-memcalc", argc, argv, {{"-np", "--parallel"}, {"-ngl", "--n-gpu-layers"}, {"-ctk", "--cache-type-k"}, {"-ctv", "--cache-type-v"}})) return kExitUsage;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

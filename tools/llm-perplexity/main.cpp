@@ -39,6 +39,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
   app.add_option("-t,--threads", threads, "threads (default: all cores)")->check(CLI::PositiveNumber);
   app.add_flag("--no-repack", no_repack, "use the weights in the file's layout only (no interleaved copy at load)");
   app.set_version_flag("-V,--version", llmkit::version_line("llm-perplexity"));
+  if (!llmkit::rewrite_llama_flags("llm-perplexity", argc, argv, {})) return llmkit::kExitUsage;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -54,12 +55,12 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
       if (!in) throw llmkit::Error("io", "cannot read " + text_path);
       text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
-    auto file = std::make_shared<llmkit::GgufFile>(llmkit::GgufFile::open(model_path));
+    auto file = std::make_shared<llmkit::GgufFile>(llmkit::GgufFile::open_named(model_path));
     const llmkit::LoadOptions load{.repack = !no_repack};
     auto model = llmkit::Model::load(file, load);
     llmkit::Tokenizer tok(llmkit::load_vocab(*file));
     std::unique_ptr<llmkit::Model> base;
-    if (!base_path.empty()) base = llmkit::Model::load(std::make_shared<llmkit::GgufFile>(llmkit::GgufFile::open(base_path)), load);
+    if (!base_path.empty()) base = llmkit::Model::load(std::make_shared<llmkit::GgufFile>(llmkit::GgufFile::open_named(base_path)), load);
 
     llmkit::PerplexityOptions o;
     o.n_ctx = n_ctx;

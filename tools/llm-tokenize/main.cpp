@@ -83,6 +83,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   app.add_flag("--no-bos", o.no_bos, "add no BOS/EOS (CLS/SEP) tokens");
   app.add_flag("--parse-special", o.parse_special, "text such as <s> or <|im_start|> becomes that special token");
   app.set_version_flag("-V,--version", llmkit::version_line("llm-tokenize"));
+  if (!llmkit::rewrite_llama_flags("llm-tokenize", argc, argv, {})) return llmkit::kExitUsage;
   try {
     app.parse(argc, argv);
     o.have_prompt = app.count("--prompt") > 0;

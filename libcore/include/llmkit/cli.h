@@ -21,9 +21,12 @@ std::string version_line(const char* tool);  // "gguf-info (llmkit) 0.1.0 commit
 bool stderr_is_tty();
 bool stdout_is_tty();
 
-// llama.cpp spells some flags with one dash and several letters (-np, -ngl, -ctk), which CLI11
-// reads as bundled short flags. Rewrites those arguments in place to their long forms.
-void rewrite_llama_flags(int argc, char** argv, std::initializer_list<std::pair<const char*, const char*>> map);
+// llama.cpp spells some flags with one dash and several letters (-np, -ngl, -sys), which CLI11
+// reads as bundled short flags (`-sys x` as `-s ys`). Rewrites the ones this tool has (`map`) in
+// place to their long forms; any other llama.cpp flag of that spelling is rejected by its name.
+// Returns false after printing the error to stderr (exit 2).
+bool rewrite_llama_flags(const char* tool, int argc, char** argv,
+                         std::initializer_list<std::pair<const char*, const char*>> map);
 
 // A one-line progress report on stderr for tensor-by-tensor writers (gguf-quantize,
 // gguf-convert): tensors done, input MB/s, time left. Silent unless `on` (stderr is a TTY).

@@ -59,6 +59,9 @@ std::shared_ptr<ByteSource> map_file(const std::string& path);  // throws Error(
 class GgufFile {
  public:
   static GgufFile open(const std::string& path, const GgufOpenOptions& opt = {});
+  // open() with the path in front of any error's message ("m.gguf: cannot open: No such file
+  // or directory"), for callers whose own messages do not name the file.
+  static GgufFile open_named(const std::string& path, const GgufOpenOptions& opt = {});
   // Parses bytes that the caller keeps alive for the GgufFile's lifetime.
   static GgufFile parse(std::span<const uint8_t> bytes, const GgufOpenOptions& opt = {});
   static GgufFile parse(std::shared_ptr<ByteSource> src, const GgufOpenOptions& opt = {});

@@ -45,16 +45,31 @@ class JsonObject {
 // Parses one line holding a JSON object. Throws Error("bad_json" | "not_object", ...).
 JsonObject parse_json_object(std::string_view line);
 
-// Reads stdin-like streams line by line; blank lines are skipped.
+// Reads stdin-like streams line by line; blank lines are skipped. Input that starts with a
+// zstd frame (`zstd -c docs.jsonl | llm-tokenize ...`) is decompressed as it is read, frame
+// after frame, 64 KiB of compressed input at a time. Throws Error("bad_input") for corrupt or
+// truncated compressed input.
 class JsonlReader {
  public:
-  explicit JsonlReader(std::istream& in) : in_(in) {}
+  explicit JsonlReader(std::istream& in);
+  ~JsonlReader();
+  JsonlReader(const JsonlReader&) = delete;
+  JsonlReader& operator=(const JsonlReader&) = delete;
   // Next non-blank line; false at end of input. `line_no` is 1-based.
   bool next_line(std::string& line, uint64_t& line_no);
 
  private:
+  bool next_text_line(std::string& line);
+  bool fill();  // reads or decodes more compressed input; false at its end
   std::istream& in_;
   uint64_t line_no_ = 0;
+  std::string text_;  // decoded, not yet returned
+  size_t pos_ = 0;
+  std::vector<char> raw_;
+  size_t raw_pos_ = 0, raw_end_ = 0;
+  struct ZstdState;
+  std::unique_ptr<ZstdState> zstd_;  // set when the input is compressed
+  bool started_ = false, eof_ = false, frame_open_ = false;  // frame_open_: a frame is not complete
 };
 
 // {"id":…, ..., "error":{"code":…, "message":…}}: the input's fields are kept.
