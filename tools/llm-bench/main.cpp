@@ -113,6 +113,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
   int reps = 5;
   uint64_t seed = 42;
   bool no_warmup = false, no_repack = false;
+  std::string backend = "auto";
   CLI::App app{
       "Benchmark prompt processing (pp N), generation (tg N) and both (pg N,M), as llama-bench defines them.\n"
       "Lists (1,2,4) and ranges (1-4) sweep every combination. Each test: a warm-up run, then -r runs;\n"
@@ -135,6 +136,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
   app.add_option("-s,--seed", seed, "seed of the random prompt tokens (default 42)");
   app.add_flag("--no-warmup", no_warmup, "skip the warm-up run");
   app.add_flag("--no-repack", no_repack, "use the weights in the file's layout only");
+  app.add_option("--backend", backend, "who computes F32 and BF16 weight products: auto (oneDNN for prompts where it has native kernels), cpu (llmkit only), onednn (always)")->check(CLI::IsMember({"auto", "cpu", "onednn"}));
   app.set_version_flag("-V,--version", version_line("llm-bench"));
   try {
     app.parse(argc, argv);
@@ -178,7 +180,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
     std::vector<Record> all;
     for (const ModelSource& src : sources) {
       const ModelSummary summary = summarize(*src.file);
-      auto model = Model::load(src.file, {.repack = !no_repack});
+      auto model = Model::load(src.file, {.repack = !no_repack, .backend = parse_backend(backend)});
       for (const Test& test : tests)
         for (int64_t t : tl)
           for (int64_t b : bl)
@@ -192,6 +194,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
                 r.size = summary.tensor_bytes;
                 r.params = summary.parameters;
                 r.kernels = cpu_kernel_path();
+                r.backend = model->backend_name();
                 r.repack = !no_repack && model->packed_bytes() > 0;
                 r.threads = p.threads, r.batch = b, r.parallel = p.parallel, r.depth = d;
                 r.test = test.name(), r.n_prompt = test.n_prompt, r.n_gen = test.n_gen;

@@ -30,6 +30,7 @@ struct Options {
   int64_t n_ctx = 0, n_batch = 2048;
   int threads = 0;
   bool have_prompt = false, truncate = false, no_repack = false;
+  std::string backend = "auto";
 };
 
 // One input record on its way through: its tokens, or why it failed.
@@ -169,6 +170,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   app.add_option("--format", o.format, "jsonl (default) or f32: little-endian float32 rows, the dimension on stderr")
       ->check(CLI::IsMember({"jsonl", "f32"}));
   app.add_flag("--no-repack", o.no_repack, "use the weights in the file's layout only (no interleaved copy at load)");
+  app.add_option("--backend", o.backend, "who computes F32 and BF16 weight products: auto (oneDNN for prompts where it has native kernels), cpu (llmkit only), onednn (always)")->check(CLI::IsMember({"auto", "cpu", "onednn"}));
   app.set_version_flag("-V,--version", llmkit::version_line("llm-embed"));
   if (!llmkit::rewrite_llama_flags("llm-embed", argc, argv, {})) return llmkit::kExitUsage;
   try {
@@ -198,7 +200,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   llmkit::Pooling pooling{};
   try {
     file = std::make_shared<llmkit::GgufFile>(llmkit::GgufFile::open(o.model));
-    model = llmkit::Model::load(file, {.repack = !o.no_repack});
+    model = llmkit::Model::load(file, {.repack = !o.no_repack, .backend = llmkit::parse_backend(o.backend)});
     tok.emplace(llmkit::load_vocab(*file));
     const llmkit::ModelParams& p = model->params();
     pooling = o.pooling.empty() ? llmkit::default_pooling(p) : llmkit::parse_pooling(o.pooling);

@@ -45,6 +45,7 @@ struct Options {
   std::string model, prompt, template_text, system, chat_template, output_field = "output";
   std::string cache_type_k = "f16", cache_type_v = "f16";
   bool have_prompt = false, chat = false, truncate = false, json = false, ignore_eos = false, no_repack = false;
+  std::string backend = "auto";
   int64_t n_predict = -1, n_ctx = 0, n_batch = 512;
   int threads = 0, parallel = 1;
   llmkit::SamplerParams sampling;
@@ -238,6 +239,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   app.add_option("--cache-type-v", o.cache_type_v, "KV cache type for values: f16, f32, q8_0 (default f16)");
   app.add_flag("--ignore-eos", o.ignore_eos, "keep generating past end-of-text tokens (benchmarks)");
   app.add_flag("--no-repack", o.no_repack, "use the weights in the file's layout only (no interleaved copy at load)");
+  app.add_option("--backend", o.backend, "who computes F32 and BF16 weight products: auto (oneDNN for prompts where it has native kernels), cpu (llmkit only), onednn (always)")->check(CLI::IsMember({"auto", "cpu", "onednn"}));
   app.add_flag("--json", o.json, "with -p: one JSON record instead of streamed text");
   app.set_version_flag("-V,--version", llmkit::version_line("llm-generate"));
   if (!llmkit::rewrite_llama_flags("llm-generate", argc, argv, {{"-np", "--parallel"}, {"-ctk", "--cache-type-k"}, {"-ctv", "--cache-type-v"}, {"-sys", "--system"}})) return llmkit::kExitUsage;
@@ -260,7 +262,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   PromptSettings ps;
   try {
     file = std::make_shared<llmkit::GgufFile>(llmkit::GgufFile::open(o.model));
-    model = llmkit::Model::load(file, {.repack = !o.no_repack});
+    model = llmkit::Model::load(file, {.repack = !o.no_repack, .backend = llmkit::parse_backend(o.backend)});
     tok.emplace(llmkit::load_vocab(*file));
     const llmkit::ModelParams& p = model->params();
     int64_t n_ctx = o.n_ctx > 0 ? o.n_ctx : std::min<int64_t>(p.n_ctx_train > 0 ? p.n_ctx_train : 4096, 4096);

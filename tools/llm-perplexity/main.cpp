@@ -25,6 +25,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
   int64_t n_ctx = 512, chunks = -1;
   int threads = 0;
   bool no_repack = false;
+  std::string backend = "auto";
   CLI::App app{
       "Perplexity of a model on a text, by llama.cpp's method (chunks of -c tokens, the second half of each\n"
       "scored). With --base (e.g. the FP16 model a quantized one was made from): both perplexities, their\n"
@@ -38,6 +39,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
   app.add_option("--base", base_path, "reference model to compare with (same vocabulary)");
   app.add_option("-t,--threads", threads, "threads (default: all cores)")->check(CLI::PositiveNumber);
   app.add_flag("--no-repack", no_repack, "use the weights in the file's layout only (no interleaved copy at load)");
+  app.add_option("--backend", backend, "who computes F32 and BF16 weight products: auto (oneDNN for prompts where it has native kernels), cpu (llmkit only), onednn (always)")->check(CLI::IsMember({"auto", "cpu", "onednn"}));
   app.set_version_flag("-V,--version", llmkit::version_line("llm-perplexity"));
   if (!llmkit::rewrite_llama_flags("llm-perplexity", argc, argv, {})) return llmkit::kExitUsage;
   try {
@@ -56,7 +58,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
       text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
     auto file = std::make_shared<llmkit::GgufFile>(llmkit::GgufFile::open_named(model_path));
-    const llmkit::LoadOptions load{.repack = !no_repack};
+    const llmkit::LoadOptions load{.repack = !no_repack, .backend = llmkit::parse_backend(backend)};
     auto model = llmkit::Model::load(file, load);
     llmkit::Tokenizer tok(llmkit::load_vocab(*file));
     std::unique_ptr<llmkit::Model> base;

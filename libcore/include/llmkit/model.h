@@ -11,6 +11,10 @@
 #include "llmkit/gguf.h"
 #include "llmkit/kv_cache.h"
 
+namespace llmkit::kernels::onednn {
+class Product;
+}
+
 namespace llmkit {
 
 struct ModelParams {
@@ -34,12 +38,23 @@ struct Weight {
   const TensorInfo* t = nullptr;
   const uint8_t* packed = nullptr;
   int64_t packed_rows = 0;
+  // F32 and BF16 weights: products of at least dnn_min_tokens tokens go through oneDNN.
+  const kernels::onednn::Product* dnn = nullptr;
+  int64_t dnn_min_tokens = 0;
   const TensorInfo& operator*() const { return *t; }
   const TensorInfo* operator->() const { return t; }
 };
 
+// Who computes the F32 and BF16 weight products (the other types always use llmkit's kernels):
+// Auto picks oneDNN for products of enough tokens (a prompt, several sequences) where oneDNN has
+// native kernels for the type; Cpu never uses it, OneDnn always does (A/B runs: --backend).
+enum class Backend { Auto, Cpu, OneDnn };
+// "auto", "cpu", "onednn" -> Backend; Error("usage") otherwise.
+Backend parse_backend(const std::string& name);
+
 struct LoadOptions {
   bool repack = true;  // false: weights only in place, as in the file (llama.cpp's --no-repack)
+  Backend backend = Backend::Auto;
 };
 
 struct LayerWeights {
@@ -54,6 +69,7 @@ class Model {
  public:
   // Throws Error("unsupported_model" | "bad_model", ...) naming what is missing or wrong.
   static std::unique_ptr<Model> load(std::shared_ptr<const GgufFile> file, const LoadOptions& opt = {});
+  ~Model();
 
   const ModelParams& params() const { return p_; }
   const GgufFile& file() const { return *file_; }
@@ -61,6 +77,8 @@ class Model {
   const std::vector<float>& output_norm() const { return out_norm_; }
   const Weight& output() const { return output_; }  // the token embedding when tied
   uint64_t packed_bytes() const { return packed_bytes_; }  // memory held by repacked weights
+  // "CPU", or "CPU+oneDNN" when some products go through oneDNN (llm-bench's backend column).
+  std::string backend_name() const { return dnn_.empty() ? "CPU" : "CPU+oneDNN"; }
   const std::vector<LayerWeights>& layers() const { return layers_; }
   // Encoders: learned positions, the token-type embedding of type 0, the embeddings' LayerNorm.
   const TensorInfo* pos_embd() const { return pos_embd_; }
@@ -80,6 +98,8 @@ class Model {
   uint64_t packed_bytes_ = 0;
   static uint64_t packed_size(const Weight& w);  // bytes w takes repacked (64-aligned); 0: not repacked
   void repack(Weight& w, uint8_t* dst);
+  std::vector<std::unique_ptr<kernels::onednn::Product>> dnn_;
+  void use_onednn(Backend backend);
   std::vector<float> out_norm_;
   std::vector<LayerWeights> layers_;
   const TensorInfo* pos_embd_ = nullptr;

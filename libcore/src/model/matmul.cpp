@@ -7,6 +7,7 @@
 #include "cpu/dot.h"
 #include "cpu/gemm.h"
 #include "llmkit/quant.h"
+#include "onednn/onednn_matmul.h"
 
 namespace llmkit::detail {
 namespace {
@@ -119,6 +120,10 @@ void matmul(const GgufFile& f, std::initializer_list<std::pair<const Weight*, fl
   std::vector<Prepared> done;
   int64_t total = 0;
   for (const auto& [wt, y] : jobs) {
+    if (wt->dnn && n >= wt->dnn_min_tokens) {  // oneDNN's GEMM runs on OpenMP's threads itself
+      wt->dnn->run(x, n, y);
+      continue;
+    }
     Product& p = ps[np++];
     const TensorInfo& w = **wt;
     p.wt = wt, p.y = y, p.in = w.ne[0], p.out = w.ne[1];
@@ -150,6 +155,7 @@ void matmul(const GgufFile& f, std::initializer_list<std::pair<const Weight*, fl
   // of the weights, and the prefetching runs on across its tiles. For a prompt a tile is long and
   // tiles of different types cost differently (Q6_K rows beside Q4_K ones), so they are handed out
   // one at a time as threads free up.
+  if (np == 0) return;
   const int64_t threads = omp_get_max_threads();
   const int64_t chunk = n >= kDynamicTokens ? 1 : std::max<int64_t>(1, (total + threads - 1) / threads);
 #pragma omp parallel for schedule(dynamic, chunk)
