@@ -148,6 +148,41 @@ PY
 err=$("$BIN/gguf-convert" "$WORK/hf" "$WORK/empty.gguf" 2>&1)
 expect_eq "empty vocab: exit" "$?" 2
 expect_contains "empty vocab: message" "$err" "empty"
+# 6b. gguf-convert checks shapes before writing: what llm-embed used to refuse only later.
+"$TEST_BIN/llmkit-gguf-to-hf" "$SHARED/models/synth-bert-256.f16.gguf" "$WORK/bert" > /dev/null
+st_edit() {  # DIR PYTHON-STATEMENT: rewrites the safetensors header h; drop(name) removes a tensor
+  python3 - "$1/model.safetensors" "$2" << 'PY'
+import json, struct, sys
+p, stmt = sys.argv[1], sys.argv[2]
+b = open(p, "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+data = b[8 + n:]
+def drop(name):
+    global data
+    s, e = h.pop(name)["data_offsets"]
+    data = data[:s] + data[e:]
+    for k, v in h.items():
+        if k != "__metadata__" and v["data_offsets"][0] >= e:
+            v["data_offsets"] = [v["data_offsets"][0] - (e - s), v["data_offsets"][1] - (e - s)]
+exec(stmt)
+t = json.dumps(h).encode()
+t += b" " * (-len(t) % 8)
+open(p, "wb").write(struct.pack("<Q", len(t)) + t + data)
+PY
+}
+for case in "bias of the wrong rank|h['encoder.layer.0.attention.self.query.bias']['shape'] = [128, 2]|attn_q.bias" \
+            "missing query weight|drop('encoder.layer.1.attention.self.query.weight')|attn_q.weight' is missing" \
+            "transposed FFN|h['encoder.layer.0.intermediate.dense.weight']['shape'] = [256, 1024]|ffn_up.weight"; do
+  IFS='|' read -r what stmt want <<< "$case"
+  rm -rf "$WORK/bad" && cp -r "$WORK/bert" "$WORK/bad"
+  st_edit "$WORK/bad" "$stmt"
+  err=$("$BIN/gguf-convert" "$WORK/bad" "$WORK/bad.gguf" 2>&1)
+  expect_eq "convert, $what: exit" "$?" 2
+  expect_contains "convert, $what: message" "$err" "$want"
+  expect_eq "convert, $what: nothing written" "$(ls "$WORK" | grep -c '^bad.gguf')" 0
+done
+
 # 7. Papercuts: pretty-printed input names the cause; llama.cpp's one-dash flags are taken or
 # refused by their name (they used to be read as bundles of short options).
 printf '{\n  "id": 1,\n  "text": "x"\n}\n' | "$BIN/llm-tokenize" -m "$M" > "$WORK/pp.jsonl"

@@ -55,6 +55,9 @@ Backend parse_backend(const std::string& name);
 struct LoadOptions {
   bool repack = true;  // false: weights only in place, as in the file (llama.cpp's --no-repack)
   Backend backend = Backend::Auto;
+  // Check the header only (hyperparameters, every tensor's presence and shape), reading no tensor
+  // data: what gguf-convert runs on the file it is about to write. Such a model cannot compute.
+  bool header_only = false;
 };
 
 struct LayerWeights {
@@ -99,6 +102,7 @@ class Model {
   static uint64_t packed_size(const Weight& w);  // bytes w takes repacked (64-aligned); 0: not repacked
   void repack(Weight& w, uint8_t* dst);
   std::vector<std::unique_ptr<kernels::onednn::Product>> dnn_;
+  bool header_only_ = false;
   void use_onednn(Backend backend);
   std::vector<float> out_norm_;
   std::vector<LayerWeights> layers_;

@@ -10,6 +10,8 @@
 #include "hf_json.h"
 #include "llmkit/error.h"
 #include "llmkit/gguf_writer.h"
+#include "llmkit/model.h"
+#include "llmkit/tokenizer.h"
 #include "llmkit/quant.h"
 #include "llmkit/quant_plan.h"
 
@@ -93,8 +95,16 @@ ConvertResult convert_hf_model(const std::string& dir, const std::string& out_pa
     virt.add_tensor(t.name, t.type, t.shape, [](TensorSink&) {});
   }
   const std::vector<uint8_t> header = virt.header();
-  const GgufFile vf = GgufFile::parse(header, {.allow_truncated_data = true});
-  const QuantPlan plan = plan_quantization(vf, preset, {});
+  const auto vf = std::make_shared<GgufFile>(GgufFile::parse(header, {.allow_truncated_data = true}));
+  // The file must load: a bias of the wrong rank, a missing query weight or a transposed FFN is
+  // refused now, not by the first program that reads the output.
+  try {
+    Model::load(vf, {.header_only = true});
+    load_vocab(*vf);
+  } catch (const Error& e) {
+    throw Error("bad_checkpoint", dir + ": the converted model would not load: " + e.what());
+  }
+  const QuantPlan plan = plan_quantization(*vf, preset, {});
 
   GgufWriter w;
   for (const auto& kv : m.metadata) w.set(kv.key, kv.value);

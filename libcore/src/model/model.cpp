@@ -24,9 +24,14 @@ const TensorInfo* need(const GgufFile& f, const std::string& name, int64_t ne0, 
   return t;
 }
 
-std::vector<float> small(const GgufFile& f, const std::string& name, int64_t ne0, bool required) {
+// A vector (norm weights, biases), read as F32; with `read` false only checked (header only).
+std::vector<float> small(const GgufFile& f, const std::string& name, int64_t ne0, bool required, bool read) {
   if (!required && !f.find_tensor(name)) return {};
-  return dequantize_tensor(f, *need(f, name, ne0, -1));
+  const TensorInfo* t = need(f, name, ne0, -1);
+  if (t->ne[1] != 1 || t->ne[2] != 1 || t->ne[3] != 1)
+    throw Error("bad_model", "tensor '" + name + "' has " + std::to_string(t->n_dims) + " dimensions; a vector of " +
+                                 std::to_string(ne0) + " was expected");
+  return read ? dequantize_tensor(f, *t) : std::vector<float>{};
 }
 
 // Repacked weights are streamed whole once per token. On 4 KiB pages that is one TLB miss per
@@ -72,6 +77,7 @@ void Model::repack(Weight& w, uint8_t* dst) {
 std::unique_ptr<Model> Model::load(std::shared_ptr<const GgufFile> file, const LoadOptions& opt) {
   auto m = std::unique_ptr<Model>(new Model());
   m->file_ = std::move(file);
+  m->header_only_ = opt.header_only;
   const GgufFile& f = *m->file_;
   ModelParams& p = m->p_;
   p.arch = f.get_opt<std::string>("general.architecture").value_or("");
@@ -120,6 +126,7 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const GgufFile> file, const L
   // A NaN or negative epsilon gives NaN norms, and every output after them is garbage.
   if (!std::isfinite(p.norm_eps) || p.norm_eps < 0 || p.norm_eps >= 1)
     throw Error("bad_model", "the normalization epsilon " + std::to_string(p.norm_eps) + " is not a small non-negative number");
+  if (opt.header_only) return m;
   m->use_onednn(opt.backend);
   if (opt.repack) {  // one allocation for all the repacked weights, so no page is left part-used
     std::vector<Weight*> ws;
@@ -184,21 +191,21 @@ void Model::load_decoder() {
   ModelParams& p = p_;
   tok_embd_ = need(f, "token_embd.weight", p.n_embd, -1);
   p.n_vocab = tok_embd_->ne[1];
-  out_norm_ = small(f, "output_norm.weight", p.n_embd, true);
+  out_norm_ = small(f, "output_norm.weight", p.n_embd, true, !header_only_);
   output_.t = f.find_tensor("output.weight") ? need(f, "output.weight", p.n_embd, p.n_vocab) : tok_embd_;
   const int64_t kv_dim = p.n_head_kv * p.head_dim;
   for (int64_t l = 0; l < p.n_layer; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     LayerWeights w;
-    w.attn_norm = small(f, b + "attn_norm.weight", p.n_embd, true);
+    w.attn_norm = small(f, b + "attn_norm.weight", p.n_embd, true, !header_only_);
     w.wq.t = need(f, b + "attn_q.weight", p.n_embd, p.n_embd);
     w.wk.t = need(f, b + "attn_k.weight", p.n_embd, kv_dim);
     w.wv.t = need(f, b + "attn_v.weight", p.n_embd, kv_dim);
     w.wo.t = need(f, b + "attn_output.weight", p.n_embd, p.n_embd);
-    w.bq = small(f, b + "attn_q.bias", p.n_embd, false);
-    w.bk = small(f, b + "attn_k.bias", kv_dim, false);
-    w.bv = small(f, b + "attn_v.bias", kv_dim, false);
-    w.ffn_norm = small(f, b + "ffn_norm.weight", p.n_embd, true);
+    w.bq = small(f, b + "attn_q.bias", p.n_embd, false, !header_only_);
+    w.bk = small(f, b + "attn_k.bias", kv_dim, false, !header_only_);
+    w.bv = small(f, b + "attn_v.bias", kv_dim, false, !header_only_);
+    w.ffn_norm = small(f, b + "ffn_norm.weight", p.n_embd, true, !header_only_);
     w.w_gate.t = need(f, b + "ffn_gate.weight", p.n_embd, p.n_ff);
     w.w_up.t = need(f, b + "ffn_up.weight", p.n_embd, p.n_ff);
     w.w_down.t = need(f, b + "ffn_down.weight", p.n_ff, p.n_embd);
@@ -221,11 +228,13 @@ void Model::load_encoder() {
                                  " rows, fewer than the context length " + std::to_string(p.n_ctx_train));
   if (f.find_tensor("token_types.weight")) {
     const TensorInfo* tt = need(f, "token_types.weight", E, -1);
-    std::vector<float> all = dequantize_tensor(f, *tt);
-    type_embd_.assign(all.begin(), all.begin() + E);  // every token is of type 0
+    if (!header_only_) {
+      std::vector<float> all = dequantize_tensor(f, *tt);
+      type_embd_.assign(all.begin(), all.begin() + E);  // every token is of type 0
+    }
   }
-  embd_norm_ = small(f, "token_embd_norm.weight", E, true);
-  embd_norm_b_ = small(f, "token_embd_norm.bias", E, true);
+  embd_norm_ = small(f, "token_embd_norm.weight", E, true, !header_only_);
+  embd_norm_b_ = small(f, "token_embd_norm.bias", E, true, !header_only_);
   for (int64_t l = 0; l < p.n_layer; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     LayerWeights w;
@@ -233,18 +242,18 @@ void Model::load_encoder() {
     w.wk.t = need(f, b + "attn_k.weight", E, E);
     w.wv.t = need(f, b + "attn_v.weight", E, E);
     w.wo.t = need(f, b + "attn_output.weight", E, E);
-    w.bq = small(f, b + "attn_q.bias", E, false);
-    w.bk = small(f, b + "attn_k.bias", E, false);
-    w.bv = small(f, b + "attn_v.bias", E, false);
-    w.bo = small(f, b + "attn_output.bias", E, false);
-    w.attn_norm = small(f, b + "attn_output_norm.weight", E, true);
-    w.attn_norm_b = small(f, b + "attn_output_norm.bias", E, true);
+    w.bq = small(f, b + "attn_q.bias", E, false, !header_only_);
+    w.bk = small(f, b + "attn_k.bias", E, false, !header_only_);
+    w.bv = small(f, b + "attn_v.bias", E, false, !header_only_);
+    w.bo = small(f, b + "attn_output.bias", E, false, !header_only_);
+    w.attn_norm = small(f, b + "attn_output_norm.weight", E, true, !header_only_);
+    w.attn_norm_b = small(f, b + "attn_output_norm.bias", E, true, !header_only_);
     w.w_up.t = need(f, b + "ffn_up.weight", E, p.n_ff);
     w.w_down.t = need(f, b + "ffn_down.weight", p.n_ff, E);
-    w.b_up = small(f, b + "ffn_up.bias", p.n_ff, false);
-    w.b_down = small(f, b + "ffn_down.bias", E, false);
-    w.ffn_norm = small(f, b + "layer_output_norm.weight", E, true);
-    w.ffn_norm_b = small(f, b + "layer_output_norm.bias", E, true);
+    w.b_up = small(f, b + "ffn_up.bias", p.n_ff, false, !header_only_);
+    w.b_down = small(f, b + "ffn_down.bias", E, false, !header_only_);
+    w.ffn_norm = small(f, b + "layer_output_norm.weight", E, true, !header_only_);
+    w.ffn_norm_b = small(f, b + "layer_output_norm.bias", E, true, !header_only_);
     layers_.push_back(std::move(w));
   }
 }
