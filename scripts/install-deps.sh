@@ -6,6 +6,10 @@ set -euo pipefail
 # cross-checks), jq (the README's pipelines, run by tests/e2e/readme_commands.sh), zstd (compressed input).
 pkgs=(build-essential make cmake pkg-config git python3-pip libcli11-dev libsimdjson-dev libzstd-dev libxxhash-dev
       libdnnl-dev ocl-icd-opencl-dev catch2 python3 xxhash jq zstd)
+# `scripts/install-deps.sh fuzz` (make fuzz): clang, its libFuzzer runtime and OpenMP library.
+if [ "${1:-}" = fuzz ]; then
+  pkgs=(clang libclang-rt-dev libomp-dev)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,5 +1,7 @@
 #include "llmkit/memplan.h"
 
+#include "llmkit/file_type.h"
+
 #include <algorithm>
 #include <cstdlib>
 
@@ -74,7 +76,8 @@ ModelMemory model_memory(const GgufFile& f) {
     if (t.name == "token_embd.weight") m.vocab = t.ne[1];
   }
   if (!m.vocab) m.vocab = m.vocab_tokens;
-  if (auto ft = f.get_int("general.file_type")) m.type = "file type " + std::to_string(*ft);
+  // The preset's name (Q4_K_M), as gguf-info says it; inferred from the tensors when unrecorded.
+  if (const FileTypeGuess ft = file_type_of(f); ft.name != "unknown") m.type = ft.name;
   return m;
 }
 

@@ -11,6 +11,19 @@
 #include <fstream>
 #include <memory>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+namespace {
+// Bit `bit` of register `reg` (0 eax, 1 ebx, 2 ecx, 3 edx) of CPUID leaf/subleaf: for features
+// that not every compiler's __builtin_cpu_supports knows (clang 14: f16c, avxvnni).
+bool cpuid_bit(unsigned leaf, unsigned sub, int reg, int bit) {
+  unsigned r[4] = {};
+  if (!__get_cpuid_count(leaf, sub, &r[0], &r[1], &r[2], &r[3])) return false;
+  return (r[reg] >> bit) & 1u;
+}
+}  // namespace
+#endif
+
 namespace llmkit {
 
 SystemInfo system_info() {
@@ -30,13 +43,13 @@ SystemInfo system_info() {
   };
   for (const Feature& f : {Feature{"sse4.2", __builtin_cpu_supports("sse4.2") != 0}, Feature{"avx", __builtin_cpu_supports("avx") != 0},
                            Feature{"avx2", __builtin_cpu_supports("avx2") != 0}, Feature{"fma", __builtin_cpu_supports("fma") != 0},
-                           Feature{"f16c", __builtin_cpu_supports("f16c") != 0},
+                           Feature{"f16c", cpuid_bit(1, 0, 2, 29)},
                            Feature{"avx512f", __builtin_cpu_supports("avx512f") != 0},
                            Feature{"avx512bw", __builtin_cpu_supports("avx512bw") != 0},
                            Feature{"avx512vl", __builtin_cpu_supports("avx512vl") != 0},
                            Feature{"avx512vnni", __builtin_cpu_supports("avx512vnni") != 0},
                            Feature{"avx512bf16", __builtin_cpu_supports("avx512bf16") != 0},
-                           Feature{"avxvnni", __builtin_cpu_supports("avxvnni") != 0}})
+                           Feature{"avxvnni", cpuid_bit(7, 1, 0, 4)}})
     if (f.has) s.simd.emplace_back(f.name);
 #endif
   s.cores = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));

@@ -48,4 +48,15 @@ expect_eq "from gguf-info" "$(py '[(x["architecture"], x["path"].endswith(".gguf
 echo '{"id": 1}' | q > "$WORK/bad.jsonl"; expect_eq "record without path exit" $? 1
 expect_eq "record without path" "$(py 'r["id"], r["error"]["code"]' < "$WORK/bad.jsonl")" "(1, 'missing_field')"
 "$M" "$WORK/none.gguf" --cpu-bandwidth 40 2> /dev/null; expect_eq "missing file exit" $? 2
+# The preset by its name, not "file type 15".
+expect_eq "type named" "$("$M" "$SHARED/models/synth-llama-256.Q4_K_M.llamacpp.gguf" --cpu-bandwidth 40 --json | py 'r["type"]')" Q4_K_M
+# On a terminal (script(1) gives one): --fit is one table, a row per preset; listings are tables.
+tty_run() { script -qec "$*" /dev/null | tr -d '\r'; }
+out=$(tty_run "$M" --model qwen2.5-32b --fit --gpu rtx3090x2 --cpu-bandwidth 40)
+expect_contains "fit table header" "$out" "type    bits/w  weights GB"
+expect_eq "fit table: a title, a header and a row per preset" "$(printf '%s\n' "$out" | wc -l)" 19
+expect_contains "fit table row" "$out" "Q4_K_M"
+expect_contains "gpus as a table" "$(tty_run "$M" --list-gpus)" "gpu             memory GB  bandwidth GB/s"
+expect_contains "shapes as a table" "$(tty_run "$BIN/gguf-synth" --list-shapes)" "shape            arch"
+expect_contains "dry run as a table" "$(tty_run "$BIN/gguf-quantize" --dry-run "$SHARED/models/stories260K.gguf" Q8_0)" "total: 48 tensors"
 finish

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "llmkit/cli.h"
+#include "llmkit/jsonl.h"
+#include "llmkit/table.h"
 #include "llmkit/output.h"
 #include "llmkit/error.h"
 #include "llmkit/gguf.h"
@@ -15,7 +17,10 @@
 
 namespace {
 
+// JSON-lines, or on a terminal a table and a closing total line.
 void print_plan(const llmkit::QuantPlan& plan) {
+  const bool tty = llmkit::stdout_is_tty();
+  std::vector<llmkit::JsonObject> rows;
   for (const auto& tp : plan.tensors) {
     llmkit::JsonWriter w;
     w.begin_object().field("name", tp.src->name).key("shape").begin_array();
@@ -23,7 +28,16 @@ void print_plan(const llmkit::QuantPlan& plan) {
     w.end_array().field("from", llmkit::ggml_type_name(tp.src->type)).field("to", llmkit::ggml_type_name(tp.to));
     w.field("bytes", tp.out_bytes);
     if (!tp.note.empty()) w.field("note", tp.note);
-    std::puts(w.end_object().str().c_str());
+    if (tty) rows.push_back(llmkit::parse_json_object(w.end_object().str()));
+    else std::puts(w.end_object().str().c_str());
+  }
+  if (tty) {
+    std::fputs(llmkit::format_table(rows, {{"name", "tensor"}, {"shape", "shape"}, {"from", "from"}, {"to", "to"},
+                                           {"bytes", "bytes"}, {"note", "note"}}).c_str(), stdout);
+    std::printf("total: %zu tensors, %.2f MiB -> %.2f MiB, %.2f bits/weight (%s)\n", plan.tensors.size(),
+                double(plan.in_bytes) / 1048576.0, double(plan.out_bytes) / 1048576.0,
+                plan.parameters ? double(plan.out_bytes) * 8 / double(plan.parameters) : 0.0, plan.preset->name);
+    return;
   }
   llmkit::JsonWriter t;
   t.begin_object().field("total", true).field("preset", plan.preset->name);

@@ -8,6 +8,8 @@
 #include <string>
 
 #include "llmkit/cli.h"
+#include "llmkit/jsonl.h"
+#include "llmkit/table.h"
 #include "llmkit/output.h"
 #include "llmkit/error.h"
 #include "llmkit/gguf.h"
@@ -47,14 +49,22 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? llmkit::kExitOk : llmkit::kExitUsage;
   }
-  if (list) {
+  if (list) {  // JSON-lines, or a table on a terminal
+    std::vector<llmkit::JsonObject> rows;
     for (const auto& s : llmkit::synth_shapes()) {
       llmkit::JsonWriter w;
       w.begin_object().field("shape", s.name).field("arch", s.arch).field("embd", s.embd).field("layers", s.layers);
       w.field("heads", s.heads).field("kv_heads", s.kv_heads).field("ff", s.ff).field("vocab", s.vocab);
       w.field("context", s.context).field("tied_output", s.tied_output).field("parameters", llmkit::synth_parameters(s));
-      std::puts(w.end_object().str().c_str());
+      if (llmkit::stdout_is_tty()) rows.push_back(llmkit::parse_json_object(w.end_object().str()));
+      else std::puts(w.end_object().str().c_str());
     }
+    if (!rows.empty())
+      std::fputs(llmkit::format_table(rows, {{"shape", "shape"}, {"arch", "arch"}, {"embd", "embd"}, {"layers", "layers"},
+                                             {"heads", "heads"}, {"kv_heads", "kv heads"}, {"ff", "ff"}, {"vocab", "vocab"},
+                                             {"context", "context"}, {"parameters", "parameters"}})
+                     .c_str(),
+                 stdout);
     return llmkit::kExitOk;
   }
   try {

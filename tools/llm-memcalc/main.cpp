@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "llmkit/cli.h"
+#include "llmkit/table.h"
 #include "llmkit/output.h"
 #include "llmkit/error.h"
 #include "llmkit/gguf.h"
@@ -161,6 +162,12 @@ double median_efficiency(std::istream& in) {
   return f[f.size() / 2];
 }
 
+std::string fmt2(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.2f", v);
+  return b;
+}
+
 void table(const std::string& json) {
   const JsonObject r = parse_json_object(json);
   auto num = [&](const char* k) { return r.get_number(k).value_or(0); };
@@ -182,6 +189,41 @@ void table(const std::string& json) {
   if (r.has("tg_upper_ts")) std::printf("  generation: at most %.1f tok/s", num("tg_upper_ts"));
   if (r.has("tg_estimate_ts")) std::printf(", about %.1f tok/s calibrated", num("tg_estimate_ts"));
   if (r.has("tg_upper_ts")) std::printf("\n");
+}
+
+// --fit on a terminal: a row per preset, sizes in GB (10^9 bytes), as the per-model table says.
+void fit_table(const std::vector<std::string>& recs) {
+  std::vector<JsonObject> rows;
+  for (const std::string& s : recs) {
+    JsonObject r = parse_json_object(s);
+    if (std::any_of(rows.begin(), rows.end(), [&](const JsonObject& x) { return x.get_string("type") == r.get_string("type"); }))
+      continue;  // the unquantized model again
+    auto gb = [&](const char* k, const char* to) {
+      if (auto v = r.get_number(k)) r.set_raw(to, fmt2(*v / 1e9));
+    };
+    gb("weight_bytes", "weights_gb");
+    r.set_raw("kv_gb", fmt2((r.get_number("kv_host_bytes").value_or(0) + r.get_number("kv_gpu_bytes").value_or(0)) / 1e9));
+    gb("host_total_bytes", "host_gb");
+    if (auto v = r.get_number("gpu_total_bytes"); v && r.has("gpu")) r.set_raw("gpu_gb", fmt2(*v / 1e9));
+    if (auto v = r.get_number("bits_per_weight")) r.set_raw("bpw", fmt2(*v));
+    if (auto v = r.get_number("tg_upper_ts")) r.set_raw("tg", fmt2(*v));
+    rows.push_back(std::move(r));
+  }
+  std::vector<TableColumn> cols = {{"type", "type"}, {"bpw", "bits/w"}, {"weights_gb", "weights GB"}, {"kv_gb", "KV GB"},
+                                   {"host_gb", "host total GB"}};
+  if (rows.front().has("gpu")) {
+    cols.insert(cols.end(), {{"gpu_gb", "per GPU GB"}, {"fits", "fits"}, {"max_ctx_full_offload", "max -c on GPU"},
+                             {"max_gpu_layers", "-ngl that fits"}});
+  }
+  cols.push_back({"tg", "tok/s at most"});
+  const JsonObject& f = rows.front();
+  std::printf("%s, -c %lld x %lld", f.get_string("model").value_or("").c_str(),
+              static_cast<long long>(f.get_number("n_ctx").value_or(0)), static_cast<long long>(f.get_number("parallel").value_or(1)));
+  if (f.has("gpu"))
+    std::printf(", on %lld x %s (%.1f GB each)", static_cast<long long>(f.get_number("gpus").value_or(1)),
+                f.get_string("gpu").value_or("").c_str(), f.get_number("gpu_bytes").value_or(0) / 1e9);
+  std::printf("\n");
+  std::fputs(format_table(rows, cols).c_str(), stdout);
 }
 
 }  // namespace
@@ -223,7 +265,8 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
     if (as_json) stdout_.record(rec);
     else table(rec);
   };
-  if (o.list_models || o.list_gpus) {
+  if (o.list_models || o.list_gpus) {  // JSON-lines, or tables on a terminal
+    std::vector<JsonObject> models, gpus;
     JsonWriter w;
     if (o.list_models)
       for (const CatalogModel& m : model_catalog()) {
@@ -232,15 +275,24 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
         r.key("embd").value(m.embd).key("heads").value(m.heads).key("kv_heads").value(m.kv_heads).key("head_dim").value(m.head_dim);
         r.key("ff").value(m.ff).key("vocab").value(m.vocab).key("context").value(m.context).key("experts").value(m.experts);
         r.key("swa_window").value(m.swa_window).end_object();
-        stdout_.record(r.str());
+        if (as_json) stdout_.record(r.str());
+        else models.push_back(parse_json_object(r.str()));
       }
     if (o.list_gpus)
       for (const GpuSpec& g : gpu_catalog()) {
         JsonWriter r;
         r.begin_object().key("gpu").value(g.name).key("memory_gb").value(g.mem_gb).key("bandwidth_gbs").value(g.bandwidth_gbs);
         r.key("unified").value(g.unified).end_object();
-        stdout_.record(r.str());
+        if (as_json) stdout_.record(r.str());
+        else gpus.push_back(parse_json_object(r.str()));
       }
+    if (!models.empty())
+      std::fputs(format_table(models, {{"model", "model"}, {"arch", "arch"}, {"layers", "layers"}, {"embd", "embd"},
+                                       {"heads", "heads"}, {"kv_heads", "kv heads"}, {"ff", "ff"}, {"vocab", "vocab"},
+                                       {"context", "context"}, {"experts", "experts"}}).c_str(), stdout);
+    if (!gpus.empty())
+      std::fputs(format_table(gpus, {{"gpu", "gpu"}, {"memory_gb", "memory GB"}, {"bandwidth_gbs", "bandwidth GB/s"},
+                                     {"unified", "unified"}}).c_str(), stdout);
     return kExitOk;
   }
 
@@ -269,12 +321,15 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
   try {
     if (!o.model.empty()) {
       const CatalogModel& c = *find_catalog_model(o.model);
-      if (o.fit) {
-        for (const QuantPreset& qp : quant_presets()) {
-          ModelMemory m = model_memory(c, &qp);
-          emit(report(m, o, target, cpu_bw, efficiency));
+      if (o.fit) {  // every preset: JSON-lines, or on a terminal one table a buyer can read
+        std::vector<std::string> recs;
+        for (const QuantPreset& qp : quant_presets()) recs.push_back(report(model_memory(c, &qp), o, target, cpu_bw, efficiency));
+        recs.push_back(report(model_memory(c, nullptr), o, target, cpu_bw, efficiency));
+        if (as_json) {
+          for (const std::string& r : recs) stdout_.record(r);
+        } else {
+          fit_table(recs);
         }
-        emit(report(model_memory(c, nullptr), o, target, cpu_bw, efficiency));
         return kExitOk;
       }
       emit(report(model_memory(c, preset), o, target, cpu_bw, efficiency));
