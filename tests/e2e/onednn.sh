@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # oneDNN's products inside whole runs: BF16 and F32 models give the same perplexity and the same
 # embeddings through oneDNN (--backend onednn, and auto) as through llmkit's own kernels
-# (--backend cpu), and llm-bench names the backend it measured.
+# (--backend cpu): both round activations to BF16 for BF16 weights, so only the order of the sums
+# differs (AVX512-BF16's pairwise dot instruction rounds differently again: 1e-5 in perplexity,
+# where rounding activations differently gave 1e-4). llm-bench names the backend it measured.
 . "$(dirname "$0")/common.bash"
 need_shared
 S="$SHARED/models"
@@ -16,7 +18,7 @@ for t in bf16 f32; do
   done
   for be in onednn auto; do
     expect_eq "$t perplexity, $be against cpu" \
-      "$(python3 -c "import sys; a, b = float(open(sys.argv[1]).read()), float(open(sys.argv[2]).read()); print(abs(a / b - 1) < 1e-4)" \
+      "$(python3 -c "import sys; a, b = float(open(sys.argv[1]).read()), float(open(sys.argv[2]).read()); print(abs(a / b - 1) < 5e-5)" \
          "$WORK/ppl.$t.$be" "$WORK/ppl.$t.cpu")" True
   done
 done

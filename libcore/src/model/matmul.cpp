@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include "cpu/dot.h"
+#include "cpu/fp16.h"
 #include "cpu/gemm.h"
 #include "llmkit/quant.h"
 #include "onednn/onednn_matmul.h"
@@ -32,6 +33,7 @@ struct Product {
   int64_t groups = 0, first_plain = 0;
   int64_t group_tiles = 0;  // tiles of one group, or of two where the kernel has a pair form
   uint64_t group_bytes = 0;
+  const float* xf = nullptr;    // float activations for rows without an integer dot
   const uint8_t* xa = nullptr;  // activations for the groups (or all rows)
   uint64_t act_bytes = 0;
   const uint8_t* xp = nullptr;  // ... for the rows left over, when their kernels want another form
@@ -90,7 +92,7 @@ void run_tile(const Product& p, int64_t rt, const float* x, int64_t n) {
         dequantize_row(type, p.data + static_cast<uint64_t>(o) * p.row_bytes, row, in);
         wr = row;
       }
-      for (int64_t t = 0; t < n; ++t) y[t * out + o] = k::dot_f32(wr, x + t * in, in);
+      for (int64_t t = 0; t < n; ++t) y[t * out + o] = k::dot_f32(wr, p.xf + t * in, in);
     }
     return;
   }
@@ -117,6 +119,9 @@ void run_tile(const Product& p, int64_t rt, const float* x, int64_t n) {
 void matmul(const GgufFile& f, std::initializer_list<std::pair<const Weight*, float*>> jobs, const float* x, int64_t n) {
   Product ps[3];
   int np = 0;
+  // BF16 weights meet activations rounded to BF16, as in ggml (its BF16 dot takes BF16 on both
+  // sides) and in the oneDNN path: both then sum the same exact products.
+  std::vector<float> x_bf16;
   std::vector<Prepared> done;
   int64_t total = 0;
   for (const auto& [wt, y] : jobs) {
@@ -136,6 +141,17 @@ void matmul(const GgufFile& f, std::initializer_list<std::pair<const Weight*, fl
     p.first_plain = p.pk ? wt->packed_rows : 0;
     p.group_bytes = p.pk ? p.pk->group_bytes(p.in) : 0;
     p.xa = p.xp = reinterpret_cast<const uint8_t*>(x);
+    p.xf = x;
+    if (w.type == GgmlType::BF16 && !p.int_dot) {
+      if (x_bf16.empty()) {
+        const size_t count = static_cast<size_t>(n * p.in);
+        std::vector<uint16_t> h(count);
+        k::fp32_to_bf16_row(x, h.data(), count);
+        x_bf16.resize(count);
+        k::bf16_to_fp32_row(h.data(), x_bf16.data(), count);
+      }
+      p.xf = x_bf16.data();
+    }
     p.act_bytes = p.plain_bytes = static_cast<uint64_t>(p.in) * sizeof(float);
     if (p.int_dot) {
       p.plain_bytes = ggml_bytes(p.ops->vec_dot_type, static_cast<uint64_t>(p.in));
