@@ -2,7 +2,8 @@
 // Each step runs one forward pass holding the next token of every generating request plus as
 // much pending prompt as the batch allows; a finished request frees its slot for the next one.
 // A request's tokens never depend on what shares its batch, so greedy output is the same for any
-// number of slots.
+// number of slots; for F32 and BF16 weights with Backend::Auto, which changes kernel with the
+// number of tokens in a pass, the logits can differ in their last bits (Cpu or OneDnn: none).
 #pragma once
 #include <cstdint>
 #include <functional>
