@@ -100,6 +100,10 @@ if "$BIN/gguf-info" --kv llama.rope.freq_base "$M" > /dev/null 2>&1; then
   expect_eq "freq_base 0: exit" "$?" 2
   expect_contains "freq_base 0: message" "$err" "freq_base"
 fi
+$PATCH "$SHARED/models/synth-bert-256.f16.gguf" "$WORK/bert-eps.gguf" --kv bert.attention.layer_norm_epsilon f32 nan
+err=$("$BIN/llm-embed" -m "$WORK/bert-eps.gguf" -p x 2>&1)
+expect_eq "BERT eps NaN: exit" "$?" 2
+expect_contains "BERT eps NaN: message" "$err" "epsilon nan"
 $PATCH "$M" "$WORK/eos.gguf" --kv tokenizer.ggml.eos_token_id i32 -5
 err=$("$BIN/llm-generate" -m "$WORK/eos.gguf" -p x -n 1 2>&1)
 expect_eq "eos -5: exit" "$?" 2
@@ -197,6 +201,14 @@ expect_contains "perplexity -fa: message" "$err" "-fa (flash attention)"
 a=$("$BIN/llm-generate" -m "$M" -sys 'Be brief' --chat-template chatml -p Once -n 3 --temp 0 2> /dev/null)
 b=$("$BIN/llm-generate" -m "$M" --system 'Be brief' --chat-template chatml -p Once -n 3 --temp 0 2> /dev/null)
 expect_eq "-sys is --system" "$a" "$b"
+# Messages name the file: a directory or a missing file given as a model.
+for cmd in "gguf-quantize $WORK $WORK/q.gguf Q8_0" "llm-perplexity -m $WORK -f $SHARED/golden/perplexity/gpl-3.txt" "llm-bench -m $WORK/none.gguf" \
+           "gguf-synth --embd 64 --layers 1 --heads 2 --ff 128 --vocab $WORK/none.gguf $WORK/o.gguf"; do
+  err=$($BIN/$cmd 2>&1 < /dev/null)
+  expect_eq "names the file: $cmd: exit" "$?" 2
+  expect_contains "names the file: $cmd" "$err" "$WORK"
+done
+
 # 8. zstd-compressed JSON-lines input: the same records out as from the plain input (several
 # frames too); a truncated or corrupt stream is an error naming it, not a silent short run.
 zstd -q -c < "$WORK/in.jsonl" > "$WORK/in.jsonl.zst"
