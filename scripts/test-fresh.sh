@@ -33,6 +33,6 @@ mmdebstrap --variant=apt --format=null --quiet --include=ca-certificates \
       cp /usr/local/share/ca-certificates/*.crt \"\$1/usr/local/share/ca-certificates/\" && \
       chroot \"\$1\" update-ca-certificates > /dev/null; fi" \
   --customize-hook="chroot \"\$1\" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-      bash -c 'cd /src/llmkit && scripts/install-deps.sh && make $TARGET JOBS=$(nproc)' > /dev/stderr" \
+      bash -c 'cd /src/llmkit && scripts/install-deps.sh && make $TARGET JOBS=$(nproc)' 1>&2" \
   "$SUITE" /dev/null "deb $MIRROR $SUITE main" "deb ${MIRROR%/debian}/debian-security $SUITE-security main"
 echo "test-fresh: scripts/install-deps.sh && make $TARGET passed in a fresh $SUITE root ($(( $(date +%s) - t0 )) s)" >&2
