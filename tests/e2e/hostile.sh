@@ -199,6 +199,20 @@ for case in "bias of the wrong rank|h['encoder.layer.0.attention.self.query.bias
   expect_eq "convert, $what: nothing written" "$(ls "$WORK" | grep -c '^bad.gguf')" 0
 done
 
+# A WordPiece tokenizer.json with an empty vocabulary (it used to convert, every word [UNK]).
+rm -rf "$WORK/bad" && cp -r "$WORK/bert" "$WORK/bad"
+python3 - "$WORK/bad/tokenizer.json" << 'PY'
+import json, sys
+p = sys.argv[1]
+t = json.load(open(p))
+t["model"]["vocab"] = {}
+t["added_tokens"] = []
+json.dump(t, open(p, "w"))
+PY
+err=$("$BIN/gguf-convert" "$WORK/bad" "$WORK/bad.gguf" 2>&1)
+expect_eq "WordPiece empty vocab: exit" "$?" 2
+expect_contains "WordPiece empty vocab: message" "$err" "model.vocab is empty"
+
 # 7. Papercuts: pretty-printed input names the cause; llama.cpp's one-dash flags are taken or
 # refused by their name (they used to be read as bundles of short options).
 printf '{\n  "id": 1,\n  "text": "x"\n}\n' | "$BIN/llm-tokenize" -m "$M" > "$WORK/pp.jsonl"
