@@ -4,7 +4,6 @@
 
 #include <map>
 #include <mutex>
-#include <vector>
 
 #include "cpu/fp16.h"
 
@@ -58,18 +57,11 @@ Product::Product(WeightType type, const void* w, int64_t in, int64_t out)
     : impl_(new Impl{type, w, in, out, {}, {}}) {}
 Product::~Product() = default;
 
-void Product::run(const float* x, int64_t n, float* y) const {
+void Product::run(const void* x, int64_t n, float* y) const {
   const Impl& p = *impl_;
   Runtime& rt = runtime();
   const dt t = type_of(p.type);
-  std::vector<uint16_t> xb;
-  const void* src = x;
-  if (p.type == WeightType::BF16) {
-    xb.resize(static_cast<size_t>(n * p.in));
-    fp32_to_bf16_row(x, xb.data(), xb.size());
-    src = xb.data();
-  }
-  dnnl::memory sm({{n, p.in}, t, tag::ab}, rt.engine, const_cast<void*>(src));
+  dnnl::memory sm({{n, p.in}, t, tag::ab}, rt.engine, const_cast<void*>(x));
   dnnl::memory wm({{p.in, p.out}, t, tag::ba}, rt.engine, const_cast<void*>(p.w));
   dnnl::memory dm({{n, p.out}, dt::f32, tag::ab}, rt.engine, y);
   p.prim(n).execute(rt.stream, {{DNNL_ARG_SRC, sm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, dm}});

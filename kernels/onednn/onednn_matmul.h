@@ -19,10 +19,10 @@ class Product {
   Product(const Product&) = delete;
   Product& operator=(const Product&) = delete;
 
-  // y[t][o] = sum_k x[t][k] * w[o][k] for t < n, accumulated in F32. For BF16 weights x is
-  // rounded to BF16 first (to nearest even), as ggml's BF16 dot product does. Runs on OpenMP's
-  // threads. Safe to call from one thread at a time per Product.
-  void run(const float* x, int64_t n, float* y) const;
+  // y[t][o] = sum_k x[t][k] * w[o][k] for t < n, accumulated in F32. x is in the weights' type:
+  // F32, or for BF16 weights the activations already rounded to BF16 (as ggml's BF16 dot takes
+  // them), so that the products of one input share one conversion. Runs on OpenMP's threads.
+  void run(const void* x, int64_t n, float* y) const;
 
   // oneDNN's name for the kernel it picked for `n` tokens ("brg:avx512_core_bf16", ...).
   std::string implementation(int64_t n) const;

@@ -137,6 +137,17 @@ expect_eq "NaN weight, embed: exit" "$?" 1
 expect_eq "NaN weight, embed: error records" "$(py '[x["error"]["code"] for x in rs]' < "$WORK/e.jsonl")" \
   "['non_finite', 'non_finite']"
 
+empty_vocab() {  # TOKENIZER_JSON: no tokens at all, added ones included
+  python3 - "$1" << 'PY'
+import json, sys
+p = sys.argv[1]
+t = json.load(open(p))
+t["model"]["vocab"] = {}
+t["added_tokens"] = []
+json.dump(t, open(p, "w"))
+PY
+}
+
 # 6. gguf-convert: a tokenizer.json id of 1e9 is refused quickly, within a small memory limit.
 rm -rf "$WORK/hf"
 "$TEST_BIN/llmkit-gguf-to-hf" "$SHARED/models/synth-qwen2-256.f16.gguf" "$WORK/hf" > /dev/null
@@ -153,14 +164,7 @@ limit=2000000
 err=$( (ulimit -v $limit; timeout 120 "$BIN/gguf-convert" "$WORK/hf" "$WORK/big.gguf" 2>&1) )
 expect_eq "id 1e9: exit" "$?" 2
 expect_contains "id 1e9: message" "$err" "a token id of 1000000000"
-python3 - "$WORK/hf/tokenizer.json" << 'PY'
-import json, sys
-p = sys.argv[1]
-t = json.load(open(p))
-t["model"]["vocab"] = {}
-t["added_tokens"] = []
-json.dump(t, open(p, "w"))
-PY
+empty_vocab "$WORK/hf/tokenizer.json"
 err=$("$BIN/gguf-convert" "$WORK/hf" "$WORK/empty.gguf" 2>&1)
 expect_eq "empty vocab: exit" "$?" 2
 expect_contains "empty vocab: message" "$err" "empty"
@@ -201,14 +205,7 @@ done
 
 # A WordPiece tokenizer.json with an empty vocabulary (it used to convert, every word [UNK]).
 rm -rf "$WORK/bad" && cp -r "$WORK/bert" "$WORK/bad"
-python3 - "$WORK/bad/tokenizer.json" << 'PY'
-import json, sys
-p = sys.argv[1]
-t = json.load(open(p))
-t["model"]["vocab"] = {}
-t["added_tokens"] = []
-json.dump(t, open(p, "w"))
-PY
+empty_vocab "$WORK/bad/tokenizer.json"
 err=$("$BIN/gguf-convert" "$WORK/bad" "$WORK/bad.gguf" 2>&1)
 expect_eq "WordPiece empty vocab: exit" "$?" 2
 expect_contains "WordPiece empty vocab: message" "$err" "model.vocab is empty"

@@ -24,7 +24,9 @@ void check(onednn::WeightType type, int64_t in, int64_t out, int64_t n) {
   const void* w = type == onednn::WeightType::BF16 ? static_cast<const void*>(wb.data()) : wf.data();
   std::vector<float> got(static_cast<size_t>(n * out), NAN), want(got.size());
   onednn::Product p(type, w, in, out);
-  p.run(x.data(), n, got.data());
+  std::vector<uint16_t> xb(x.size());  // BF16 weights take activations already rounded to BF16
+  fp32_to_bf16_row(x.data(), xb.data(), xb.size());
+  p.run(type == onednn::WeightType::BF16 ? static_cast<const void*>(xb.data()) : x.data(), n, got.data());
   onednn::product_ref(type, w, in, out, x.data(), n, want.data());
   // Products of BF16 values are exact in F32; what differs is the order of the sums.
   double worst = 0;

@@ -104,6 +104,7 @@ class Model {
   std::vector<std::unique_ptr<kernels::onednn::Product>> dnn_;
   bool header_only_ = false;
   void use_onednn(Backend backend);
+  std::vector<Weight*> matrices();  // every weight matrix a product reads: output, then each layer's
   std::vector<float> out_norm_;
   std::vector<LayerWeights> layers_;
   const TensorInfo* pos_embd_ = nullptr;

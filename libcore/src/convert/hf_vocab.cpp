@@ -256,10 +256,9 @@ void read_json_vocab(simdjson::dom::element model, int64_t vocab_size, VocabBuil
   // Ids are checked against the size limit before the holes between them are filled: an id of
   // 1e9 would otherwise mean a billion placeholder tokens.
   const int64_t n = std::max(vocab_size, max_id + 1);
-  if (n > kMaxVocab)
-    throw Error("bad_vocab", "tokenizer.json: " + std::string(max_id + 1 > vocab_size ? "a token id of " : "a vocab_size of ") +
-                                 std::to_string(n - (max_id + 1 > vocab_size ? 1 : 0)) + " is more than a vocabulary can hold (" +
-                                 std::to_string(kMaxVocab) + " tokens)");
+  if (n > kMaxVocab)  // vocab_size was bounded when config.json was read: the id is too large
+    throw Error("bad_vocab", "tokenizer.json: a token id of " + std::to_string(max_id) +
+                                 " is more than a vocabulary can hold (" + std::to_string(kMaxVocab) + " tokens)");
   for (int64_t i = 0; i < n; ++i) {
     auto it = by_id.find(i);
     if (it == by_id.end()) {
@@ -427,7 +426,7 @@ void read_vocab(const std::string& dir, const JsonFile& config, const ConvertOpt
   auto tjson = load_json((d / "tokenizer.json").string(), false);
   const bool has_spm = fs::exists(d / "tokenizer.model");
   const int64_t vocab_size = config.get_int("vocab_size").value_or(0);
-  if (vocab_size < 0 || vocab_size > (int64_t(1) << 24)) throw Error("bad_checkpoint", config.path + ": vocab_size out of range");
+  if (vocab_size < 0 || vocab_size > kMaxVocab) throw Error("bad_checkpoint", config.path + ": vocab_size out of range");
 
   VocabBuild vb;
   std::map<int32_t, bool> special_of;

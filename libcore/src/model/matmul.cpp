@@ -114,19 +114,35 @@ void run_tile(const Product& p, int64_t rt, const float* x, int64_t n) {
   }
 }
 
+// BF16 weights meet activations rounded to BF16, as in ggml (its BF16 dot takes BF16 on both
+// sides): the bits for oneDNN and, widened back, the floats for the row kernels. Made once per
+// input for all its BF16 products, in the calling thread's buffers as prepare() keeps its own.
+struct Bf16Input {
+  const uint16_t* bits = nullptr;
+  const float* floats = nullptr;
+};
+Bf16Input round_to_bf16(const float* x, int64_t n, int64_t in) {
+  thread_local std::vector<uint16_t> bits;
+  thread_local std::vector<float> floats;
+  const size_t count = static_cast<size_t>(n * in);
+  k::fp32_to_bf16_row(x, reuse(bits, count), count);
+  k::bf16_to_fp32_row(bits.data(), reuse(floats, count), count);
+  return {bits.data(), floats.data()};
+}
+
 }  // namespace
 
 void matmul(const GgufFile& f, std::initializer_list<std::pair<const Weight*, float*>> jobs, const float* x, int64_t n) {
   Product ps[3];
   int np = 0;
-  // BF16 weights meet activations rounded to BF16, as in ggml (its BF16 dot takes BF16 on both
-  // sides) and in the oneDNN path: both then sum the same exact products.
-  std::vector<float> x_bf16;
+  Bf16Input xb;
   std::vector<Prepared> done;
   int64_t total = 0;
   for (const auto& [wt, y] : jobs) {
+    const bool bf16 = (*wt)->type == GgmlType::BF16;
+    if (bf16 && !xb.bits) xb = round_to_bf16(x, n, (*wt)->ne[0]);
     if (wt->dnn && n >= wt->dnn_min_tokens) {  // oneDNN's GEMM runs on OpenMP's threads itself
-      wt->dnn->run(x, n, y);
+      wt->dnn->run(bf16 ? static_cast<const void*>(xb.bits) : x, n, y);
       continue;
     }
     Product& p = ps[np++];
@@ -141,17 +157,7 @@ void matmul(const GgufFile& f, std::initializer_list<std::pair<const Weight*, fl
     p.first_plain = p.pk ? wt->packed_rows : 0;
     p.group_bytes = p.pk ? p.pk->group_bytes(p.in) : 0;
     p.xa = p.xp = reinterpret_cast<const uint8_t*>(x);
-    p.xf = x;
-    if (w.type == GgmlType::BF16 && !p.int_dot) {
-      if (x_bf16.empty()) {
-        const size_t count = static_cast<size_t>(n * p.in);
-        std::vector<uint16_t> h(count);
-        k::fp32_to_bf16_row(x, h.data(), count);
-        x_bf16.resize(count);
-        k::bf16_to_fp32_row(h.data(), x_bf16.data(), count);
-      }
-      p.xf = x_bf16.data();
-    }
+    p.xf = bf16 ? xb.floats : x;
     p.act_bytes = p.plain_bytes = static_cast<uint64_t>(p.in) * sizeof(float);
     if (p.int_dot) {
       p.plain_bytes = ggml_bytes(p.ops->vec_dot_type, static_cast<uint64_t>(p.in));

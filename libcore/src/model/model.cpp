@@ -25,7 +25,7 @@ const TensorInfo* need(const GgufFile& f, const std::string& name, int64_t ne0, 
 }
 
 // A vector (norm weights, biases), read as F32; with `read` false only checked (header only).
-std::vector<float> small(const GgufFile& f, const std::string& name, int64_t ne0, bool required, bool read) {
+std::vector<float> vector_tensor(const GgufFile& f, const std::string& name, int64_t ne0, bool required, bool read) {
   if (!required && !f.find_tensor(name)) return {};
   const TensorInfo* t = need(f, name, ne0, -1);
   if (t->ne[1] != 1 || t->ne[2] != 1 || t->ne[3] != 1)
@@ -129,11 +129,7 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const GgufFile> file, const L
   if (opt.header_only) return m;
   m->use_onednn(opt.backend);
   if (opt.repack) {  // one allocation for all the repacked weights, so no page is left part-used
-    std::vector<Weight*> ws;
-    if (m->output_.t) ws.push_back(&m->output_);
-    for (LayerWeights& w : m->layers_)
-      for (Weight* x : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down})
-        if (x->t) ws.push_back(x);
+    const std::vector<Weight*> ws = m->matrices();
     uint64_t total = 0;
     for (const Weight* x : ws) total += packed_size(*x);
     if (total) {
@@ -167,14 +163,9 @@ Backend parse_backend(const std::string& name) {
 // 76 oneDNN's), F32 at 6 (4: a tie, 8: 140 vs 80); a 512-token prompt 4.8-7.9x.
 void Model::use_onednn(Backend backend) {
   if (backend == Backend::Cpu) return;
-  std::vector<Weight*> ws;
-  if (output_.t) ws.push_back(&output_);
-  for (LayerWeights& w : layers_)
-    for (Weight* x : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down})
-      if (x->t) ws.push_back(x);
   bool native[2] = {backend == Backend::OneDnn || kernels::onednn::native(kernels::onednn::WeightType::F32),
                     backend == Backend::OneDnn || kernels::onednn::native(kernels::onednn::WeightType::BF16)};
-  for (Weight* x : ws) {
+  for (Weight* x : matrices()) {
     const GgmlType t = (*x)->type;
     if (t != GgmlType::F32 && t != GgmlType::BF16) continue;
     const auto type = t == GgmlType::BF16 ? kernels::onednn::WeightType::BF16 : kernels::onednn::WeightType::F32;
@@ -186,26 +177,38 @@ void Model::use_onednn(Backend backend) {
   }
 }
 
+std::vector<Weight*> Model::matrices() {
+  std::vector<Weight*> ws;
+  if (output_.t) ws.push_back(&output_);
+  for (LayerWeights& w : layers_)
+    for (Weight* x : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down})
+      if (x->t) ws.push_back(x);
+  return ws;
+}
+
 void Model::load_decoder() {
   const GgufFile& f = *file_;
+  auto small = [&](const std::string& name, int64_t ne0, bool required) {
+    return vector_tensor(f, name, ne0, required, !header_only_);
+  };
   ModelParams& p = p_;
   tok_embd_ = need(f, "token_embd.weight", p.n_embd, -1);
   p.n_vocab = tok_embd_->ne[1];
-  out_norm_ = small(f, "output_norm.weight", p.n_embd, true, !header_only_);
+  out_norm_ = small("output_norm.weight", p.n_embd, true);
   output_.t = f.find_tensor("output.weight") ? need(f, "output.weight", p.n_embd, p.n_vocab) : tok_embd_;
   const int64_t kv_dim = p.n_head_kv * p.head_dim;
   for (int64_t l = 0; l < p.n_layer; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     LayerWeights w;
-    w.attn_norm = small(f, b + "attn_norm.weight", p.n_embd, true, !header_only_);
+    w.attn_norm = small(b + "attn_norm.weight", p.n_embd, true);
     w.wq.t = need(f, b + "attn_q.weight", p.n_embd, p.n_embd);
     w.wk.t = need(f, b + "attn_k.weight", p.n_embd, kv_dim);
     w.wv.t = need(f, b + "attn_v.weight", p.n_embd, kv_dim);
     w.wo.t = need(f, b + "attn_output.weight", p.n_embd, p.n_embd);
-    w.bq = small(f, b + "attn_q.bias", p.n_embd, false, !header_only_);
-    w.bk = small(f, b + "attn_k.bias", kv_dim, false, !header_only_);
-    w.bv = small(f, b + "attn_v.bias", kv_dim, false, !header_only_);
-    w.ffn_norm = small(f, b + "ffn_norm.weight", p.n_embd, true, !header_only_);
+    w.bq = small(b + "attn_q.bias", p.n_embd, false);
+    w.bk = small(b + "attn_k.bias", kv_dim, false);
+    w.bv = small(b + "attn_v.bias", kv_dim, false);
+    w.ffn_norm = small(b + "ffn_norm.weight", p.n_embd, true);
     w.w_gate.t = need(f, b + "ffn_gate.weight", p.n_embd, p.n_ff);
     w.w_up.t = need(f, b + "ffn_up.weight", p.n_embd, p.n_ff);
     w.w_down.t = need(f, b + "ffn_down.weight", p.n_ff, p.n_embd);
@@ -218,6 +221,9 @@ void Model::load_decoder() {
 // up/down with biases, and the LayerNorm after the FFN (layer_output_norm). No output head.
 void Model::load_encoder() {
   const GgufFile& f = *file_;
+  auto small = [&](const std::string& name, int64_t ne0, bool required) {
+    return vector_tensor(f, name, ne0, required, !header_only_);
+  };
   ModelParams& p = p_;
   const int64_t E = p.n_embd;
   tok_embd_ = need(f, "token_embd.weight", E, -1);
@@ -233,8 +239,8 @@ void Model::load_encoder() {
       type_embd_.assign(all.begin(), all.begin() + E);  // every token is of type 0
     }
   }
-  embd_norm_ = small(f, "token_embd_norm.weight", E, true, !header_only_);
-  embd_norm_b_ = small(f, "token_embd_norm.bias", E, true, !header_only_);
+  embd_norm_ = small("token_embd_norm.weight", E, true);
+  embd_norm_b_ = small("token_embd_norm.bias", E, true);
   for (int64_t l = 0; l < p.n_layer; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     LayerWeights w;
@@ -242,18 +248,18 @@ void Model::load_encoder() {
     w.wk.t = need(f, b + "attn_k.weight", E, E);
     w.wv.t = need(f, b + "attn_v.weight", E, E);
     w.wo.t = need(f, b + "attn_output.weight", E, E);
-    w.bq = small(f, b + "attn_q.bias", E, false, !header_only_);
-    w.bk = small(f, b + "attn_k.bias", E, false, !header_only_);
-    w.bv = small(f, b + "attn_v.bias", E, false, !header_only_);
-    w.bo = small(f, b + "attn_output.bias", E, false, !header_only_);
-    w.attn_norm = small(f, b + "attn_output_norm.weight", E, true, !header_only_);
-    w.attn_norm_b = small(f, b + "attn_output_norm.bias", E, true, !header_only_);
+    w.bq = small(b + "attn_q.bias", E, false);
+    w.bk = small(b + "attn_k.bias", E, false);
+    w.bv = small(b + "attn_v.bias", E, false);
+    w.bo = small(b + "attn_output.bias", E, false);
+    w.attn_norm = small(b + "attn_output_norm.weight", E, true);
+    w.attn_norm_b = small(b + "attn_output_norm.bias", E, true);
     w.w_up.t = need(f, b + "ffn_up.weight", E, p.n_ff);
     w.w_down.t = need(f, b + "ffn_down.weight", p.n_ff, E);
-    w.b_up = small(f, b + "ffn_up.bias", p.n_ff, false, !header_only_);
-    w.b_down = small(f, b + "ffn_down.bias", E, false, !header_only_);
-    w.ffn_norm = small(f, b + "layer_output_norm.weight", E, true, !header_only_);
-    w.ffn_norm_b = small(f, b + "layer_output_norm.bias", E, true, !header_only_);
+    w.b_up = small(b + "ffn_up.bias", p.n_ff, false);
+    w.b_down = small(b + "ffn_down.bias", E, false);
+    w.ffn_norm = small(b + "layer_output_norm.weight", E, true);
+    w.ffn_norm_b = small(b + "layer_output_norm.bias", E, true);
     layers_.push_back(std::move(w));
   }
 }
