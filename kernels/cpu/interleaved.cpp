@@ -73,7 +73,7 @@ void gemm_q4_Kx16_q8_K_ref(int64_t n, const block_q4_Kx16* w, const void* a, siz
 void quantize_row_q8_0u(const float* x, block_q8_0u* y, int64_t n) {
   block_q8_0 q;
   for (int64_t b = 0; b < n / 32; ++b) {
-    quantize_row_q8_0(x + 32 * b, &q, 32);
+    quantize_row_q8_0_act(x + 32 * b, &q, 32);
     y[b].d = fp16_to_fp32(q.d);
     for (int i = 0; i < 32; ++i) y[b].qs[i] = static_cast<uint8_t>(q.qs[i] + 128);
   }

@@ -46,6 +46,11 @@ void quantize_row_q4_K(const float* x, void* y, int64_t n);
 void quantize_row_q5_K(const float* x, void* y, int64_t n);
 void quantize_row_q6_K(const float* x, void* y, int64_t n);
 void quantize_row_q8_0(const float* x, void* y, int64_t n);  // bit-identical to the reference
+// Activations and the KV cache at run time, as ggml's x86 CPU backend quantizes them (its
+// quantize_row_q8_0, not the reference used for weights): the scale 127/amax rather than
+// 1/(amax/127), halves rounded to even rather than away from zero. Matching it keeps greedy
+// continuations token for token with llama.cpp on Q4_0/Q5_0/Q8_0 weights.
+void quantize_row_q8_0_act(const float* x, void* y, int64_t n);
 
 void dequantize_row_q4_0(const void* x, float* y, int64_t n);
 void dequantize_row_q4_1(const void* x, float* y, int64_t n);

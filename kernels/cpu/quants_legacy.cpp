@@ -107,6 +107,18 @@ void quantize_row_q8_0_ref(const float* x, void* vy, int64_t n) {
   }
 }
 
+void quantize_row_q8_0_act(const float* x, void* vy, int64_t n) {
+  auto* y = static_cast<block_q8_0*>(vy);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    float amax = 0.f;
+    for (int j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+    const float id = amax != 0.f ? 127.f / amax : 0.f;
+    y[i].d = fp32_to_fp16(amax / 127.f);
+    // nearbyint in the default rounding mode: halves to even, as the vector rounding ggml uses.
+    for (int j = 0; j < kQK; ++j) y[i].qs[j] = static_cast<int8_t>(std::nearbyint(x[j] * id));
+  }
+}
+
 void quantize_row_q8_0(const float* x, void* vy, int64_t n) {
   using namespace simd;
   auto* y = static_cast<block_q8_0*>(vy);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "llmkit/arch.h"
 #include "llmkit/error.h"
 #include "llmkit/gguf.h"
 #include "llmkit/gguf_writer.h"
@@ -31,8 +32,6 @@ WeightInfo weight_info(const TensorInfo& t) {
   return w;
 }
 
-// Sliding-window layers: llama.cpp's pattern per architecture (every n-th layer global).
-int64_t swa_period_of(const std::string& arch) { return arch == "gemma2" ? 2 : arch == "gemma3" ? 6 : 0; }
 
 // Resident bytes of a weight the CPU computes with: the interleaved copy where this CPU has a
 // kernel for the type (the file's pages are given back), else the file's bytes as read.
@@ -63,8 +62,10 @@ ModelMemory model_memory(const GgufFile& f) {
   if (m.layers <= 0 || m.embd <= 0 || m.heads <= 0 || m.kv_heads <= 0)
     throw Error("bad_model", "the header lacks the hyperparameters memory planning needs (" + m.arch + ".block_count, ...)");
   m.head_dim = hp("attention.key_length", m.embd / m.heads);
-  m.swa_period = swa_period_of(m.arch);
-  if (m.swa_period) m.swa_window = hp("attention.sliding_window", 0);
+  if (const ArchSpec* a = find_arch(m.arch); a && a->swa_period) {
+    m.swa_period = hp("attention.sliding_window_pattern", a->swa_period);
+    m.swa_window = hp("attention.sliding_window", a->swa_default_window);
+  }
   if (const GgufArray* a = f.get_array_opt("tokenizer.ggml.tokens")) m.vocab_tokens = static_cast<int64_t>(a->size());
   if (const GgufArray* a = f.get_array_opt("tokenizer.ggml.merges")) m.vocab_merges = static_cast<int64_t>(a->size());
   m.tied = true;
@@ -81,7 +82,7 @@ ModelMemory model_memory(const GgufFile& f) {
   return m;
 }
 
-ModelMemory model_memory(const CatalogModel& c, const QuantPreset* preset) {
+ModelMemory model_memory(const ModelShape& c, const QuantPreset* preset) {
   // The F16 model's header, as a converter would write it; the preset's plan gives every tensor
   // its type, by llama.cpp's rules (which read the tensor names, shapes and layer counts).
   GgufWriter w;
@@ -91,40 +92,11 @@ ModelMemory model_memory(const CatalogModel& c, const QuantPreset* preset) {
   w.set(arch + ".embedding_length", GgufValue(uint32_t(c.embd)));
   w.set(arch + ".attention.head_count", GgufValue(uint32_t(c.heads)));
   w.set(arch + ".attention.head_count_kv", GgufValue(uint32_t(c.kv_heads)));
+  w.set(arch + ".attention.key_length", GgufValue(uint32_t(c.head_dim)));
   if (c.experts) w.set(arch + ".expert_count", GgufValue(uint32_t(c.experts)));
-  const int64_t q = c.heads * c.head_dim, kv = c.kv_heads * c.head_dim;
-  auto none = [](TensorSink&) {};
-  auto mat = [&](const std::string& name, int64_t ne0, int64_t ne1, int64_t ne2 = 1) {
-    std::vector<int64_t> shape = {ne0, ne1};
-    if (ne2 > 1) shape.push_back(ne2);
-    w.add_tensor(name, GgmlType::F16, shape, none);
-  };
-  auto vec = [&](const std::string& name, int64_t n) { w.add_tensor(name, GgmlType::F32, {n}, none); };
-  mat("token_embd.weight", c.embd, c.vocab);
-  vec("output_norm.weight", c.embd);
-  if (!c.tied) mat("output.weight", c.embd, c.vocab);
-  for (int64_t l = 0; l < c.layers; ++l) {
-    const std::string b = "blk." + std::to_string(l) + ".";
-    vec(b + "attn_norm.weight", c.embd);
-    vec(b + "ffn_norm.weight", c.embd);
-    mat(b + "attn_q.weight", c.embd, q);
-    mat(b + "attn_k.weight", c.embd, kv);
-    mat(b + "attn_v.weight", c.embd, kv);
-    mat(b + "attn_output.weight", q, c.embd);
-    if (arch == "qwen2") vec(b + "attn_q.bias", q), vec(b + "attn_k.bias", kv), vec(b + "attn_v.bias", kv);
-    if (arch == "gemma2" || arch == "gemma3") vec(b + "post_attention_norm.weight", c.embd), vec(b + "post_ffw_norm.weight", c.embd);
-    if (arch == "gemma3") vec(b + "attn_q_norm.weight", c.head_dim), vec(b + "attn_k_norm.weight", c.head_dim);
-    if (c.experts) {
-      mat(b + "ffn_gate_inp.weight", c.embd, c.experts);
-      mat(b + "ffn_gate_exps.weight", c.embd, c.ff, c.experts);
-      mat(b + "ffn_up_exps.weight", c.embd, c.ff, c.experts);
-      mat(b + "ffn_down_exps.weight", c.ff, c.embd, c.experts);
-    } else {
-      mat(b + "ffn_gate.weight", c.embd, c.ff);
-      mat(b + "ffn_up.weight", c.embd, c.ff);
-      mat(b + "ffn_down.weight", c.ff, c.embd);
-    }
-  }
+  if (c.swa_window) w.set(arch + ".attention.sliding_window", GgufValue(uint32_t(c.swa_window)));
+  for (const ShapeTensor& t : shape_tensors(c))
+    w.add_tensor(t.name, t.ne.size() == 1 ? GgmlType::F32 : GgmlType::F16, t.ne, [](TensorSink&) {});
   const std::vector<uint8_t> head = w.header();
   GgufOpenOptions oo;
   oo.allow_truncated_data = true;
@@ -134,8 +106,6 @@ ModelMemory model_memory(const CatalogModel& c, const QuantPreset* preset) {
   m.context = c.context;
   m.head_dim = c.head_dim;
   m.experts_used = c.experts_used;
-  m.swa_window = c.swa_window;
-  m.swa_period = c.swa_period;
   m.vocab = m.vocab_tokens = c.vocab;
   // Byte-level BPE vocabularies carry about as many merges as tokens; SentencePiece ones none.
   const bool bpe = arch == "qwen2" || (arch == "llama" && (c.vocab == 128256 || c.vocab == 49152));

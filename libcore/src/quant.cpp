@@ -56,7 +56,7 @@ const QuantOps kQ4_0{k::dequantize_row_q4_0, k::quantize_row_q4_0_ref, dot_q4_0,
 const QuantOps kQ4_1{k::dequantize_row_q4_1, k::quantize_row_q4_1_ref, dot_q4_1_q8_0, GgmlType::Q8_0};
 const QuantOps kQ5_0{k::dequantize_row_q5_0, k::quantize_row_q5_0_ref, dot_q5_0_q8_0, GgmlType::Q8_0};
 const QuantOps kQ5_1{k::dequantize_row_q5_1, k::quantize_row_q5_1_ref, dot_q5_1_q8_0, GgmlType::Q8_0};
-const QuantOps kQ8_0{k::dequantize_row_q8_0, k::quantize_row_q8_0, dot_q8_0, GgmlType::Q8_0};
+const QuantOps kQ8_0{k::dequantize_row_q8_0, k::quantize_row_q8_0, dot_q8_0, GgmlType::Q8_0, nullptr, k::quantize_row_q8_0_act};
 const QuantOps kQ2_K{k::dequantize_row_q2_K, k::quantize_row_q2_K, dot_q2_K_q8_K, GgmlType::Q8_K};
 const QuantOps kQ3_K{k::dequantize_row_q3_K, k::quantize_row_q3_K_ref, dot_q3_K_q8_K, GgmlType::Q8_K};
 const QuantOps kQ4_K{k::dequantize_row_q4_K, k::quantize_row_q4_K, dot_q4_K, GgmlType::Q8_K, k::gemm_q4_K_q8_K};
@@ -151,6 +151,12 @@ void quantize_row(GgmlType t, const float* src, void* dst, int64_t n) {
   const QuantOps* ops = quant_ops(t);
   if (!ops) throw Error("unsupported_type", std::string("cannot quantize to ") + ggml_type_name(t));
   ops->from_float(src, dst, n);
+}
+
+void quantize_act_row(GgmlType t, const float* src, void* dst, int64_t n) {
+  const QuantOps* ops = quant_ops(t);
+  if (!ops) throw Error("unsupported_type", std::string("cannot quantize to ") + ggml_type_name(t));
+  (ops->act_from_float ? ops->act_from_float : ops->from_float)(src, dst, n);
 }
 
 std::vector<float> dequantize_tensor(const GgufFile& f, const TensorInfo& t) {

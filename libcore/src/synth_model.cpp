@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cpu/fp16.h"
+#include "llmkit/arch.h"
 #include "llmkit/error.h"
 #include "llmkit/gguf.h"
 #include "llmkit/gguf_writer.h"
@@ -16,23 +17,6 @@
 
 namespace llmkit {
 namespace {
-
-// Hyperparameters as the models' published configs give them.
-constexpr SynthShape kShapes[] = {
-    {"synth-llama-256", "llama", 256, 4, 4, 2, 768, 32000, 4096, 10000.f, false},
-    {"tinyllama-1.1b", "llama", 2048, 22, 32, 4, 5632, 32000, 2048, 10000.f, false},
-    {"llama2-7b", "llama", 4096, 32, 32, 32, 11008, 32000, 4096, 10000.f, false},
-    {"llama3-8b", "llama", 4096, 32, 32, 8, 14336, 128256, 8192, 500000.f, false},
-    {"llama3.2-1b", "llama", 2048, 16, 32, 8, 8192, 128256, 131072, 500000.f, true},
-    {"llama3.2-3b", "llama", 3072, 28, 24, 8, 8192, 128256, 131072, 500000.f, true},
-    {"mistral-7b", "llama", 4096, 32, 32, 8, 14336, 32768, 32768, 1000000.f, false},
-    {"smollm2-135m", "llama", 576, 30, 9, 3, 1536, 49152, 8192, 100000.f, true},
-    {"smollm2-360m", "llama", 960, 32, 15, 5, 2560, 49152, 8192, 100000.f, true},
-    {"smollm2-1.7b", "llama", 2048, 24, 32, 32, 8192, 49152, 8192, 130000.f, true},
-    {"qwen2.5-0.5b", "qwen2", 896, 24, 14, 2, 4864, 151936, 32768, 1000000.f, true},
-    {"qwen2.5-1.5b", "qwen2", 1536, 28, 12, 2, 8960, 151936, 32768, 1000000.f, true},
-    {"qwen2.5-7b", "qwen2", 3584, 28, 28, 4, 18944, 152064, 32768, 1000000.f, false},
-};
 
 // splitmix64: a small, fast, well-mixed generator; one stream per (tensor, row).
 struct Rng {
@@ -82,64 +66,33 @@ std::vector<std::string> placeholder_vocab(int64_t n) {
 
 }  // namespace
 
-std::span<const SynthShape> synth_shapes() { return kShapes; }
-
-const SynthShape* find_synth_shape(const std::string& name) {
-  for (const auto& s : kShapes)
-    if (name == s.name) return &s;
-  return nullptr;
-}
-
-uint64_t synth_parameters(const SynthShape& s) {
-  const uint64_t hd = static_cast<uint64_t>(s.embd / s.heads), e = static_cast<uint64_t>(s.embd);
-  const uint64_t kv = static_cast<uint64_t>(s.kv_heads) * hd, f = static_cast<uint64_t>(s.ff);
-  uint64_t layer = 2 * e + e * e * 2 + 2 * e * kv + 3 * e * f;
-  if (std::string(s.arch) == "qwen2") layer += e + 2 * kv;
-  return static_cast<uint64_t>(s.layers) * layer + e * static_cast<uint64_t>(s.vocab) * (s.tied_output ? 1 : 2) + e;
-}
-
 namespace {
 
 // What the model holds, in gguf-synth's order: matrices [ne0, ne1] of random rows, F32 vectors
-// around `center`.
+// around `center` (norms around 1, biases around 0), or fixed values (rope frequency factors).
 struct SynthTensor {
   std::string name;
   int64_t ne0, ne1;  // ne1 == 0: a vector
   float center, spread;
+  std::vector<float> values;
 };
 
-std::vector<SynthTensor> synth_tensors(const SynthShape& s) {
-  const int64_t kv = s.kv_heads * (s.embd / s.heads);
-  std::vector<SynthTensor> t;
-  auto matrix = [&](std::string n, int64_t ne0, int64_t ne1) { t.push_back({std::move(n), ne0, ne1, 0.f, 0.f}); };
-  auto vector = [&](std::string n, int64_t ne0, float c, float sp) { t.push_back({std::move(n), ne0, 0, c, sp}); };
-  matrix("token_embd.weight", s.embd, s.vocab);
-  vector("output_norm.weight", s.embd, 1.0f, 0.05f);
-  if (!s.tied_output) matrix("output.weight", s.embd, s.vocab);
-  for (int64_t l = 0; l < s.layers; ++l) {
-    const std::string b = "blk." + std::to_string(l) + ".";
-    vector(b + "attn_norm.weight", s.embd, 1.0f, 0.05f);
-    vector(b + "ffn_norm.weight", s.embd, 1.0f, 0.05f);
-    matrix(b + "attn_q.weight", s.embd, s.embd);
-    matrix(b + "attn_k.weight", s.embd, kv);
-    matrix(b + "attn_v.weight", s.embd, kv);
-    if (std::string(s.arch) == "qwen2") {
-      vector(b + "attn_q.bias", s.embd, 0.f, 0.1f);
-      vector(b + "attn_k.bias", kv, 0.f, 0.1f);
-      vector(b + "attn_v.bias", kv, 0.f, 0.1f);
-    }
-    matrix(b + "attn_output.weight", s.embd, s.embd);
-    matrix(b + "ffn_gate.weight", s.embd, s.ff);
-    matrix(b + "ffn_up.weight", s.embd, s.ff);
-    matrix(b + "ffn_down.weight", s.ff, s.embd);
+std::vector<SynthTensor> synth_tensors(const ModelShape& s) {
+  std::vector<SynthTensor> out;
+  for (ShapeTensor& t : shape_tensors(s)) {
+    if (t.ne.size() > 2) throw Error("usage", "gguf-synth does not make mixture-of-experts models ('" + std::string(s.name) + "')");
+    SynthTensor st{t.name, t.ne[0], t.ne.size() == 2 ? t.ne[1] : 0, t.norm ? 1.0f : 0.f, t.norm ? 0.05f : 0.1f, {}};
+    if (t.name == "rope_freqs.weight") st.values = llama3_rope_factors(s.rope_base, s.head_dim, s.rope_llama3);
+    out.push_back(std::move(st));
   }
-  return t;
+  return out;
 }
 
 // Writes tensor `t` as `type`. Matrices are generated in F32, stored as `source` (F32, F16 or
 // BF16, as gguf-synth writes them) and, when `type` differs, quantized from those stored values
 // as gguf-quantize would.
 TensorProducer synth_producer(const SynthTensor& t, uint64_t seed, GgmlType source, GgmlType type) {
+  if (!t.values.empty()) return [v = t.values](TensorSink& sink) { sink.write(v.data(), v.size() * 4); };
   if (t.ne1 == 0)
     return [t, seed = hash_name(t.name, seed)](TensorSink& sink) {
       std::vector<float> v(static_cast<size_t>(t.ne0));
@@ -179,15 +132,15 @@ TensorProducer synth_producer(const SynthTensor& t, uint64_t seed, GgmlType sour
 }
 
 GgufWriter synth_writer(const SynthOptions& opt) {
-  SynthShape s = opt.shape;
-  if (s.embd <= 0 || s.layers <= 0 || s.heads <= 0 || s.kv_heads <= 0 || s.ff <= 0 || s.vocab <= 0)
-    throw Error("usage", "every dimension of the shape must be positive");
-  if (s.embd % s.heads != 0 || s.heads % s.kv_heads != 0)
-    throw Error("usage", "embedding must divide into heads, and heads into KV heads");
+  ModelShape s = opt.shape;
   if (opt.type != GgmlType::F32 && opt.type != GgmlType::F16 && opt.type != GgmlType::BF16)
     throw Error("usage", "--type must be F32, F16 or BF16 (quantize afterwards with gguf-quantize)");
+  const ArchSpec* spec = find_arch(s.arch ? s.arch : "");
+  if (!spec || spec->encoder)
+    throw Error("usage", "gguf-synth makes decoders: --arch must be one of " + arch_names() + ", not bert");
   const std::string arch = s.arch;
-  const int64_t hd = s.embd / s.heads;
+  if (opt.vocab) s.vocab = static_cast<int64_t>(opt.vocab->get_array("tokenizer.ggml.tokens").size());
+  const std::vector<SynthTensor> tensors = synth_tensors(s);  // checks the shape
 
   GgufWriter w;
   w.set("general.architecture", GgufValue(arch));
@@ -195,7 +148,6 @@ GgufWriter synth_writer(const SynthOptions& opt) {
   if (opt.vocab) {
     for (const auto& kv_ : opt.vocab->metadata())
       if (kv_.key.rfind("tokenizer.", 0) == 0) w.set(kv_.key, kv_.value);
-    s.vocab = static_cast<int64_t>(opt.vocab->get_array("tokenizer.ggml.tokens").size());
   } else {
     std::vector<std::string> tokens = placeholder_vocab(s.vocab);
     std::vector<float> scores(tokens.size());
@@ -220,12 +172,21 @@ GgufWriter synth_writer(const SynthOptions& opt) {
   w.set(key("feed_forward_length"), GgufValue(uint32_t(s.ff)));
   w.set(key("attention.head_count"), GgufValue(uint32_t(s.heads)));
   w.set(key("attention.head_count_kv"), GgufValue(uint32_t(s.kv_heads)));
-  w.set(key("rope.dimension_count"), GgufValue(uint32_t(hd)));
-  w.set(key("attention.layer_norm_rms_epsilon"), GgufValue(arch == "qwen2" ? 1e-6f : 1e-5f));
+  w.set(key("rope.dimension_count"), GgufValue(uint32_t(s.head_dim)));
+  if (s.head_dim * s.heads != s.embd) {
+    w.set(key("attention.key_length"), GgufValue(uint32_t(s.head_dim)));
+    w.set(key("attention.value_length"), GgufValue(uint32_t(s.head_dim)));
+  }
+  w.set(key("attention.layer_norm_rms_epsilon"), GgufValue(spec->norm_eps));
   w.set(key("rope.freq_base"), GgufValue(s.rope_base));
+  if (spec->swa_period && s.swa_window > 0) w.set(key("attention.sliding_window"), GgufValue(uint32_t(s.swa_window)));
+  if (spec->attn_softcap) {
+    w.set(key("attn_logit_softcapping"), GgufValue(50.f));
+    w.set(key("final_logit_softcapping"), GgufValue(30.f));
+  }
   w.set("general.file_type", GgufValue(uint32_t(opt.type == GgmlType::F32 ? 0 : opt.type == GgmlType::F16 ? 1 : 32)));
 
-  for (const SynthTensor& t : synth_tensors(s)) {
+  for (const SynthTensor& t : tensors) {
     if (t.ne1 == 0) w.add_tensor(t.name, GgmlType::F32, {t.ne0}, synth_producer(t, opt.seed, GgmlType::F32, GgmlType::F32));
     else w.add_tensor(t.name, opt.type, {t.ne0, t.ne1}, synth_producer(t, opt.seed, opt.type, opt.type));
   }
@@ -245,7 +206,7 @@ std::shared_ptr<const GgufFile> synth_model_in_memory(const SynthOptions& opt, c
   o.allow_truncated_data = true;
   const GgufFile src = GgufFile::parse(std::span<const uint8_t>(head), o);
   const QuantPlan plan = plan_quantization(src, *preset, {});
-  SynthShape s = opt.shape;
+  ModelShape s = opt.shape;
   if (opt.vocab) s.vocab = static_cast<int64_t>(opt.vocab->get_array("tokenizer.ggml.tokens").size());
   std::map<std::string, SynthTensor> by_name;
   for (SynthTensor& t : synth_tensors(s)) by_name.emplace(t.name, std::move(t));

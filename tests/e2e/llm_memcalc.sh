@@ -57,6 +57,6 @@ expect_contains "fit table header" "$out" "type    bits/w  weights GB"
 expect_eq "fit table: a title, a header and a row per preset" "$(printf '%s\n' "$out" | wc -l)" 19
 expect_contains "fit table row" "$out" "Q4_K_M"
 expect_contains "gpus as a table" "$(tty_run "$M" --list-gpus)" "gpu             memory GB  bandwidth GB/s"
-expect_contains "shapes as a table" "$(tty_run "$BIN/gguf-synth" --list-shapes)" "shape            arch"
+expect_contains "shapes as a table" "$(tty_run "$BIN/gguf-synth" --list-shapes)" "kv heads  head dim"
 expect_contains "dry run as a table" "$(tty_run "$BIN/gguf-quantize" --dry-run "$SHARED/models/stories260K.gguf" Q8_0)" "total: 48 tensors"
 finish

@@ -32,7 +32,7 @@ void check_same_tensors(const GgufFile& a, const GgufFile& b) {
 TEST_CASE("a synthetic model in memory equals the written and quantized file, tensor for tensor", "[synth]") {
   auto dir = fixture::temp_dir();
   SynthOptions o;
-  o.shape = *find_synth_shape("synth-llama-256");
+  o.shape = *find_shape("synth-llama-256");
   o.shape.vocab = 2000;  // small and quick; the shape's other dimensions stay
   const std::string f16 = (dir / "f16.gguf").string();
   write_synth_model(o, f16);

@@ -67,12 +67,8 @@ ModelSource synthetic(const std::string& spec) {
   const size_t c = spec.rfind(':');
   if (c == std::string::npos) throw Error("usage", "--synthetic wants SHAPE:TYPE (e.g. tinyllama-1.1b:Q4_K_M), got '" + spec + "'");
   const std::string shape = spec.substr(0, c), type = spec.substr(c + 1);
-  const SynthShape* s = find_synth_shape(shape);
-  if (!s) {
-    std::string names;
-    for (const auto& x : synth_shapes()) names += std::string(names.empty() ? "" : ", ") + x.name;
-    throw Error("usage", "unknown shape '" + shape + "' (known: " + names + ")");
-  }
+  const ModelShape* s = find_shape(shape);
+  if (!s) throw Error("usage", "unknown shape '" + shape + "' (known: " + shape_names() + ")");
   SynthOptions o;
   o.shape = *s;
   const QuantPreset* preset = nullptr;

@@ -269,7 +269,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
     std::vector<JsonObject> models, gpus;
     JsonWriter w;
     if (o.list_models)
-      for (const CatalogModel& m : model_catalog()) {
+      for (const ModelShape& m : model_shapes()) {
         JsonWriter r;
         r.begin_object().key("model").value(m.name).key("arch").value(m.arch).key("layers").value(m.layers);
         r.key("embd").value(m.embd).key("heads").value(m.heads).key("kv_heads").value(m.kv_heads).key("head_dim").value(m.head_dim);
@@ -309,7 +309,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
       if (o.files.empty() && o.model.empty()) throw Error("usage", "--calibrate reads stdin: name the model with FILE or --model");
       efficiency = median_efficiency(std::cin);
     }
-    if (!o.model.empty() && !find_catalog_model(o.model)) throw Error("usage", "unknown model '" + o.model + "' (--list-models)");
+    if (!o.model.empty() && !find_shape(o.model)) throw Error("usage", "unknown model '" + o.model + "' (--list-models)");
   } catch (const Error& e) {
     std::fprintf(stderr, "llm-memcalc: %s\n", e.what());
     return kExitUsage;
@@ -320,7 +320,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
   int status = kExitOk;
   try {
     if (!o.model.empty()) {
-      const CatalogModel& c = *find_catalog_model(o.model);
+      const ModelShape& c = *find_shape(o.model);
       if (o.fit) {  // every preset: JSON-lines, or on a terminal one table a buyer can read
         std::vector<std::string> recs;
         for (const QuantPreset& qp : quant_presets()) recs.push_back(report(model_memory(c, &qp), o, target, cpu_bw, efficiency));

@@ -10,24 +10,12 @@
 #include <vector>
 
 #include "llmkit/ggml_type.h"
+#include "llmkit/shapes.h"
 
 namespace llmkit {
 
 class GgufFile;
 struct QuantPreset;
-
-// A popular model's exact hyperparameters (from its config.json).
-struct CatalogModel {
-  const char* name;  // "llama3.1-8b"
-  const char* arch;  // llama, qwen2, gemma2, gemma3, phi3
-  int64_t layers, embd, heads, kv_heads, head_dim, ff, vocab, context;
-  bool tied;                   // output shares the token embedding
-  int64_t experts = 0, experts_used = 0;
-  int64_t swa_window = 0;      // sliding-window attention span
-  int64_t swa_period = 0;      // every swa_period-th layer is global, the others windowed
-};
-std::span<const CatalogModel> model_catalog();
-const CatalogModel* find_catalog_model(const std::string& name);  // case-insensitive
 
 struct GpuSpec {
   const char* name;      // "rtx4090"
@@ -62,8 +50,8 @@ struct ModelMemory {
 
 // From a GGUF header (tensor data not needed: a partly downloaded file works).
 ModelMemory model_memory(const GgufFile& f);
-// A catalog model's tensors with the types a preset gives them (nullptr: F16).
-ModelMemory model_memory(const CatalogModel& m, const QuantPreset* preset);
+// A catalog shape's tensors (shapes.h) with the types a preset gives them (nullptr: F16).
+ModelMemory model_memory(const ModelShape& m, const QuantPreset* preset);
 
 struct MemOptions {
   int64_t n_ctx = 4096;  // per sequence

@@ -1,5 +1,5 @@
-// A transformer loaded from a GGUF file: decoders (llama, qwen2 families) and BERT encoders
-// (bert): hyperparameters from metadata, weights used in place from the mapping (any type llmkit
+// A transformer loaded from a GGUF file: the decoders and encoders of the architecture table
+// (arch.h): hyperparameters from metadata, weights used in place from the mapping (any type llmkit
 // can dequantize).
 #pragma once
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "llmkit/arch.h"
 #include "llmkit/gguf.h"
 #include "llmkit/kv_cache.h"
 
@@ -19,11 +20,25 @@ namespace llmkit {
 
 struct ModelParams {
   std::string arch;
+  const ArchSpec* spec = nullptr;
   int64_t n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, n_vocab = 0, n_ctx_train = 0;
-  int64_t head_dim = 0, n_rot = 0;
-  float rope_base = 10000.f, rope_scale = 1.f;  // linear scaling divides positions
+  int64_t head_dim = 0, n_rot = 0;  // head_dim from attention.key_length, else n_embd / n_head
+  int64_t q_dim() const { return n_head * head_dim; }
+  int64_t kv_dim() const { return n_head_kv * head_dim; }
+  // Rope: angle = pos * base^(-2i/n_rot) / factor_i / scale; cos and sin times attn_factor.
+  // Windowed layers have their own base and scale.
+  float rope_base = 10000.f, rope_scale = 1.f, rope_base_swa = 10000.f, rope_scale_swa = 1.f, rope_attn_factor = 1.f;
+  int64_t n_ctx_orig = 0;  // LongRoPE: contexts beyond this use the long factors
   float norm_eps = 1e-5f;
   bool rope_neox = false;  // rotate pairs (i, i + n_rot/2) instead of (2i, 2i+1)
+  Activation act = Activation::Silu;
+  bool embd_scale = false;     // embeddings times sqrt(n_embd)
+  float q_scale = 0.f;         // > 0: queries are multiplied by it and scores are not scaled
+  float attn_softcap = 0.f;    // > 0: scores = cap * tanh(scores / cap)
+  float final_softcap = 0.f;   // > 0: the same on the logits
+  int64_t swa_window = 0;      // windowed layers attend to the last swa_window positions
+  std::vector<uint8_t> swa_layer;  // 1: layer l is windowed
+  bool layer_is_swa(int64_t l) const { return swa_window > 0 && swa_layer[static_cast<size_t>(l)]; }
   // Encoders: LayerNorm after attention and after the FFN, GELU, learned positions, and
   // attention over the whole sequence (bert.attention.causal false).
   bool encoder = false;
@@ -61,11 +76,15 @@ struct LoadOptions {
 };
 
 struct LayerWeights {
-  Weight wq, wk, wv, wo, w_gate, w_up, w_down;  // no w_gate in an encoder
-  // Small vectors, converted to F32 once at load instead of on every forward pass. Biases are
-  // empty when the model has none. In an encoder attn_norm/ffn_norm are the LayerNorms after
-  // attention and after the FFN, with their biases.
+  // wqkv: Q, K and V in one matrix (Phi-3); w_gate_up: gate and up in one (Phi-3). No w_gate in an
+  // encoder.
+  Weight wq, wk, wv, wqkv, wo, w_gate, w_up, w_gate_up, w_down;
+  // Small vectors, converted to F32 once at load instead of on every forward pass. Empty when the
+  // model has none. In an encoder attn_norm/ffn_norm are the LayerNorms after attention and after
+  // the FFN, with their biases. q_norm/k_norm: per-head RMS norms of the queries and keys;
+  // post_attn_norm/post_ffn_norm: RMS norms of each block's output before the residual (Gemma).
   std::vector<float> attn_norm, ffn_norm, bq, bk, bv, bo, b_up, b_down, attn_norm_b, ffn_norm_b;
+  std::vector<float> q_norm, k_norm, post_attn_norm, post_ffn_norm;
 };
 
 class Model {
@@ -88,6 +107,12 @@ class Model {
   const std::vector<float>& type_embd() const { return type_embd_; }
   const std::vector<float>& embd_norm() const { return embd_norm_; }
   const std::vector<float>& embd_norm_b() const { return embd_norm_b_; }
+  // Rope frequency divisors, n_rot/2 of them, for a context of n_ctx tokens per sequence (empty:
+  // none): Llama 3's rope_freqs, or Phi-3's long factors beyond its original context.
+  const std::vector<float>& rope_factors(int64_t n_ctx) const {
+    if (!rope_freqs_.empty()) return rope_freqs_;
+    return n_ctx > p_.n_ctx_orig && !rope_long_.empty() ? rope_long_ : rope_short_;
+  }
 
  private:
   std::shared_ptr<const GgufFile> file_;
@@ -109,8 +134,11 @@ class Model {
   std::vector<LayerWeights> layers_;
   const TensorInfo* pos_embd_ = nullptr;
   std::vector<float> type_embd_, embd_norm_, embd_norm_b_;
-  void load_decoder();
-  void load_encoder();
+  std::vector<float> rope_freqs_, rope_long_, rope_short_;
+  void read_hparams();
+  void load_tensors();
+  Weight* matrix_slot(Role r, LayerWeights* w);
+  std::vector<float>* vector_slot(Role r, LayerWeights* w);
 };
 
 // Tokens to run together in one forward pass: any mix of sequences (slots of the KV cache). The

@@ -23,6 +23,9 @@ struct QuantOps {
   VecDotFn vec_dot = nullptr;  // integer-domain dot product, when the type has one
   GgmlType vec_dot_type = GgmlType::F32;
   GemmRowFn gemm = nullptr;  // several tokens per call, when the type has a kernel for it
+  // Activations and cache rows at run time, where the CPU backend llama.cpp runs quantizes
+  // differently from its file quantizer; nullptr: from_float.
+  QuantizeRowFn act_from_float = nullptr;
 };
 
 // Weight rows repacked at load into an interleaved layout of `rows` rows per group
@@ -56,6 +59,8 @@ bool can_dequantize(GgmlType t);
 // n is a multiple of the type's block size. Throw Error("unsupported_type") when not available.
 void dequantize_row(GgmlType t, const void* src, float* dst, int64_t n);
 void quantize_row(GgmlType t, const float* src, void* dst, int64_t n);
+// The same for activations and KV cache rows (QuantOps::act_from_float).
+void quantize_act_row(GgmlType t, const float* src, void* dst, int64_t n);
 
 class GgufFile;
 struct TensorInfo;

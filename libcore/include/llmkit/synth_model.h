@@ -9,32 +9,20 @@
 #include <string>
 
 #include "llmkit/ggml_type.h"
+#include "llmkit/shapes.h"
 
 namespace llmkit {
 
 class GgufFile;
 
-struct SynthShape {
-  const char* name;  // "tinyllama-1.1b"
-  const char* arch;  // "llama" or "qwen2"
-  int64_t embd, layers, heads, kv_heads, ff, vocab, context;
-  float rope_base;
-  bool tied_output;  // no output.weight: the token embedding is reused
-};
-
-std::span<const SynthShape> synth_shapes();
-const SynthShape* find_synth_shape(const std::string& name);
-
 struct SynthOptions {
-  SynthShape shape{};
+  ModelShape shape{};  // a catalog shape (shapes.h) or explicit dimensions
   GgmlType type = GgmlType::F16;      // F32, F16 or BF16 for the matrices; norms stay F32
   uint64_t seed = 42;
   const GgufFile* vocab = nullptr;    // tokenizer.* keys copied from here (vocab size follows it)
   std::string name;                   // general.name; default "synthetic <shape>"
 };
 
-// Parameter count of the model SynthOptions describes (before writing it).
-uint64_t synth_parameters(const SynthShape& s);
 // Writes the model (temporary file + rename). Throws Error on bad options.
 void write_synth_model(const SynthOptions& opt, const std::string& path);
 

@@ -64,7 +64,7 @@ const uint8_t* prepare(const float* x, int64_t n, int64_t in, const PackedOps* p
   for (int64_t t = 0; t < n; ++t) {
     uint8_t* dst = q + static_cast<uint64_t>(t) * bytes;
     if (pk) pk->prepare(x + t * in, dst, in);
-    else quantize_row(ops->vec_dot_type, x + t * in, dst, in);
+    else quantize_act_row(ops->vec_dot_type, x + t * in, dst, in);
   }
   done.push_back({pk ? how : nullptr, type, q});
   return q;
@@ -114,20 +114,28 @@ void run_tile(const Product& p, int64_t rt, const float* x, int64_t n) {
   }
 }
 
-// BF16 weights meet activations rounded to BF16, as in ggml (its BF16 dot takes BF16 on both
-// sides): the bits for oneDNN and, widened back, the floats for the row kernels. Made once per
-// input for all its BF16 products, in the calling thread's buffers as prepare() keeps its own.
-struct Bf16Input {
+// F16 and BF16 weights meet activations rounded to their type, as in ggml (its F16 and BF16 dots
+// take that type on both sides): the bits for oneDNN and, widened back, the floats for the row
+// and packed kernels. Made once per input and type for all its products, in the calling thread's
+// buffers as prepare() keeps its own.
+struct RoundedInput {
   const uint16_t* bits = nullptr;
   const float* floats = nullptr;
 };
-Bf16Input round_to_bf16(const float* x, int64_t n, int64_t in) {
-  thread_local std::vector<uint16_t> bits;
-  thread_local std::vector<float> floats;
-  const size_t count = static_cast<size_t>(n * in);
-  k::fp32_to_bf16_row(x, reuse(bits, count), count);
-  k::bf16_to_fp32_row(bits.data(), reuse(floats, count), count);
-  return {bits.data(), floats.data()};
+RoundedInput round_input(GgmlType t, const float* x, int64_t n, int64_t in) {
+  thread_local std::vector<uint16_t> bits[2];
+  thread_local std::vector<float> floats[2];
+  const size_t count = static_cast<size_t>(n * in), slot = t == GgmlType::BF16;
+  uint16_t* b = reuse(bits[slot], count);
+  float* f = reuse(floats[slot], count);
+  if (t == GgmlType::BF16) {
+    k::fp32_to_bf16_row(x, b, count);
+    k::bf16_to_fp32_row(b, f, count);
+  } else {
+    k::fp32_to_fp16_row(x, b, count);
+    k::fp16_to_fp32_row(b, f, count);
+  }
+  return {b, f};
 }
 
 }  // namespace
@@ -135,14 +143,17 @@ Bf16Input round_to_bf16(const float* x, int64_t n, int64_t in) {
 void matmul(const GgufFile& f, std::initializer_list<std::pair<const Weight*, float*>> jobs, const float* x, int64_t n) {
   Product ps[3];
   int np = 0;
-  Bf16Input xb;
+  RoundedInput xr[2];  // F16, BF16
   std::vector<Prepared> done;
   int64_t total = 0;
   for (const auto& [wt, y] : jobs) {
-    const bool bf16 = (*wt)->type == GgmlType::BF16;
-    if (bf16 && !xb.bits) xb = round_to_bf16(x, n, (*wt)->ne[0]);
+    const GgmlType type = (*wt)->type;
+    const bool half = type == GgmlType::F16 || type == GgmlType::BF16;
+    RoundedInput& r = xr[type == GgmlType::BF16];
+    if (half && !r.bits) r = round_input(type, x, n, (*wt)->ne[0]);
+    const float* xin = half ? r.floats : x;
     if (wt->dnn && n >= wt->dnn_min_tokens) {  // oneDNN's GEMM runs on OpenMP's threads itself
-      wt->dnn->run(bf16 ? static_cast<const void*>(xb.bits) : x, n, y);
+      wt->dnn->run(half ? static_cast<const void*>(r.bits) : x, n, y);
       continue;
     }
     Product& p = ps[np++];
@@ -156,8 +167,8 @@ void matmul(const GgufFile& f, std::initializer_list<std::pair<const Weight*, fl
     p.groups = p.pk ? wt->packed_rows / p.pk->rows : 0;
     p.first_plain = p.pk ? wt->packed_rows : 0;
     p.group_bytes = p.pk ? p.pk->group_bytes(p.in) : 0;
-    p.xa = p.xp = reinterpret_cast<const uint8_t*>(x);
-    p.xf = bf16 ? xb.floats : x;
+    p.xa = p.xp = reinterpret_cast<const uint8_t*>(xin);
+    p.xf = xin;
     p.act_bytes = p.plain_bytes = static_cast<uint64_t>(p.in) * sizeof(float);
     if (p.int_dot) {
       p.plain_bytes = ggml_bytes(p.ops->vec_dot_type, static_cast<uint64_t>(p.in));

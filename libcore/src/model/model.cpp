@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <cmath>
+#include <optional>
 #include <cstdlib>
 
 #include "llmkit/error.h"
@@ -78,54 +79,8 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const GgufFile> file, const L
   auto m = std::unique_ptr<Model>(new Model());
   m->file_ = std::move(file);
   m->header_only_ = opt.header_only;
-  const GgufFile& f = *m->file_;
-  ModelParams& p = m->p_;
-  p.arch = f.get_opt<std::string>("general.architecture").value_or("");
-  if (p.arch != "llama" && p.arch != "qwen2" && p.arch != "bert")
-    throw Error("unsupported_model", "architecture '" + p.arch + "' is not supported (llama, qwen2, bert)");
-  p.encoder = p.arch == "bert";
-  auto hp = [&](const char* key, bool required, int64_t fallback) -> int64_t {
-    auto v = f.get_int(p.arch + "." + key);
-    if (!v && required) throw Error("bad_model", "metadata key '" + p.arch + "." + key + "' is missing");
-    return v.value_or(fallback);
-  };
-  p.n_embd = hp("embedding_length", true, 0);
-  p.n_layer = hp("block_count", true, 0);
-  p.n_head = hp("attention.head_count", true, 0);
-  p.n_head_kv = hp("attention.head_count_kv", false, p.n_head);
-  p.n_ff = hp("feed_forward_length", true, 0);
-  p.n_ctx_train = hp("context_length", !!p.encoder, 2048);
-  p.pooling = static_cast<int>(hp("pooling_type", false, -1));
-  if (p.n_embd <= 0 || p.n_layer <= 0 || p.n_head <= 0 || p.n_head_kv <= 0 || p.n_ff <= 0 || p.n_embd % p.n_head ||
-      p.n_head % p.n_head_kv)
-    throw Error("bad_model", "inconsistent hyperparameters (embedding, heads, KV heads, feed-forward)");
-  p.head_dim = p.n_embd / p.n_head;
-  if (auto c = f.get_opt<bool>(p.arch + ".attention.causal")) p.causal = *c;
-  else p.causal = !p.encoder;
-  if (p.encoder) {
-    if (p.n_head_kv != p.n_head) throw Error("bad_model", "an encoder's KV heads must equal its heads");
-    if (p.n_ctx_train <= 0) throw Error("bad_model", "bad context_length");
-    p.norm_eps = 1e-12f;
-    if (auto e = f.get_opt<float>(p.arch + ".attention.layer_norm_epsilon")) p.norm_eps = *e;
-    m->load_encoder();
-  } else {
-    p.n_rot = hp("rope.dimension_count", false, p.head_dim);
-    if (p.n_rot <= 0 || p.n_rot > p.head_dim || p.n_rot % 2) throw Error("bad_model", "bad rope.dimension_count");
-    if (auto b = f.get_opt<float>(p.arch + ".rope.freq_base")) p.rope_base = *b;
-    if (auto e = f.get_opt<float>(p.arch + ".attention.layer_norm_rms_epsilon")) p.norm_eps = *e;
-    if (auto s = f.get_opt<float>(p.arch + ".rope.scale_linear")) p.rope_scale = *s;
-    if (auto t = f.get_opt<std::string>(p.arch + ".rope.scaling.type"); t && *t == "linear")
-      if (auto s = f.get_opt<float>(p.arch + ".rope.scaling.factor")) p.rope_scale = *s;
-    p.rope_neox = p.arch == "qwen2";
-    if (!std::isfinite(p.rope_base) || p.rope_base <= 0)
-      throw Error("bad_model", p.arch + ".rope.freq_base = " + std::to_string(p.rope_base) + ": must be a positive number");
-    if (!std::isfinite(p.rope_scale) || p.rope_scale <= 0)
-      throw Error("bad_model", "the rope scaling factor " + std::to_string(p.rope_scale) + " must be a positive number");
-    m->load_decoder();
-  }
-  // A NaN or negative epsilon gives NaN norms, and every output after them is garbage.
-  if (!std::isfinite(p.norm_eps) || p.norm_eps < 0 || p.norm_eps >= 1)
-    throw Error("bad_model", "the normalization epsilon " + std::to_string(p.norm_eps) + " is not a small non-negative number");
+  m->read_hparams();
+  m->load_tensors();
   if (opt.header_only) return m;
   m->use_onednn(opt.backend);
   if (opt.repack) {  // one allocation for all the repacked weights, so no page is left part-used
@@ -181,87 +136,187 @@ std::vector<Weight*> Model::matrices() {
   std::vector<Weight*> ws;
   if (output_.t) ws.push_back(&output_);
   for (LayerWeights& w : layers_)
-    for (Weight* x : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down})
+    for (Weight* x : {&w.wq, &w.wk, &w.wv, &w.wqkv, &w.wo, &w.w_gate, &w.w_up, &w.w_gate_up, &w.w_down})
       if (x->t) ws.push_back(x);
   return ws;
 }
 
-void Model::load_decoder() {
+// Hyperparameters from the metadata, checked for consistency, and the architecture's flags.
+void Model::read_hparams() {
   const GgufFile& f = *file_;
-  auto small = [&](const std::string& name, int64_t ne0, bool required) {
-    return vector_tensor(f, name, ne0, required, !header_only_);
-  };
   ModelParams& p = p_;
-  tok_embd_ = need(f, "token_embd.weight", p.n_embd, -1);
-  p.n_vocab = tok_embd_->ne[1];
-  out_norm_ = small("output_norm.weight", p.n_embd, true);
-  output_.t = f.find_tensor("output.weight") ? need(f, "output.weight", p.n_embd, p.n_vocab) : tok_embd_;
-  const int64_t kv_dim = p.n_head_kv * p.head_dim;
-  for (int64_t l = 0; l < p.n_layer; ++l) {
-    const std::string b = "blk." + std::to_string(l) + ".";
-    LayerWeights w;
-    w.attn_norm = small(b + "attn_norm.weight", p.n_embd, true);
-    w.wq.t = need(f, b + "attn_q.weight", p.n_embd, p.n_embd);
-    w.wk.t = need(f, b + "attn_k.weight", p.n_embd, kv_dim);
-    w.wv.t = need(f, b + "attn_v.weight", p.n_embd, kv_dim);
-    w.wo.t = need(f, b + "attn_output.weight", p.n_embd, p.n_embd);
-    w.bq = small(b + "attn_q.bias", p.n_embd, false);
-    w.bk = small(b + "attn_k.bias", kv_dim, false);
-    w.bv = small(b + "attn_v.bias", kv_dim, false);
-    w.ffn_norm = small(b + "ffn_norm.weight", p.n_embd, true);
-    w.w_gate.t = need(f, b + "ffn_gate.weight", p.n_embd, p.n_ff);
-    w.w_up.t = need(f, b + "ffn_up.weight", p.n_embd, p.n_ff);
-    w.w_down.t = need(f, b + "ffn_down.weight", p.n_ff, p.n_embd);
-    layers_.push_back(std::move(w));
+  p.arch = f.get_opt<std::string>("general.architecture").value_or("");
+  p.spec = find_arch(p.arch);
+  if (!p.spec) throw Error("unsupported_model", "architecture '" + p.arch + "' is not supported (" + arch_names() + ")");
+  const ArchSpec& a = *p.spec;
+  p.encoder = a.encoder;
+  auto key = [&](const char* k) { return p.arch + "." + k; };
+  auto hp = [&](const char* k, bool required, int64_t fallback) -> int64_t {
+    auto v = f.get_int(key(k));
+    if (!v && required) throw Error("bad_model", "metadata key '" + key(k) + "' is missing");
+    return v.value_or(fallback);
+  };
+  auto hpf = [&](const char* k, float fallback) { return f.get_opt<float>(key(k)).value_or(fallback); };
+  p.n_embd = hp("embedding_length", true, 0);
+  p.n_layer = hp("block_count", true, 0);
+  p.n_head = hp("attention.head_count", true, 0);
+  p.n_head_kv = hp("attention.head_count_kv", false, p.n_head);
+  p.n_ff = hp("feed_forward_length", true, 0);
+  p.n_ctx_train = hp("context_length", a.encoder, 2048);
+  p.pooling = static_cast<int>(hp("pooling_type", false, -1));
+  if (p.n_embd <= 0 || p.n_layer <= 0 || p.n_head <= 0 || p.n_head_kv <= 0 || p.n_ff <= 0 || p.n_head % p.n_head_kv)
+    throw Error("bad_model", "inconsistent hyperparameters (embedding " + std::to_string(p.n_embd) + ", layers " +
+                                 std::to_string(p.n_layer) + ", heads " + std::to_string(p.n_head) + ", KV heads " +
+                                 std::to_string(p.n_head_kv) + ", feed-forward " + std::to_string(p.n_ff) +
+                                 "): every one must be positive and the KV heads must divide the heads");
+  if (p.n_layer > 100000 || p.n_embd > (int64_t(1) << 20) || p.n_head > 65536 || p.n_ff > (int64_t(1) << 24))
+    throw Error("bad_model", "hyperparameters out of range (embedding, layers, heads, feed-forward)");
+  const std::optional<int64_t> key_len = f.get_int(key("attention.key_length"));
+  const std::optional<int64_t> value_len = f.get_int(key("attention.value_length"));
+  if (!key_len && p.n_embd % p.n_head)
+    throw Error("bad_model", "the embedding " + std::to_string(p.n_embd) + " does not divide into " + std::to_string(p.n_head) +
+                                 " heads, and " + key("attention.key_length") + " is absent");
+  p.head_dim = key_len.value_or(p.n_embd / p.n_head);
+  if (p.head_dim <= 0 || p.head_dim > 65536)
+    throw Error("bad_model", key("attention.key_length") + " = " + std::to_string(p.head_dim) + " is out of range");
+  if (value_len && *value_len != p.head_dim)
+    throw Error("unsupported_model", key("attention.value_length") + " (" + std::to_string(*value_len) + ") differs from " +
+                                         key("attention.key_length") + " (" + std::to_string(p.head_dim) + ")");
+  if (auto c = f.get_opt<bool>(key("attention.causal"))) p.causal = *c;
+  else p.causal = !a.encoder;
+  p.norm_eps = a.norm_eps;
+  if (a.encoder) {
+    if (p.n_head_kv != p.n_head) throw Error("bad_model", "an encoder's KV heads must equal its heads");
+    if (p.n_ctx_train <= 0) throw Error("bad_model", "bad context_length");
+    if (p.head_dim * p.n_head != p.n_embd) throw Error("bad_model", "an encoder's heads must span its embedding");
+    p.norm_eps = hpf("attention.layer_norm_epsilon", p.norm_eps);
+  } else {
+    p.norm_eps = hpf("attention.layer_norm_rms_epsilon", p.norm_eps);
+    p.n_rot = hp("rope.dimension_count", false, p.head_dim);
+    if (p.n_rot <= 0 || p.n_rot > p.head_dim || p.n_rot % 2)
+      throw Error("bad_model", key("rope.dimension_count") + " = " + std::to_string(p.n_rot) +
+                                   ": must be even and at most the head size " + std::to_string(p.head_dim));
+    p.rope_base = hpf("rope.freq_base", 10000.f);
+    // The scaling factor divides positions (linear); the old key first, the current one wins.
+    p.rope_scale = hpf("rope.scale_linear", 1.f);
+    p.rope_scale = hpf("rope.scaling.factor", p.rope_scale);
+    if (p.rope_scale == 0.f) p.rope_scale = 1.f;
+    p.rope_attn_factor = hpf("rope.scaling.attn_factor", 1.f);
+    p.n_ctx_orig = hp("rope.scaling.original_context_length", false, p.n_ctx_train);
+    if (auto t = f.get_opt<std::string>(key("rope.scaling.type")); t && *t != "linear" && *t != "none" && *t != "longrope")
+      throw Error("unsupported_model", key("rope.scaling.type") + " '" + *t + "' is not supported (linear, longrope)");
+    p.rope_neox = a.rope_neox;
+    p.act = a.act;
+    p.embd_scale = a.embd_scale;
+    if (a.q_prescale)
+      p.q_scale = 1.0f / std::sqrt(static_cast<float>(a.embd_head_scale_layers && p.n_layer == a.embd_head_scale_layers
+                                                          ? p.n_embd / p.n_head
+                                                          : p.head_dim));
+    if (a.attn_softcap) p.attn_softcap = hpf("attn_logit_softcapping", 50.f);
+    p.final_softcap = hpf("final_logit_softcapping", a.attn_softcap ? 30.f : 0.f);
+    if (a.swa_period) {
+      p.swa_window = hp("attention.sliding_window", false, a.swa_default_window);
+      const int64_t period = hp("attention.sliding_window_pattern", false, a.swa_period);
+      if (p.swa_window < 0 || period < 0) throw Error("bad_model", key("attention.sliding_window") + " is negative");
+      p.swa_layer.resize(static_cast<size_t>(p.n_layer));
+      for (int64_t l = 0; l < p.n_layer; ++l) p.swa_layer[static_cast<size_t>(l)] = period == 0 || l % period < period - 1;
+      p.rope_base_swa = hpf("rope.freq_base_swa", a.swa_rope_base > 0 ? a.swa_rope_base : p.rope_base);
+      p.rope_scale_swa = a.swa_rope_base > 0 ? 1.f : p.rope_scale;
+    }
+    for (auto [what, v] : {std::pair{"rope.freq_base", p.rope_base}, {"rope.freq_base_swa", p.rope_base_swa},
+                           {"rope scaling factor", p.rope_scale}, {"rope.scaling.attn_factor", p.rope_attn_factor},
+                           {"attn_logit_softcapping", p.attn_softcap + 1}, {"final_logit_softcapping", p.final_softcap + 1}})
+      if (!std::isfinite(v) || v <= 0)
+        throw Error("bad_model", p.arch + "." + what + " = " + std::to_string(v) + ": must be a positive number");
+  }
+  // A NaN or negative epsilon gives NaN norms, and every output after them is garbage.
+  if (!std::isfinite(p.norm_eps) || p.norm_eps < 0 || p.norm_eps >= 1)
+    throw Error("bad_model", "the normalization epsilon " + std::to_string(p.norm_eps) + " is not a small non-negative number");
+}
+
+Weight* Model::matrix_slot(Role r, LayerWeights* w) {
+  switch (r) {
+    case Role::Output: return &output_;
+    case Role::Q: return &w->wq;
+    case Role::K: return &w->wk;
+    case Role::V: return &w->wv;
+    case Role::QKV: return &w->wqkv;
+    case Role::O: return &w->wo;
+    case Role::Gate: return &w->w_gate;
+    case Role::Up: return &w->w_up;
+    case Role::GateUp: return &w->w_gate_up;
+    case Role::Down: return &w->w_down;
+    default: return nullptr;
   }
 }
 
-// llama.cpp's names for BERT: token, token-type and position embeddings with a LayerNorm, then
-// per layer Q/K/V/output with biases, the LayerNorm after attention (attn_output_norm), the FFN
-// up/down with biases, and the LayerNorm after the FFN (layer_output_norm). No output head.
-void Model::load_encoder() {
+std::vector<float>* Model::vector_slot(Role r, LayerWeights* w) {
+  switch (r) {
+    case Role::EmbdNorm: return &embd_norm_;
+    case Role::EmbdNormB: return &embd_norm_b_;
+    case Role::OutputNorm: return &out_norm_;
+    case Role::RopeFreqs: return &rope_freqs_;
+    case Role::RopeLong: return &rope_long_;
+    case Role::RopeShort: return &rope_short_;
+    case Role::AttnNorm: return &w->attn_norm;
+    case Role::AttnNormB: return &w->attn_norm_b;
+    case Role::Qb: return &w->bq;
+    case Role::Kb: return &w->bk;
+    case Role::Vb: return &w->bv;
+    case Role::Ob: return &w->bo;
+    case Role::QNorm: return &w->q_norm;
+    case Role::KNorm: return &w->k_norm;
+    case Role::PostAttnNorm: return &w->post_attn_norm;
+    case Role::FfnNorm: return &w->ffn_norm;
+    case Role::FfnNormB: return &w->ffn_norm_b;
+    case Role::UpB: return &w->b_up;
+    case Role::DownB: return &w->b_down;
+    case Role::PostFfnNorm: return &w->post_ffn_norm;
+    default: return nullptr;
+  }
+}
+
+// Every tensor of the architecture's list: present when required, of the shape its
+// hyperparameters give, in its slot. The model-wide ones first (the vocabulary size comes from
+// the token embedding), then each layer's.
+void Model::load_tensors() {
   const GgufFile& f = *file_;
-  auto small = [&](const std::string& name, int64_t ne0, bool required) {
-    return vector_tensor(f, name, ne0, required, !header_only_);
-  };
   ModelParams& p = p_;
-  const int64_t E = p.n_embd;
-  tok_embd_ = need(f, "token_embd.weight", E, -1);
-  p.n_vocab = tok_embd_->ne[1];
-  pos_embd_ = need(f, "position_embd.weight", E, -1);
-  if (pos_embd_->ne[1] < p.n_ctx_train)
-    throw Error("bad_model", "position_embd.weight has " + std::to_string(pos_embd_->ne[1]) +
-                                 " rows, fewer than the context length " + std::to_string(p.n_ctx_train));
-  if (f.find_tensor("token_types.weight")) {
-    const TensorInfo* tt = need(f, "token_types.weight", E, -1);
-    if (!header_only_) {
-      std::vector<float> all = dequantize_tensor(f, *tt);
-      type_embd_.assign(all.begin(), all.begin() + E);  // every token is of type 0
+  Hyper h{p.n_embd, p.n_head, p.n_head_kv, p.head_dim, p.n_ff, 0, p.encoder ? p.n_ctx_train : 0, p.n_rot};
+  layers_.resize(static_cast<size_t>(p.n_layer));
+  for (const TensorSpec& t : p.spec->tensors)
+    if (t.role == Role::TokEmbd) {
+      tok_embd_ = need(f, t.name, p.n_embd, -1);
+      h.n_vocab = p.n_vocab = tok_embd_->ne[1];
     }
-  }
-  embd_norm_ = small("token_embd_norm.weight", E, true);
-  embd_norm_b_ = small("token_embd_norm.bias", E, true);
-  for (int64_t l = 0; l < p.n_layer; ++l) {
-    const std::string b = "blk." + std::to_string(l) + ".";
-    LayerWeights w;
-    w.wq.t = need(f, b + "attn_q.weight", E, E);
-    w.wk.t = need(f, b + "attn_k.weight", E, E);
-    w.wv.t = need(f, b + "attn_v.weight", E, E);
-    w.wo.t = need(f, b + "attn_output.weight", E, E);
-    w.bq = small(b + "attn_q.bias", E, false);
-    w.bk = small(b + "attn_k.bias", E, false);
-    w.bv = small(b + "attn_v.bias", E, false);
-    w.bo = small(b + "attn_output.bias", E, false);
-    w.attn_norm = small(b + "attn_output_norm.weight", E, true);
-    w.attn_norm_b = small(b + "attn_output_norm.bias", E, true);
-    w.w_up.t = need(f, b + "ffn_up.weight", E, p.n_ff);
-    w.w_down.t = need(f, b + "ffn_down.weight", p.n_ff, E);
-    w.b_up = small(b + "ffn_up.bias", p.n_ff, false);
-    w.b_down = small(b + "ffn_down.bias", E, false);
-    w.ffn_norm = small(b + "layer_output_norm.weight", E, true);
-    w.ffn_norm_b = small(b + "layer_output_norm.bias", E, true);
-    layers_.push_back(std::move(w));
-  }
+  if (!tok_embd_) throw Error("bad_model", "the architecture table lists no token embedding for " + p.arch);
+  for (const bool per_layer : {false, true})
+    for (const TensorSpec& t : p.spec->tensors) {
+      if (t.layer != per_layer || t.role == Role::TokEmbd) continue;
+      for (int64_t l = 0; l < (per_layer ? p.n_layer : 1); ++l) {
+        const std::string name = tensor_name(t, l);
+        if (!t.required && !f.find_tensor(name)) continue;
+        LayerWeights* w = per_layer ? &layers_[static_cast<size_t>(l)] : nullptr;
+        const int64_t ne0 = dim_value(t.ne0, h), ne1 = dim_value(t.ne1, h);
+        if (t.ne1 == Dim::One) {
+          std::vector<float>* v = vector_slot(t.role, w);
+          *v = vector_tensor(f, name, ne0, true, !header_only_);
+          continue;
+        }
+        const TensorInfo* ti = need(f, name, ne0, ne1);
+        if (t.ne1 == Dim::Ctx && ti->ne[1] < p.n_ctx_train)
+          throw Error("bad_model", name + " has " + std::to_string(ti->ne[1]) + " rows, fewer than the context length " +
+                                       std::to_string(p.n_ctx_train));
+        if (t.role == Role::PosEmbd) pos_embd_ = ti;
+        else if (t.role == Role::TokTypes) {
+          if (!header_only_) {
+            std::vector<float> all = dequantize_tensor(f, *ti);
+            type_embd_.assign(all.begin(), all.begin() + p.n_embd);  // every token is of type 0
+          }
+        } else matrix_slot(t.role, w)->t = ti;
+      }
+    }
+  if (!output_.t && !p.encoder) output_.t = tok_embd_;
 }
 
 }  // namespace llmkit

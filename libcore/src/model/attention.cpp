@@ -1,0 +1,144 @@
+// Numerics follow llama.cpp's CPU path where it matters for agreement: queries meet keys in the
+// keys' own arithmetic (rounded to F16 against an F16 cache, quantized to Q8_0 against a Q8_0
+// cache), softmax sums in double.
+#include "attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "cpu/attention.h"
+#include "cpu/fp16.h"
+#include "llmkit/quant.h"
+#include "matmul.h"
+
+namespace llmkit::detail {
+
+namespace k = kernels;
+
+void attend(const ModelParams& p, KvCache& kv, int64_t l, const BatchLayout& b, const float* q, const float* kk,
+            const float* vv, float* att, AttentionBuffers& buf) {
+  const int64_t n = b.n, H = p.n_head, HKV = p.n_head_kv, D = p.head_dim, KVD = p.kv_dim(), QD = p.q_dim();
+  const GgmlType tk = kv.type_k(), tv = kv.type_v();
+#pragma omp parallel for schedule(static) if (n >= 8)
+  for (int64_t t = 0; t < n; ++t) {
+    const int32_t s = b.seq[t];
+    quantize_act_row(tk, kk + t * KVD, kv.k_row(s, l, b.pos[t]), KVD);
+    quantize_act_row(tv, vv + t * KVD, kv.v_row(s, l, b.pos[t]), KVD);
+  }
+  const float scale = p.q_scale > 0 ? 1.0f : 1.0f / std::sqrt(static_cast<float>(D));
+  const float cap = p.attn_softcap;
+  const int64_t window = p.layer_is_swa(l) ? p.swa_window : 0;
+  const int64_t group = H / HKV;
+  const QuantOps* k_ops = tk == GgmlType::Q8_0 ? quant_ops(tk) : nullptr;
+  const uint64_t qq_bytes = ggml_bytes(GgmlType::Q8_0, static_cast<uint64_t>(D));
+  const int64_t kv_rows = b.kv_rows;
+  // Keys transposed per KV head (kt[(kvh * D + i) * kt_stride + row]), so that 16 keys' scores
+  // fill the lanes of one vector and every query head of a group shares each key load; the
+  // columns past the last row are zero, read by the last 16-key block and never used.
+  const int64_t kt_stride = (kv_rows + 15) / 16 * 16 + 16;
+  float* kt = !k_ops ? reuse(buf.kt, static_cast<size_t>(KVD * kt_stride)) : nullptr;
+  float* vf = tv != GgmlType::F32 ? reuse(buf.vf, static_cast<size_t>(kv_rows * KVD)) : nullptr;
+  const int64_t n_slots = static_cast<int64_t>(b.seq_first.size());
+  auto seq_of_row = [&](int64_t r) {
+    int64_t s = 0;
+    while (s + 1 < n_slots && b.seq_first[static_cast<size_t>(s) + 1] <= r) ++s;
+    return static_cast<int>(s);
+  };
+  // Keys and values of the sequences in this batch as F32, converted once per layer (every
+  // query head of a group reads the same KV head), the keys transposed 16 rows at a time so
+  // that each write fills a cache line. A Q8_0 key cache keeps its integer dot. Short contexts
+  // stay on the calling thread: waking the others would cost more than the copy.
+#pragma omp parallel if (kv_rows * KVD >= 65536)
+  {
+    thread_local std::vector<float> rows_buf;
+    float* rows = kt ? reuse(rows_buf, static_cast<size_t>(16 * KVD)) : nullptr;
+#pragma omp for schedule(static)
+    for (int64_t r0 = 0; r0 < kt_stride; r0 += 16) {
+      if (kt) {
+        for (int64_t rr = 0; rr < 16; ++rr) {
+          const int64_t r = r0 + rr;
+          float* dst = rows + rr * KVD;
+          if (r >= kv_rows) {
+            std::fill(dst, dst + KVD, 0.f);
+            continue;
+          }
+          const int s = seq_of_row(r);
+          const uint8_t* src = kv.k_row(s, l, r - b.seq_first[static_cast<size_t>(s)]);
+          if (tk == GgmlType::F32) std::memcpy(dst, src, static_cast<size_t>(KVD) * sizeof(float));
+          else dequantize_row(tk, src, dst, KVD);
+        }
+        for (int64_t c = 0; c < KVD; ++c)
+          for (int64_t rr = 0; rr < 16; ++rr) kt[c * kt_stride + r0 + rr] = rows[rr * KVD + c];
+      }
+      if (vf)
+        for (int64_t r = r0; r < std::min(kv_rows, r0 + 16); ++r) {
+          const int s = seq_of_row(r);
+          dequantize_row(tv, kv.v_row(s, l, r - b.seq_first[static_cast<size_t>(s)]), vf + r * KVD, KVD);
+        }
+    }
+  }
+  // Query heads per block: a token's heads of one KV head, at most 8 (the kernels' widest).
+  const int64_t chunk = std::min<int64_t>(group, 8), chunks = (group + chunk - 1) / chunk;
+  const int64_t sc_stride = (b.longest + 15) / 16 * 16;
+  // Each token attends over its own sequence, a block of query heads of one KV head at a time;
+  // scratch per thread. Later tokens attend to more keys, so the blocks are handed out
+  // dynamically rather than in two halves. A head's result does not depend on its block's size.
+#pragma omp parallel if (n * b.longest * H >= 8192)
+  {
+    thread_local std::vector<float> qh_buf, sc_buf;
+    thread_local std::vector<uint16_t> qr_buf, pr_buf;
+    thread_local std::vector<uint8_t> qq_buf;
+    float* qh = reuse(qh_buf, static_cast<size_t>(chunk * D));
+    uint16_t* qr = reuse(qr_buf, static_cast<size_t>(chunk * D));
+    float* sc = reuse(sc_buf, static_cast<size_t>(chunk * sc_stride));
+    uint8_t* qq = reuse(qq_buf, static_cast<size_t>(qq_bytes));
+    uint16_t* pr = reuse(pr_buf, static_cast<size_t>(sc_stride));
+#pragma omp for collapse(2) schedule(dynamic, 4)
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t c = 0; c < HKV * chunks; ++c) {
+        const int32_t s = b.seq[t];
+        const int64_t end = b.pos[t] + 1, kvh = c / chunks;
+        // A windowed layer sees the positions less than `window` before the query's own.
+        const int64_t j0 = window > 0 ? std::max<int64_t>(0, end - window) : 0, len = end - j0;
+        const int64_t h0 = kvh * group + c % chunks * chunk, nq = std::min(chunk, (kvh + 1) * group - h0);
+        const float* qt = q + t * QD + h0 * D;
+        const int64_t r0 = b.seq_first[static_cast<size_t>(s)] + j0;
+        if (k_ops) {
+          for (int64_t r = 0; r < nq; ++r) {
+            quantize_act_row(GgmlType::Q8_0, qt + r * D, qq, D);
+            for (int64_t j = 0; j < len; ++j)
+              sc[r * sc_stride + j] =
+                  k_ops->vec_dot(D, kv.k_row(s, l, j0 + j) + ggml_bytes(tk, static_cast<uint64_t>(kvh * D)), qq) * scale;
+          }
+        } else {
+          const float* qs = qt;
+          if (tk == GgmlType::F16) {
+            k::fp32_to_fp16_row(qt, qr, static_cast<size_t>(nq * D));
+            k::fp16_to_fp32_row(qr, qh, static_cast<size_t>(nq * D));
+            qs = qh;
+          }
+          k::attn_scores_kt(qs, static_cast<size_t>(D), static_cast<int>(nq), kt + kvh * D * kt_stride + r0,
+                            static_cast<size_t>(kt_stride), len, D, scale, sc, static_cast<size_t>(sc_stride));
+        }
+        if (cap > 0)  // Gemma 2: scores soft-capped before the softmax
+          for (int64_t r = 0; r < nq; ++r)
+            for (int64_t j = 0; j < len; ++j) sc[r * sc_stride + j] = std::tanh(sc[r * sc_stride + j] * (1.0f / cap)) * cap;
+        for (int64_t r = 0; r < nq; ++r) k::softmax_inplace(sc + r * sc_stride, len);
+        // The weights meet an F16 value cache as F16, as in ggml's product of the two.
+        if (tv == GgmlType::F16)
+          for (int64_t r = 0; r < nq; ++r) {
+            k::fp32_to_fp16_row(sc + r * sc_stride, pr, static_cast<size_t>(len));
+            k::fp16_to_fp32_row(pr, sc + r * sc_stride, static_cast<size_t>(len));
+          }
+        // Values of this KV head: rows KVD floats apart in the F32 copy (or the cache).
+        const float* v0 = vf ? vf + r0 * KVD + kvh * D : reinterpret_cast<const float*>(kv.v_row(s, l, j0)) + kvh * D;
+        float* o = att + t * QD + h0 * D;
+        std::fill(o, o + nq * D, 0.f);
+        k::attn_weighted_sum_multi(sc, static_cast<size_t>(sc_stride), static_cast<int>(nq), v0, static_cast<size_t>(KVD),
+                                   len, D, o, static_cast<size_t>(D));
+      }
+  }
+}
+
+}  // namespace llmkit::detail
