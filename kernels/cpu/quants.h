@@ -14,6 +14,8 @@ struct block_q4_1 { uint16_t d, m; uint8_t qs[kQK / 2]; };
 struct block_q5_0 { uint16_t d; uint8_t qh[4]; uint8_t qs[kQK / 2]; };
 struct block_q5_1 { uint16_t d, m; uint8_t qh[4]; uint8_t qs[kQK / 2]; };
 struct block_q8_0 { uint16_t d; int8_t qs[kQK]; };
+// Q8_1: Q8_0's codes plus s = d * sum(qs) (both F16), the activations Q4_1 and Q5_1 meet.
+struct block_q8_1 { uint16_t d, s; int8_t qs[kQK]; };
 struct block_q2_K { uint8_t scales[kQK_K / 16]; uint8_t qs[kQK_K / 4]; uint16_t d, dmin; };
 struct block_q3_K { uint8_t hmask[kQK_K / 8]; uint8_t qs[kQK_K / 4]; uint8_t scales[12]; uint16_t d; };
 struct block_q4_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[kQK_K / 2]; };
@@ -51,6 +53,9 @@ void quantize_row_q8_0(const float* x, void* y, int64_t n);  // bit-identical to
 // 1/(amax/127), halves rounded to even rather than away from zero. Matching it keeps greedy
 // continuations token for token with llama.cpp on Q4_0/Q5_0/Q8_0 weights.
 void quantize_row_q8_0_act(const float* x, void* y, int64_t n);
+// Q8_1 the same way (ggml's x86 quantize_row_q8_1): s is the F32 scale times the codes' sum.
+void quantize_row_q8_1_act(const float* x, void* y, int64_t n);
+void dequantize_row_q8_1(const void* x, float* y, int64_t n);
 
 void dequantize_row_q4_0(const void* x, float* y, int64_t n);
 void dequantize_row_q4_1(const void* x, float* y, int64_t n);

@@ -119,6 +119,27 @@ void quantize_row_q8_0_act(const float* x, void* vy, int64_t n) {
   }
 }
 
+void quantize_row_q8_1_act(const float* x, void* vy, int64_t n) {
+  auto* y = static_cast<block_q8_1*>(vy);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    float amax = 0.f;
+    for (int j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+    const float d = amax / 127.f, id = amax != 0.f ? 127.f / amax : 0.f;
+    int sum = 0;
+    for (int j = 0; j < kQK; ++j) sum += y[i].qs[j] = static_cast<int8_t>(std::nearbyint(x[j] * id));
+    y[i].d = fp32_to_fp16(d);
+    y[i].s = fp32_to_fp16(d * static_cast<float>(sum));
+  }
+}
+
+void dequantize_row_q8_1(const void* vx, float* y, int64_t n) {
+  auto* x = static_cast<const block_q8_1*>(vx);
+  for (int64_t i = 0; i < n / kQK; ++i, y += kQK) {
+    const float d = fp16_to_fp32(x[i].d);
+    for (int j = 0; j < kQK; ++j) y[j] = d * x[i].qs[j];
+  }
+}
+
 void quantize_row_q8_0(const float* x, void* vy, int64_t n) {
   using namespace simd;
   auto* y = static_cast<block_q8_0*>(vy);

@@ -20,12 +20,12 @@ float vec_dot_q4_K_q8_K(int64_t n, const block_q4_K* x, const block_q8_K* y);
 float vec_dot_q6_K_q8_K(int64_t n, const block_q6_K* x, const block_q8_K* y);
 
 // The formats decoded to byte codes first (vec_dot_codes.cpp).
-float vec_dot_q4_1_q8_0_ref(int64_t n, const block_q4_1* x, const block_q8_0* y);
+float vec_dot_q4_1_q8_1_ref(int64_t n, const block_q4_1* x, const block_q8_1* y);
 float vec_dot_q5_0_q8_0_ref(int64_t n, const block_q5_0* x, const block_q8_0* y);
-float vec_dot_q5_1_q8_0_ref(int64_t n, const block_q5_1* x, const block_q8_0* y);
-float vec_dot_q4_1_q8_0(int64_t n, const block_q4_1* x, const block_q8_0* y);
+float vec_dot_q5_1_q8_1_ref(int64_t n, const block_q5_1* x, const block_q8_1* y);
+float vec_dot_q4_1_q8_1(int64_t n, const block_q4_1* x, const block_q8_1* y);
 float vec_dot_q5_0_q8_0(int64_t n, const block_q5_0* x, const block_q8_0* y);
-float vec_dot_q5_1_q8_0(int64_t n, const block_q5_1* x, const block_q8_0* y);
+float vec_dot_q5_1_q8_1(int64_t n, const block_q5_1* x, const block_q8_1* y);
 float vec_dot_q2_K_q8_K_ref(int64_t n, const block_q2_K* x, const block_q8_K* y);
 float vec_dot_q3_K_q8_K_ref(int64_t n, const block_q3_K* x, const block_q8_K* y);
 float vec_dot_q5_K_q8_K_ref(int64_t n, const block_q5_K* x, const block_q8_K* y);

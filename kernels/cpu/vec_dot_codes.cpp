@@ -139,19 +139,19 @@ inline __m256i grouped_dot_avx2(const KCodes& k, const int8_t* y) {
   return sum;
 }
 
-// Q4_1 and Q5_1: unsigned codes, plus the block minimum times the activations' sum.
-template <class Block> float dot_with_min(int64_t n, const Block* x, const block_q8_0* y) {
+// Q4_1 and Q5_1: unsigned codes, plus the block minimum times the activations' stored sum s
+// (F16, as ggml keeps it), summed apart from the codes' products as ggml does.
+template <class Block> float dot_with_min(int64_t n, const Block* x, const block_q8_1* y) {
   __m256 acc = _mm256_setzero_ps();
-  const __m256i ones = _mm256_set1_epi8(1);
+  float mins = 0.f;
   for (int64_t b = 0; b < n / kQK; ++b) {
     __m256i code = nibbles_avx2(x[b].qs);
     if constexpr (requires { x[b].qh; }) code = _mm256_or_si256(code, fifth_bits_avx2(x[b].qh));
     const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs));
-    const float dy = _cvtsh_ss(y[b].d);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[b].d) * dy), _mm256_cvtepi32_ps(dot_u8_i8(code, qy)), acc);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[b].m) * dy), _mm256_cvtepi32_ps(dot_u8_i8(ones, qy)), acc);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[b].d) * _cvtsh_ss(y[b].d)), _mm256_cvtepi32_ps(dot_u8_i8(code, qy)), acc);
+    mins += _cvtsh_ss(x[b].m) * _cvtsh_ss(y[b].s);
   }
-  return hsum8(acc);
+  return hsum8(acc) + mins;
 }
 #endif
 
@@ -188,16 +188,15 @@ float vec_dot_k(int64_t n, const Block* x, const block_q8_K* y) {
 
 }  // namespace
 
-float vec_dot_q4_1_q8_0_ref(int64_t n, const block_q4_1* x, const block_q8_0* y) {
-  float s = 0.f;
+float vec_dot_q4_1_q8_1_ref(int64_t n, const block_q4_1* x, const block_q8_1* y) {
+  float s = 0.f, mins = 0.f;
   int c[32];
   for (int64_t b = 0; b < n / kQK; ++b) {
     nibbles(x[b].qs, c);
-    const float dy = fp16_to_fp32(y[b].d);
-    s += fp16_to_fp32(x[b].d) * dy * static_cast<float>(dot32(c, y[b].qs, 0)) +
-         fp16_to_fp32(x[b].m) * dy * static_cast<float>(sum32(y[b].qs));
+    s += fp16_to_fp32(x[b].d) * fp16_to_fp32(y[b].d) * static_cast<float>(dot32(c, y[b].qs, 0));
+    mins += fp16_to_fp32(x[b].m) * fp16_to_fp32(y[b].s);
   }
-  return s;
+  return s + mins;
 }
 
 float vec_dot_q5_0_q8_0_ref(int64_t n, const block_q5_0* x, const block_q8_0* y) {
@@ -211,24 +210,23 @@ float vec_dot_q5_0_q8_0_ref(int64_t n, const block_q5_0* x, const block_q8_0* y)
   return s;
 }
 
-float vec_dot_q5_1_q8_0_ref(int64_t n, const block_q5_1* x, const block_q8_0* y) {
-  float s = 0.f;
+float vec_dot_q5_1_q8_1_ref(int64_t n, const block_q5_1* x, const block_q8_1* y) {
+  float s = 0.f, mins = 0.f;
   int c[32];
   for (int64_t b = 0; b < n / kQK; ++b) {
     nibbles(x[b].qs, c);
     fifth_bits(x[b].qh, c);
-    const float dy = fp16_to_fp32(y[b].d);
-    s += fp16_to_fp32(x[b].d) * dy * static_cast<float>(dot32(c, y[b].qs, 0)) +
-         fp16_to_fp32(x[b].m) * dy * static_cast<float>(sum32(y[b].qs));
+    s += fp16_to_fp32(x[b].d) * fp16_to_fp32(y[b].d) * static_cast<float>(dot32(c, y[b].qs, 0));
+    mins += fp16_to_fp32(x[b].m) * fp16_to_fp32(y[b].s);
   }
-  return s;
+  return s + mins;
 }
 
-float vec_dot_q4_1_q8_0(int64_t n, const block_q4_1* x, const block_q8_0* y) {
+float vec_dot_q4_1_q8_1(int64_t n, const block_q4_1* x, const block_q8_1* y) {
 #ifdef LLMKIT_AVX2
   return dot_with_min(n, x, y);
 #else
-  return vec_dot_q4_1_q8_0_ref(n, x, y);
+  return vec_dot_q4_1_q8_1_ref(n, x, y);
 #endif
 }
 
@@ -248,11 +246,11 @@ float vec_dot_q5_0_q8_0(int64_t n, const block_q5_0* x, const block_q8_0* y) {
 #endif
 }
 
-float vec_dot_q5_1_q8_0(int64_t n, const block_q5_1* x, const block_q8_0* y) {
+float vec_dot_q5_1_q8_1(int64_t n, const block_q5_1* x, const block_q8_1* y) {
 #ifdef LLMKIT_AVX2
   return dot_with_min(n, x, y);
 #else
-  return vec_dot_q5_1_q8_0_ref(n, x, y);
+  return vec_dot_q5_1_q8_1_ref(n, x, y);
 #endif
 }
 

@@ -44,18 +44,18 @@ float dot_q6_K(int64_t n, const void* w, const void* a) {
   float dot_##name(int64_t n, const void* w, const void* a) {                               \
     return k::vec_dot_##name(n, static_cast<const k::wblock*>(w), static_cast<const k::ablock*>(a)); \
   }
-LLMKIT_DOT(q4_1_q8_0, block_q4_1, block_q8_0)
+LLMKIT_DOT(q4_1_q8_1, block_q4_1, block_q8_1)
 LLMKIT_DOT(q5_0_q8_0, block_q5_0, block_q8_0)
-LLMKIT_DOT(q5_1_q8_0, block_q5_1, block_q8_0)
+LLMKIT_DOT(q5_1_q8_1, block_q5_1, block_q8_1)
 LLMKIT_DOT(q2_K_q8_K, block_q2_K, block_q8_K)
 LLMKIT_DOT(q3_K_q8_K, block_q3_K, block_q8_K)
 LLMKIT_DOT(q5_K_q8_K, block_q5_K, block_q8_K)
 #undef LLMKIT_DOT
 
 const QuantOps kQ4_0{k::dequantize_row_q4_0, k::quantize_row_q4_0_ref, dot_q4_0, GgmlType::Q8_0};
-const QuantOps kQ4_1{k::dequantize_row_q4_1, k::quantize_row_q4_1_ref, dot_q4_1_q8_0, GgmlType::Q8_0};
+const QuantOps kQ4_1{k::dequantize_row_q4_1, k::quantize_row_q4_1_ref, dot_q4_1_q8_1, GgmlType::Q8_1};
 const QuantOps kQ5_0{k::dequantize_row_q5_0, k::quantize_row_q5_0_ref, dot_q5_0_q8_0, GgmlType::Q8_0};
-const QuantOps kQ5_1{k::dequantize_row_q5_1, k::quantize_row_q5_1_ref, dot_q5_1_q8_0, GgmlType::Q8_0};
+const QuantOps kQ5_1{k::dequantize_row_q5_1, k::quantize_row_q5_1_ref, dot_q5_1_q8_1, GgmlType::Q8_1};
 const QuantOps kQ8_0{k::dequantize_row_q8_0, k::quantize_row_q8_0, dot_q8_0, GgmlType::Q8_0, nullptr, k::quantize_row_q8_0_act};
 const QuantOps kQ2_K{k::dequantize_row_q2_K, k::quantize_row_q2_K, dot_q2_K_q8_K, GgmlType::Q8_K};
 const QuantOps kQ3_K{k::dequantize_row_q3_K, k::quantize_row_q3_K_ref, dot_q3_K_q8_K, GgmlType::Q8_K};
@@ -63,6 +63,8 @@ const QuantOps kQ4_K{k::dequantize_row_q4_K, k::quantize_row_q4_K, dot_q4_K, Ggm
 const QuantOps kQ5_K{k::dequantize_row_q5_K, k::quantize_row_q5_K, dot_q5_K_q8_K, GgmlType::Q8_K};
 const QuantOps kQ6_K{k::dequantize_row_q6_K, k::quantize_row_q6_K, dot_q6_K, GgmlType::Q8_K, k::gemm_q6_K_q8_K};
 const QuantOps kQ8_K{k::dequantize_row_q8_K, k::quantize_row_q8_K};
+// Only ever activations (Q4_1 and Q5_1 weights meet them), made at run time.
+const QuantOps kQ8_1{k::dequantize_row_q8_1, k::quantize_row_q8_1_act};
 
 }  // namespace
 
@@ -82,6 +84,7 @@ const QuantOps* quant_ops(GgmlType t) {
     case GgmlType::Q5_K: return &kQ5_K;
     case GgmlType::Q6_K: return &kQ6_K;
     case GgmlType::Q8_K: return &kQ8_K;
+    case GgmlType::Q8_1: return &kQ8_1;
     default: return nullptr;
   }
 }

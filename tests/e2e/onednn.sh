@@ -2,8 +2,10 @@
 # oneDNN's products inside whole runs: BF16 and F32 models give the same perplexity and the same
 # embeddings through oneDNN (--backend onednn, and auto) as through llmkit's own kernels
 # (--backend cpu): both round activations to BF16 for BF16 weights, so only the order of the sums
-# differs (AVX512-BF16's pairwise dot instruction rounds differently again: 1e-5 in perplexity,
-# where rounding activations differently gave 1e-4). llm-bench names the backend it measured.
+# differs. This random-weight model (perplexity near 68,000) magnifies such last-bit differences
+# where attention rounds its weights to F16 (as ggml does): llama.cpp's own two attention paths
+# (-fa on and off) differ by 3e-4 on it, so agreement within 1e-3 is asked. llm-bench names the
+# backend it measured.
 . "$(dirname "$0")/common.bash"
 need_shared
 S="$SHARED/models"
@@ -18,7 +20,7 @@ for t in bf16 f32; do
   done
   for be in onednn auto; do
     expect_eq "$t perplexity, $be against cpu" \
-      "$(python3 -c "import sys; a, b = float(open(sys.argv[1]).read()), float(open(sys.argv[2]).read()); print(abs(a / b - 1) < 5e-5)" \
+      "$(python3 -c "import sys; a, b = float(open(sys.argv[1]).read()), float(open(sys.argv[2]).read()); print(abs(a / b - 1) < 1e-3)" \
          "$WORK/ppl.$t.$be" "$WORK/ppl.$t.cpu")" True
   done
 done

@@ -52,10 +52,20 @@ std::string hf_name(const std::string& arch, const std::string& n) {
   static const std::map<std::string, std::string> blk = {
       {"attn_norm", "input_layernorm"}, {"attn_q", "self_attn.q_proj"},   {"attn_k", "self_attn.k_proj"},
       {"attn_v", "self_attn.v_proj"},   {"attn_output", "self_attn.o_proj"}, {"ffn_norm", "post_attention_layernorm"},
-      {"ffn_gate", "mlp.gate_proj"},    {"ffn_up", "mlp.up_proj"},         {"ffn_down", "mlp.down_proj"}};
+      {"ffn_gate", "mlp.gate_proj"},    {"ffn_up", "mlp.up_proj"},         {"ffn_down", "mlp.down_proj"},
+      {"attn_q_norm", "self_attn.q_norm"}, {"attn_k_norm", "self_attn.k_norm"}, {"attn_qkv", "self_attn.qkv_proj"}};
+  // Gemma: a norm before and after each block; Phi-3: gate and up in one matrix.
+  static const std::map<std::string, std::string> gemma = {{"post_attention_norm", "post_attention_layernorm"},
+                                                           {"ffn_norm", "pre_feedforward_layernorm"},
+                                                           {"post_ffw_norm", "post_feedforward_layernorm"}};
   if (!in_layer) return top.at(n);
   const auto dot = r.rfind('.');
-  return "model.layers." + L + "." + blk.at(r.substr(0, dot)) + r.substr(dot);
+  const std::string base = r.substr(0, dot);
+  std::string hf;
+  if ((arch == "gemma2" || arch == "gemma3") && gemma.count(base)) hf = gemma.at(base);
+  else if (arch == "phi3" && base == "ffn_up") hf = "mlp.gate_up_proj";
+  else hf = blk.at(base);
+  return "model.layers." + L + "." + hf + r.substr(dot);
 }
 
 // Hugging Face's Q/K row order from llama.cpp's: HF row h*d + j*d/2 + i holds GGUF row h*d + 2i + j.
@@ -132,7 +142,11 @@ void export_hf_folder(const fs::path& gguf, const fs::path& dir, int shards) {
   // config.json
   JsonWriter c;
   c.begin_object().key("architectures").begin_array();
-  c.value(arch == "llama" ? "LlamaForCausalLM" : arch == "qwen2" ? "Qwen2ForCausalLM" : "BertModel").end_array();
+  static const std::map<std::string, std::string> classes = {
+      {"llama", "LlamaForCausalLM"}, {"qwen2", "Qwen2ForCausalLM"},   {"qwen3", "Qwen3ForCausalLM"},
+      {"gemma2", "Gemma2ForCausalLM"}, {"gemma3", "Gemma3ForCausalLM"}, {"phi3", "Phi3ForCausalLM"},
+      {"bert", "BertModel"}};
+  c.value(classes.at(arch)).end_array();
   c.field("model_type", arch);
   c.field("hidden_size", hp("embedding_length")).field("num_hidden_layers", hp("block_count"));
   c.field("intermediate_size", hp("feed_forward_length")).field("num_attention_heads", hp("attention.head_count"));
@@ -142,8 +156,18 @@ void export_hf_folder(const fs::path& gguf, const fs::path& dir, int shards) {
     c.field("type_vocab_size", *f.get_int("tokenizer.ggml.token_type_count"));
   } else {
     c.field("num_key_value_heads", f.get_int(arch + ".attention.head_count_kv").value_or(hp("attention.head_count")));
-    c.field("rms_norm_eps", f.get<float>(arch + ".attention.layer_norm_rms_epsilon")).field("hidden_act", "silu");
+    const bool gemma = arch == "gemma2" || arch == "gemma3";
+    c.field("rms_norm_eps", f.get<float>(arch + ".attention.layer_norm_rms_epsilon"));
+    c.field(gemma ? "hidden_activation" : "hidden_act", gemma ? "gelu_pytorch_tanh" : "silu");
     c.field("rope_theta", f.get_opt<float>(arch + ".rope.freq_base").value_or(10000.f));
+    if (auto kl = f.get_int(arch + ".attention.key_length")) c.field("head_dim", *kl);
+    if (auto w = f.get_int(arch + ".attention.sliding_window")) c.field("sliding_window", *w);
+    for (const char* k : {"attn_logit_softcapping", "final_logit_softcapping"})
+      if (auto v = f.get_opt<float>(arch + "." + k)) c.field(k, *v);
+    // A Llama 3.1 file carries its rope factors; its config names the rule they come from.
+    if (f.find_tensor("rope_freqs.weight"))
+      c.key("rope_scaling").begin_object().field("rope_type", "llama3").field("factor", 8.0).field("low_freq_factor", 1.0)
+          .field("high_freq_factor", 4.0).field("original_max_position_embeddings", 8192).end_object();
     c.field("tie_word_embeddings", f.find_tensor("output.weight") == nullptr);
     if (v.bos >= 0) c.field("bos_token_id", v.bos);
     if (v.eos >= 0) c.field("eos_token_id", v.eos);
@@ -153,6 +177,7 @@ void export_hf_folder(const fs::path& gguf, const fs::path& dir, int shards) {
   // Weights
   std::vector<SafetensorsEntry> entries;
   for (const auto& t : f.tensors()) {
+    if (t.name == "rope_freqs.weight") continue;  // computed from config.json's rope_scaling
     SafetensorsEntry e;
     e.name = hf_name(arch, t.name);
     e.dtype = llmkit::ggml_type_name(t.type);
@@ -162,6 +187,13 @@ void export_hf_folder(const fs::path& gguf, const fs::path& dir, int shards) {
     if (arch == "llama" && (q || k)) {
       const int64_t heads = q ? hp("attention.head_count") : f.get_int("llama.attention.head_count_kv").value_or(hp("attention.head_count"));
       e.data = unpermute(data, e.shape[0], static_cast<int>(heads));
+    } else if ((arch == "gemma2" || arch == "gemma3") && t.n_dims == 1 && t.name.find("norm") != std::string::npos) {
+      // Gemma's checkpoints hold w where its norm multiplies by 1 + w (GGUF files hold 1 + w)
+      std::vector<float> w(t.n_elements);
+      std::memcpy(w.data(), data.data(), data.size());
+      for (float& x : w) x -= 1.0f;
+      e.data.resize(data.size());
+      std::memcpy(e.data.data(), w.data(), data.size());
     } else {
       e.data.assign(data.begin(), data.end());
     }

@@ -134,12 +134,13 @@ TEST_CASE("Q8_0 and Q4_0 weights through the integer dot products stay close to 
 // The packed kernels' integer sums are exact and only the float accumulation order differs; with
 // quantized activations a last-bit difference can round one activation the other way, and this
 // random-weight model magnifies that (its Q4_0 logits are 38% RMS away from its F16 ones), hence
-// the looser bound for quantized weights.
+// the looser bound for quantized weights. F16 weights meet activations rounded to F16 (as in
+// ggml), where such a flip costs up to 2^-11 of an activation.
 TEST_CASE("weights repacked at load give the logits of the file's layout", "[engine][shared]") {
   const std::string f16 = fixture::require_shared("models/synth-llama-256.f16.gguf").string();
   auto dir = fixture::temp_dir();
   std::vector<std::pair<std::string, double>> cases = {
-      {f16, 1e-4}, {fixture::require_shared("models/synth-llama-256.Q4_K_M.llamacpp.gguf").string(), 2e-2}};
+      {f16, 1e-3}, {fixture::require_shared("models/synth-llama-256.Q4_K_M.llamacpp.gguf").string(), 2e-2}};
   for (const std::string preset : {"Q8_0", "Q4_0"}) {
     GgufFile src = GgufFile::open(f16);
     const std::string out = (dir / (preset + ".gguf")).string();

@@ -10,6 +10,7 @@
 #include "llmkit/error.h"
 #include "cpu/fp16.h"
 #include "llmkit/gguf.h"
+#include "llmkit/synth_model.h"
 #include "llmkit/hf_convert.h"
 #include "llmkit/quant_plan.h"
 #include "llmkit/quantize.h"
@@ -208,8 +209,7 @@ namespace {
 
 // Converts an exported folder back and checks every tensor byte for byte and the keys that
 // describe the model and its tokenizer value for value.
-void round_trip(const char* rel, const char* outtype, int shards, const char* want_pre_source) {
-  const fs::path model = fixture::require_shared(rel);
+void round_trip_file(const fs::path& model, const char* outtype, int shards, const char* want_pre_source) {
   const fs::path tmp = fixture::temp_dir();
   fixture::export_hf_folder(model, tmp / "hf", shards);
   llmkit::ConvertOptions opt;
@@ -243,7 +243,41 @@ void round_trip(const char* rel, const char* outtype, int shards, const char* wa
   }
 }
 
+void round_trip(const char* rel, const char* outtype, int shards, const char* want_pre_source) {
+  round_trip_file(fixture::require_shared(rel), outtype, shards, want_pre_source);
+}
+
+// A random-weight model of each architecture (gguf-synth's), with the Llama 2 SentencePiece
+// vocabulary, or Qwen's byte-level BPE one.
+void round_trip_arch(const char* arch, int64_t head_dim, int64_t window, float llama3, bool tied) {
+  llmkit::SynthOptions o;
+  o.shape = {"t", arch, 2, 128, 4, 2, head_dim, 256, 0, 2048, tied, 10000.f, window, llama3};
+  const bool bpe = std::string(arch) == "qwen3";
+  const GgufFile vocab = GgufFile::open(
+      fixture::require_shared(bpe ? "models/synth-qwen2-256.f16.gguf" : "models/llama-2-tiny-random.gguf").string());
+  o.vocab = &vocab;
+  const fs::path path = fixture::temp_dir() / (std::string(arch) + ".gguf");
+  llmkit::write_synth_model(o, path.string());
+  round_trip_file(path, "f16", 1, bpe ? "hash" : "n/a");
+}
+
 }  // namespace
+
+TEST_CASE("round trip: Llama 3.1 rope scaling (rope_freqs from config.json's rope_scaling)", "[convert][shared]") {
+  round_trip_arch("llama", 32, 0, 8.f, true);
+}
+TEST_CASE("round trip: qwen3 (q/k norms, head size not embedding / heads)", "[convert][shared]") {
+  round_trip_arch("qwen3", 48, 0, 0.f, false);
+}
+TEST_CASE("round trip: gemma3 (norms as 1 + w, post norms, sliding window, tied)", "[convert][shared]") {
+  round_trip_arch("gemma3", 64, 64, 0.f, true);
+}
+TEST_CASE("round trip: gemma2 (soft-capping, sliding window)", "[convert][shared]") {
+  round_trip_arch("gemma2", 32, 128, 0.f, true);
+}
+TEST_CASE("round trip: phi3 (fused QKV and gate|up)", "[convert][shared]") {
+  round_trip_arch("phi3", 32, 0, 0.f, false);
+}
 
 TEST_CASE("round trip: synth-llama (SentencePiece, GQA, rope rows) in 3 shards", "[convert][shared]") {
   round_trip("models/synth-llama-256.f16.gguf", "f16", 3, "n/a");

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <random>
 
+#include "cpu/fp16.h"
 #include "cpu/quants.h"
 #include "llmkit/gguf_writer.h"
 
@@ -254,4 +255,38 @@ TEST_CASE("the fast Q8_0 path is bit-identical to the reference", "[quant][simd]
   kernels::quantize_row_q8_0_ref(x.data(), a.data(), static_cast<int64_t>(x.size()));
   kernels::quantize_row_q8_0(x.data(), b.data(), static_cast<int64_t>(x.size()));
   CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(a[0])) == 0);
+}
+
+// At run time ggml's x86 backend quantizes activations with the scale 127/amax and rounds halves
+// to even (its vector rounding), where its file quantizer uses 1/(amax/127) and roundf. The
+// first block is 127 times halves; the second has an amax for which the two scales differ.
+TEST_CASE("activations quantize to Q8_0 and Q8_1 as ggml's CPU backend does", "[quant]") {
+  std::vector<float> x(64);
+  for (int i = 0; i < 32; ++i) x[static_cast<size_t>(i)] = (i % 2 ? 2.5f : -0.5f) + (i == 31 ? 124.5f : 0.f);
+  for (int i = 0; i < 32; ++i) x[32 + static_cast<size_t>(i)] = 0.1f * static_cast<float>(i - 15);
+  x[32] = 3.3f;  // amax
+  kernels::block_q8_0 r[2], a[2];
+  kernels::quantize_row_q8_0_ref(x.data(), r, 64);
+  kernels::quantize_row_q8_0_act(x.data(), a, 64);
+  CHECK(a[0].qs[0] == 0);   // -0.5: to even, where roundf gives -1
+  CHECK(r[0].qs[0] == -1);
+  CHECK(a[0].qs[1] == 2);   // 2.5 -> 2 (roundf: 3)
+  CHECK(r[0].qs[1] == 3);
+  CHECK(a[0].qs[31] == 127);
+  CHECK(a[0].d == r[0].d);  // the stored scale is amax/127 either way
+  const float id = 127.f / 3.3f;
+  for (int i = 0; i < 32; ++i) CHECK(a[1].qs[i] == static_cast<int8_t>(std::nearbyint(x[32 + static_cast<size_t>(i)] * id)));
+  kernels::block_q8_1 q1[2];
+  kernels::quantize_row_q8_1_act(x.data(), q1, 64);
+  for (int b = 0; b < 2; ++b) {
+    int sum = 0;
+    for (int i = 0; i < 32; ++i) {
+      CHECK(q1[b].qs[i] == a[b].qs[i]);
+      sum += q1[b].qs[i];
+    }
+    CHECK(q1[b].d == a[b].d);
+    // s from the F32 scale, then rounded to F16
+    const float amax = b == 0 ? 127.f : 3.3f;
+    CHECK(q1[b].s == kernels::fp32_to_fp16(amax / 127.f * static_cast<float>(sum)));
+  }
 }

@@ -12,8 +12,8 @@ using namespace llmkit;
 
 namespace {
 
-void check_vocab(const std::string& name) {
-  const auto base = fixture::require_shared("vocab/ggml-vocab-" + name + ".gguf");
+void check_vocab(const std::string& name, const std::string& dir = "vocab") {
+  const auto base = fixture::require_shared(dir + "/ggml-vocab-" + name + ".gguf");
   GgufFile f = GgufFile::open(base.string());
   Tokenizer tok(load_vocab(f));
   std::vector<uint8_t> inp = fixture::read_file(base.string() + ".inp");
@@ -51,3 +51,6 @@ TEST_CASE("conformance: gpt-2 (byte-level BPE)", "[tokenizer][shared]") { check_
 TEST_CASE("conformance: bert-bge (WordPiece)", "[tokenizer][shared]") { check_vocab("bert-bge"); }
 TEST_CASE("conformance: falcon (byte-level BPE, falcon pre-tokenizer)", "[tokenizer][shared]") { check_vocab("falcon"); }
 TEST_CASE("conformance: deepseek-llm (byte-level BPE, deepseek-llm pre-tokenizer)", "[tokenizer][shared]") { check_vocab("deepseek-llm"); }
+// Current llama.cpp's sets (vocab-current/): Llama 3.x and Qwen2/2.5/3.
+TEST_CASE("conformance: llama-bpe (Llama 3, byte-level BPE)", "[tokenizer][shared]") { check_vocab("llama-bpe", "vocab-current"); }
+TEST_CASE("conformance: qwen2 (Qwen2, Qwen2.5, Qwen3)", "[tokenizer][shared]") { check_vocab("qwen2", "vocab-current"); }

@@ -23,6 +23,9 @@ struct HfTensor {
   std::vector<int64_t> shape;   // ggml order: shape[0] is the row length
   GgmlType type = GgmlType::F32;  // as llama.cpp's converter writes it at the float output type
   int permute_heads = 0;        // > 0: rows reordered for llama's rope, in this many heads
+  // Computed here rather than copied (rope factors, Gemma's norms as 1 + w): written as F32
+  // from these values; src is nullptr when no checkpoint tensor lies behind them.
+  std::vector<float> values;
 };
 
 struct HfModel {

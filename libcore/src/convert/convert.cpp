@@ -112,7 +112,7 @@ ConvertResult convert_hf_model(const std::string& dir, const std::string& out_pa
   w.set("general.file_type", GgufValue(preset.ftype));
 
   uint64_t done = 0, in_total = 0;
-  for (const auto& t : m.tensors) in_total += t.src->data.size();
+  for (const auto& t : m.tensors) in_total += t.src ? t.src->data.size() : t.values.size() * 4;
   QuantizeResult& q = res.q;
   for (size_t i = 0; i < plan.tensors.size(); ++i) {
     const TensorPlan& tp = plan.tensors[i];
@@ -121,6 +121,14 @@ ConvertResult convert_hf_model(const std::string& dir, const std::string& out_pa
     q.parameters += tp.src->n_elements;
     q.out_bytes += tp.out_bytes;
     w.add_tensor(h.name, tp.to, h.shape, [&, i, to = tp.to](TensorSink& sink) {
+      if (!h.values.empty()) {
+        if (to != GgmlType::F32) throw Error("bad_checkpoint", h.name + ": a computed vector must stay F32");
+        sink.write(h.values.data(), h.values.size() * sizeof(float));
+        if (h.src) h.file->release(*h.src);
+        done += h.values.size() * 4;
+        if (opt.on_tensor_done) opt.on_tensor_done({i, plan.tensors.size(), done, in_total});
+        return;
+      }
       const StTensor& st = *h.src;
       const GgmlType from = ggml_of(st.dtype);
       std::vector<uint8_t> permuted;

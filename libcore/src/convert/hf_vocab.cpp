@@ -436,7 +436,10 @@ void read_vocab(const std::string& dir, const JsonFile& config, const ConvertOpt
     if (!tjson->root["model"]["type"].get_string().get(t)) model_type = t;
     read_added(tjson->root, vb, special_of);
   }
-  if (m.arch == "llama" && has_spm) {
+  // The families whose checkpoints carry a SentencePiece model (Llama 2, Mistral, Gemma, Phi-3);
+  // Llama 3 and Qwen have tokenizer.json's byte-level BPE instead.
+  const bool spm_family = m.arch == "llama" || m.arch == "gemma2" || m.arch == "gemma3" || m.arch == "phi3";
+  if (spm_family && has_spm) {
     vb.model = "llama";
     read_sentencepiece((d / "tokenizer.model").string(), vb);
     // Tokens added on top of the SentencePiece model, as llama.cpp's converter takes them.
