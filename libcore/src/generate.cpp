@@ -43,20 +43,6 @@ size_t find_stop(const std::string& text, size_t added, const std::vector<std::s
 
 }  // namespace
 
-std::vector<int32_t> end_of_generation_tokens(const Vocab& v) {
-  std::vector<int32_t> out;
-  for (int32_t id : {v.eos, v.eot})
-    if (id >= 0) out.push_back(id);
-  // Chat models end a turn with these markers even when the file names another EOS.
-  for (const char* text : {"<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>"}) {
-    const int32_t id = v.find(text);
-    if (id >= 0 && v.types[static_cast<size_t>(id)] == TokenType::Control) out.push_back(id);
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
-
 size_t stable_prefix(std::string_view text, const std::vector<std::string>& stop) {
   size_t n = text.size();
   for (const std::string& s : stop)  // the longest proper prefix of a stop string ending the text
@@ -79,7 +65,7 @@ size_t stable_prefix(std::string_view text, const std::vector<std::string>& stop
 GenerationStats generate(const Model& m, const Tokenizer& tok, KvCache& kv, int64_t n_batch,
                          const GenerationCallbacks& cb) {
   if (n_batch <= 0) throw Error("usage", "the batch size must be positive");
-  const std::vector<int32_t> eog = end_of_generation_tokens(tok.vocab());
+  const std::vector<int32_t>& eog = tok.vocab().eog;
   const auto is_eog = [&](int32_t t) { return std::binary_search(eog.begin(), eog.end(), t); };
   const int64_t V = m.params().n_vocab;
   std::vector<Slot> slots(static_cast<size_t>(kv.n_seq()));

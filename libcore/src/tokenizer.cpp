@@ -294,11 +294,14 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, 
   };
   std::vector<Fragment> frags;
   if (!text.empty()) frags.push_back({text, -1});
+  auto is_space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
   for (int32_t id : vocab_.special_tokens) {
     const TokenType type = vocab_.types[static_cast<size_t>(id)];
     if (!parse_special && type != TokenType::UserDefined) continue;
     const std::string& st = vocab_.tokens[static_cast<size_t>(id)];
     if (st.empty()) continue;
+    const auto strip = vocab_.strip.find(id);
+    const uint8_t how = strip == vocab_.strip.end() ? 0 : strip->second;
     std::vector<Fragment> next;
     for (const Fragment& fr : frags) {
       if (fr.token >= 0) {
@@ -306,9 +309,15 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, 
         continue;
       }
       size_t from = 0;
-      for (size_t at; (at = fr.text.find(st, from)) != std::string_view::npos; from = at + st.size()) {
-        if (at > from) next.push_back({fr.text.substr(from, at - from), -1});
+      for (size_t at; (at = fr.text.find(st, from)) != std::string_view::npos;) {
+        size_t end = at;
+        if (how & Vocab::kStripLeft)
+          while (end > from && is_space(fr.text[end - 1])) --end;
+        if (end > from) next.push_back({fr.text.substr(from, end - from), -1});
         next.push_back({{}, id});
+        from = at + st.size();
+        if (how & Vocab::kStripRight)
+          while (from < fr.text.size() && is_space(fr.text[from])) ++from;
       }
       if (from < fr.text.size()) next.push_back({fr.text.substr(from), -1});
     }

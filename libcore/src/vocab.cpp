@@ -1,3 +1,6 @@
+#include <cctype>
+#include <string_view>
+#include <unordered_set>
 #include <algorithm>
 #include <cstdio>
 
@@ -75,12 +78,32 @@ Vocab load_vocab(const GgufFile& f) {
   }
   v.token_to_id.reserve(n);
   v.byte_token.fill(-1);
+  // Texts llama.cpp takes for end-of-generation markers (chat models end a turn with them even
+  // when the file names another EOS) and for fill-in-the-middle markers: such a token is made a
+  // control token whatever its type in the file, so it is not matched in text unless special
+  // tokens are parsed.
+  static const std::unordered_set<std::string_view> kEndOfGeneration = {
+      "</s>", "<EOT>", "<end_of_turn>", "<end_of_utterance>", "<eos>", "<turn|>", "<|calls|>", "<|call|>",
+      "<|end_of_text|>", "<|endoftext|>", "<|end|>", "<|eom_id|>", "<|eot_id|>", "<|flush|>", "<|im_end|>",
+      "<|return|>", "<|tool_response>", "<｜end▁of▁sentence｜>", "[EOS]", "[EOT]", "[e~[", "_<EOT>"};
+  static const std::unordered_set<std::string_view> kFillInTheMiddle = {
+      "<MID>", "<PAD>", "<PRE>", "<REPO>", "<SUF>", "<fim-middle>", "<fim-pad>", "<fim-prefix>", "<fim-repo>",
+      "<fim-suffix>", "<fim_middle>", "<fim_pad>", "<fim_prefix>", "<fim_suffix>", "<reponame>", "<|code_middle|>",
+      "<|code_prefix|>", "<|code_suffix|>", "<|file_sep|>", "<|fim_middle|>", "<|fim_pad|>", "<|fim_prefix|>",
+      "<|fim_repo|>", "<|fim_suffix|>", "<|middle|>", "<|prefix|>", "<|repo_name|>", "<|suffix|>",
+      "<｜fim▁begin｜>", "<｜fim▁end｜>", "<｜fim▁hole｜>", "[PAD]", "▁<MID>", "▁<PRE>", "▁<SUF>"};
+  for (size_t i = 0; i < n; ++i) {
+    const bool eog = kEndOfGeneration.count(v.tokens[i]) > 0;
+    if (eog) v.eog.push_back(static_cast<int32_t>(i));
+    if (v.types[i] == TokenType::UserDefined && (eog || kFillInTheMiddle.count(v.tokens[i]))) v.types[i] = TokenType::Control;
+  }
   for (size_t i = 0; i < n; ++i) {
     v.token_to_id.emplace(v.tokens[i], static_cast<int32_t>(i));  // first wins on duplicates
     v.max_token_bytes = std::max(v.max_token_bytes, v.tokens[i].size());
     if (v.types[i] == TokenType::Byte && v.kind == TokenizerKind::SentencePiece)
       v.byte_token[static_cast<size_t>(parse_byte_token(v.tokens[i], static_cast<int32_t>(i)))] = static_cast<int32_t>(i);
-    if (v.types[i] == TokenType::Control || v.types[i] == TokenType::UserDefined) v.special_tokens.push_back(static_cast<int32_t>(i));
+    if (v.types[i] == TokenType::Control || v.types[i] == TokenType::UserDefined || v.types[i] == TokenType::Unknown)
+      v.special_tokens.push_back(static_cast<int32_t>(i));
   }
   if (v.kind == TokenizerKind::SentencePiece) {
     v.spm_words_independent = true;
@@ -151,6 +174,20 @@ Vocab load_vocab(const GgufFile& f) {
   if (auto b = f.get_opt<bool>("tokenizer.ggml.add_bos_token")) v.add_bos = *b;
   if (auto e = f.get_opt<bool>("tokenizer.ggml.add_eos_token")) v.add_eos = *e;
   if (auto s = f.get_opt<bool>("tokenizer.ggml.add_space_prefix")) v.add_space_prefix = *s;
+  for (int32_t id : {v.eos, v.eot})
+    if (id >= 0) v.eog.push_back(id);
+  std::sort(v.eog.begin(), v.eog.end());
+  v.eog.erase(std::unique(v.eog.begin(), v.eog.end()), v.eog.end());
+  // llama.cpp gives Phi-3's special tokens (by the model's name) the whitespace after them, but
+  // not <unk>, <s> and <|endoftext|>; "</s>" is named as well, whatever its type.
+  std::string name = f.get_opt<std::string>("general.name").value_or("");
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (name.find("phi-3") != std::string::npos || name.find("phi3") != std::string::npos) {
+    for (int32_t id : v.special_tokens) v.strip[id] |= Vocab::kStripRight;
+    if (int32_t id = v.find("</s>"); id >= 0) v.strip[id] |= Vocab::kStripRight;
+    for (const char* t : {"<unk>", "<s>", "<|endoftext|>"})
+      if (int32_t id = v.find(t); id >= 0) v.strip.erase(id);
+  }
   return v;
 }
 

@@ -55,9 +55,6 @@ struct GenerationCallbacks {
   std::function<bool()> cancelled;
 };
 
-// Tokens that end generation: EOS, EOT and the end-of-turn markers chat formats use.
-std::vector<int32_t> end_of_generation_tokens(const Vocab& v);
-
 // Runs requests through up to kv.n_seq() slots, n_batch tokens per forward pass.
 GenerationStats generate(const Model& m, const Tokenizer& tok, KvCache& kv, int64_t n_batch,
                          const GenerationCallbacks& cb);

@@ -35,10 +35,15 @@ struct Vocab {
   };
   std::unordered_map<uint64_t, Merge> merges;  // (left id << 32 | right id) -> merge (BPE)
   int32_t bos = -1, eos = -1, eot = -1, unk = -1, sep = -1, pad = -1, cls = -1, mask = -1;
+  std::vector<int32_t> eog;  // tokens that end generation: EOS, EOT and the markers llama.cpp takes for them (sorted)
   bool add_bos = false, add_eos = false, add_space_prefix = false;
   bool ignore_merges = false;  // BPE: a word that is a token is taken whole (llama3 family)
   std::array<int32_t, 256> byte_token{};  // SentencePiece <0xXX> tokens (-1 when absent)
-  std::vector<int32_t> special_tokens;    // control and user-defined tokens, longest text first
+  std::vector<int32_t> special_tokens;    // control, user-defined and unknown tokens, longest text first
+  // Whitespace a special token swallows when matched in text, as llama.cpp sets it by model
+  // name (Phi-3's special tokens take the whitespace after them): kStripLeft | kStripRight.
+  static constexpr uint8_t kStripLeft = 1, kStripRight = 2;
+  std::unordered_map<int32_t, uint8_t> strip;
   size_t max_token_bytes = 0;
   // SentencePiece: no token has a ▁ right after another character, so text can be cut before
   // every such ▁ and the pieces encoded (and cached) independently with the same result.
