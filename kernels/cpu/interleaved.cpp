@@ -100,6 +100,17 @@ void pack_q4_0_x16(const void* rows, size_t row_bytes, int64_t n, block_q4_0x16*
   }
 }
 
+void pack_q5_0_x16(const void* rows, size_t row_bytes, int64_t n, block_q5_0x16* dst) {
+  for (int r = 0; r < kPackRows; ++r) {
+    const auto* src = reinterpret_cast<const block_q5_0*>(static_cast<const uint8_t*>(rows) + r * row_bytes);
+    for (int64_t b = 0; b < n / 32; ++b) {
+      dst[b].d[r] = src[b].d;
+      std::memcpy(&dst[b].qh[r], src[b].qh, 4);
+      for (int g = 0; g < 4; ++g) std::memcpy(dst[b].qs[g][r], src[b].qs + 4 * g, 4);
+    }
+  }
+}
+
 namespace {
 // Row r against block_q8_0u activations, given the weight code of (block, column).
 template <class Block, class Code>
@@ -123,6 +134,14 @@ void gemm_q4_0x16_q8_0_ref(int64_t n, const block_q4_0x16* w, const void* a, siz
                            size_t y_stride) {
   q8_0_act_ref(n, w, a, a_stride, ntok, y, y_stride, [](const block_q4_0x16& x, int r, int c) {
     return ((x.qs[(c % 16) / 4][r][c % 4] >> (c < 16 ? 0 : 4)) & 0xF) - 8;
+  });
+}
+
+void gemm_q5_0x16_q8_0_ref(int64_t n, const block_q5_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                           size_t y_stride) {
+  q8_0_act_ref(n, w, a, a_stride, ntok, y, y_stride, [](const block_q5_0x16& x, int r, int c) {
+    const int nibble = (x.qs[(c % 16) / 4][r][c % 4] >> (c < 16 ? 0 : 4)) & 0xF;
+    return (nibble | static_cast<int>((x.qh[r] >> c) & 1) << 4) - 16;
   });
 }
 

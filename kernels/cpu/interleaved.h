@@ -54,6 +54,14 @@ struct block_q4_0x16 {
 };
 static_assert(sizeof(block_q4_0x16) == 16 * sizeof(block_q4_0));
 
+// One block (32 columns) of 16 Q5_0 rows: Q4_0's nibbles plus each row's fifth bits as in Q5_0.
+struct block_q5_0x16 {
+  uint16_t d[kPackRows];           // f16, per row
+  uint32_t qh[kPackRows];          // row r: bit j is the fifth bit of column j
+  uint8_t qs[4][kPackRows][4];     // as block_q4_0x16
+};
+static_assert(sizeof(block_q5_0x16) == 16 * sizeof(block_q5_0));
+
 // 16 consecutive rows of n columns (a multiple of 256), row_bytes apart, into n/256 blocks.
 void pack_q4_K_x16(const void* rows, size_t row_bytes, int64_t n, block_q4_Kx16* dst);
 
@@ -75,6 +83,7 @@ void quantize_row_q8_0u(const float* x, block_q8_0u* y, int64_t n);  // the valu
 // The same for Q8_0 and Q4_0 rows against those activations (n a multiple of 32).
 void pack_q8_0_x16(const void* rows, size_t row_bytes, int64_t n, block_q8_0x16* dst);
 void pack_q4_0_x16(const void* rows, size_t row_bytes, int64_t n, block_q4_0x16* dst);
+void pack_q5_0_x16(const void* rows, size_t row_bytes, int64_t n, block_q5_0x16* dst);
 void gemm_q8_0x16_q8_0_ref(int64_t n, const block_q8_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
                            size_t y_stride);
 void gemm_q8_0x16_q8_0(int64_t n, const block_q8_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
@@ -82,6 +91,10 @@ void gemm_q8_0x16_q8_0(int64_t n, const block_q8_0x16* w, const void* a, size_t 
 void gemm_q4_0x16_q8_0_ref(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
                            size_t y_stride);
 void gemm_q4_0x16_q8_0(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                       size_t y_stride);
+void gemm_q5_0x16_q8_0_ref(int64_t n, const block_q5_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                           size_t y_stride);
+void gemm_q5_0x16_q8_0(int64_t n, const block_q5_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride);
 
 // F16 rows: column k of 16 rows as 16 consecutive halves (32 bytes), against F32 activations.

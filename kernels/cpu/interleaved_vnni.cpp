@@ -170,6 +170,23 @@ struct Q4_0Codes {
   }
 };
 
+// Q5_0: Q4_0's nibbles with the fifth bits of the 16 rows' qh (one 32-bit lane per row) spread
+// to bit 4 of the four bytes of their columns: byte i of a lane gets bit i of the shifted qh.
+struct Q5_0Codes {
+  LLMKIT_VNNI static __m512i fifth(__m512i qh, int shift) {
+    const __m512i v = _mm512_and_si512(_mm512_srli_epi32(qh, static_cast<unsigned>(shift)), _mm512_set1_epi32(0xF));
+    const __m512i spread = _mm512_or_si512(_mm512_or_si512(v, _mm512_slli_epi32(v, 7)),
+                                           _mm512_or_si512(_mm512_slli_epi32(v, 14), _mm512_slli_epi32(v, 21)));
+    return _mm512_slli_epi32(_mm512_and_si512(spread, _mm512_set1_epi32(0x01010101)), 4);
+  }
+  LLMKIT_VNNI static void get(const block_q5_0x16& x, int g, __m512i& lo, __m512i& hi) {
+    const __m512i v = _mm512_loadu_si512(x.qs[g]), low = _mm512_set1_epi8(0x0F), sixteen = _mm512_set1_epi8(16);
+    const __m512i qh = _mm512_loadu_si512(x.qh);
+    lo = _mm512_sub_epi8(_mm512_or_si512(_mm512_and_si512(v, low), fifth(qh, 4 * g)), sixteen);
+    hi = _mm512_sub_epi8(_mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v, 4), low), fifth(qh, 16 + 4 * g)), sixteen);
+  }
+};
+
 template <int T, class Block, class Codes>
 LLMKIT_VNNI void q8_0_act_tile(int64_t nb, const Block* w, const uint8_t* a, size_t a_stride, float* y,
                                size_t y_stride) {
@@ -263,6 +280,9 @@ constexpr TileFn<uint16_t> kF16Tiles[kPackTokens] = {f16_tile<G, 1>, f16_tile<G,
                                                      f16_tile<G, 5>, f16_tile<G, 6>, f16_tile<G, 7>, f16_tile<G, 8>};
 template <int T> constexpr TileFn<block_q8_0x16> kQ8_0Tile = q8_0_act_tile<T, block_q8_0x16, Q8_0Codes>;
 template <int T> constexpr TileFn<block_q4_0x16> kQ4_0Tile = q8_0_act_tile<T, block_q4_0x16, Q4_0Codes>;
+template <int T> constexpr TileFn<block_q5_0x16> kQ5_0Tile = q8_0_act_tile<T, block_q5_0x16, Q5_0Codes>;
+constexpr TileFn<block_q5_0x16> kQ5_0Tiles[kPackTokens] = {kQ5_0Tile<1>, kQ5_0Tile<2>, kQ5_0Tile<3>, kQ5_0Tile<4>,
+                                                           kQ5_0Tile<5>, kQ5_0Tile<6>, kQ5_0Tile<7>, kQ5_0Tile<8>};
 constexpr TileFn<block_q8_0x16> kQ8_0Tiles[kPackTokens] = {kQ8_0Tile<1>, kQ8_0Tile<2>, kQ8_0Tile<3>, kQ8_0Tile<4>,
                                                            kQ8_0Tile<5>, kQ8_0Tile<6>, kQ8_0Tile<7>, kQ8_0Tile<8>};
 constexpr TileFn<block_q4_0x16> kQ4_0Tiles[kPackTokens] = {kQ4_0Tile<1>, kQ4_0Tile<2>, kQ4_0Tile<3>, kQ4_0Tile<4>,
@@ -299,6 +319,10 @@ void gemm_q4_0x16_q8_0(int64_t n, const block_q4_0x16* w, const void* a, size_t 
                        size_t y_stride) {
   by_tiles(kQ4_0Tiles, 32, n, w, a, a_stride, ntok, y, y_stride);
 }
+void gemm_q5_0x16_q8_0(int64_t n, const block_q5_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                       size_t y_stride) {
+  by_tiles(kQ5_0Tiles, 32, n, w, a, a_stride, ntok, y, y_stride);
+}
 
 }  // namespace llmkit::kernels
 
@@ -325,6 +349,10 @@ void gemm_q8_0x16_q8_0(int64_t n, const block_q8_0x16* w, const void* a, size_t 
 void gemm_q4_0x16_q8_0(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride) {
   gemm_q4_0x16_q8_0_ref(n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_q5_0x16_q8_0(int64_t n, const block_q5_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                       size_t y_stride) {
+  gemm_q5_0x16_q8_0_ref(n, w, a, a_stride, ntok, y, y_stride);
 }
 }  // namespace llmkit::kernels
 #endif

@@ -124,6 +124,7 @@ const PackedOps kQ4_Kx16 = packed<k::block_q4_Kx16, k::kQK_K, k::pack_q4_K_x16, 
 const PackedOps kQ6_Kx16 = packed<k::block_q6_Kx16, k::kQK_K, k::pack_q6_K_x16, k::gemm_q6_Kx16_q8_K>(q8_K_bytes, q8_K_prepare);
 const PackedOps kQ8_0x16 = packed<k::block_q8_0x16, 32, k::pack_q8_0_x16, k::gemm_q8_0x16_q8_0>(q8_0u_bytes, q8_0u_prepare);
 const PackedOps kQ4_0x16 = packed<k::block_q4_0x16, 32, k::pack_q4_0_x16, k::gemm_q4_0x16_q8_0>(q8_0u_bytes, q8_0u_prepare);
+const PackedOps kQ5_0x16 = packed<k::block_q5_0x16, 32, k::pack_q5_0_x16, k::gemm_q5_0x16_q8_0>(q8_0u_bytes, q8_0u_prepare);
 const PackedOps kF16x16 = packed_pair<uint16_t, 1, k::pack_f16_x16, k::gemm_f16x16_f32, k::gemm_f16x32_f32>(f32_bytes, nullptr);
 }  // namespace
 
@@ -134,6 +135,7 @@ const PackedOps* packed_ops(GgmlType t) {
     case GgmlType::Q6_K: return &kQ6_Kx16;
     case GgmlType::Q8_0: return &kQ8_0x16;
     case GgmlType::Q4_0: return &kQ4_0x16;
+    case GgmlType::Q5_0: return &kQ5_0x16;
     case GgmlType::F16: return &kF16x16;
     default: return nullptr;
   }

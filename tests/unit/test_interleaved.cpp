@@ -45,7 +45,7 @@ void check_kind(const Kind<Packed, Plain>& k) {
     std::vector<uint8_t> wq(row_bytes * kPackRows), aq(a_stride * kPackTokens), ak(k_stride * kPackTokens);
     for (int r = 0; r < kPackRows; ++r) quantize_row(k.type, w.data() + r * n, wq.data() + r * row_bytes, n);
     for (int t = 0; t < kPackTokens; ++t) {
-      quantize_row(k.act_type, a.data() + t * n, aq.data() + t * a_stride, n);
+      quantize_act_row(k.act_type, a.data() + t * n, aq.data() + t * a_stride, n);
       k.prep(a.data() + t * n, ak.data() + t * k_stride, n);
     }
     std::vector<Packed> packed(static_cast<size_t>(nb));
@@ -98,8 +98,11 @@ TEST_CASE("Q6_K rows packed by 16: reference and VNNI kernels equal the plain do
                                              plain_dot<block_q6_K, block_q8_K, vec_dot_q6_K_q8_K_ref>});
 }
 
-TEST_CASE("Q8_0 and Q4_0 rows packed by 16: reference and VNNI kernels equal the plain dot products",
+TEST_CASE("Q8_0, Q4_0 and Q5_0 rows packed by 16: reference and VNNI kernels equal the plain dot products",
           "[kernels][interleaved]") {
+  check_kind(Kind<block_q5_0x16, block_q5_0>{GgmlType::Q5_0, GgmlType::Q8_0, prep_q8_0u, q8_0u_bytes, pack_q5_0_x16, gemm_q5_0x16_q8_0_ref,
+                                             gemm_q5_0x16_q8_0,
+                                             plain_dot<block_q5_0, block_q8_0, vec_dot_q5_0_q8_0_ref>});
   check_kind(Kind<block_q8_0x16, block_q8_0>{GgmlType::Q8_0, GgmlType::Q8_0, prep_q8_0u, q8_0u_bytes, pack_q8_0_x16, gemm_q8_0x16_q8_0_ref,
                                              gemm_q8_0x16_q8_0,
                                              plain_dot<block_q8_0, block_q8_0, vec_dot_q8_0_q8_0_ref>});
