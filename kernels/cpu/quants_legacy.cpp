@@ -122,13 +122,14 @@ void quantize_row_q8_0_act(const float* x, void* vy, int64_t n) {
 void quantize_row_q8_1_act(const float* x, void* vy, int64_t n) {
   auto* y = static_cast<block_q8_1*>(vy);
   for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
-    float amax = 0.f;
-    for (int j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
-    const float d = amax / 127.f, id = amax != 0.f ? 127.f / amax : 0.f;
+    block_q8_0 q;
+    quantize_row_q8_0_act(x, &q, kQK);
     int sum = 0;
-    for (int j = 0; j < kQK; ++j) sum += y[i].qs[j] = static_cast<int8_t>(std::nearbyint(x[j] * id));
-    y[i].d = fp32_to_fp16(d);
-    y[i].s = fp32_to_fp16(d * static_cast<float>(sum));
+    for (int j = 0; j < kQK; ++j) sum += y[i].qs[j] = q.qs[j];
+    float amax = 0.f;  // s comes from the F32 scale, not the F16 one stored
+    for (int j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+    y[i].d = q.d;
+    y[i].s = fp32_to_fp16(amax / 127.f * static_cast<float>(sum));
   }
 }
 

@@ -2,7 +2,9 @@
 """Writes a copy of a GGUF file with one thing made hostile, for the tests: a metadata value
 replaced in place (same size) or a tensor's first float set to NaN.
   gguf_patch.py IN OUT --kv KEY TYPE VALUE     TYPE: f32 | i32 | u32
-  gguf_patch.py IN OUT --nan TENSOR            (an F32 tensor)"""
+  gguf_patch.py IN OUT --nan TENSOR            (an F32 tensor)
+  gguf_patch.py IN OUT --rename OLD NEW        a tensor's name, or general.architecture's value
+                                               when OLD is that value (NEW of the same length)"""
 import struct
 import sys
 
@@ -43,11 +45,19 @@ def main():
             struct.pack_into("<I", b, p, code)
             struct.pack_into(fmt, b, p + 4, value)
             found = True
+        if what == "--rename" and key == "general.architecture" and string(p + 4)[0] == sys.argv[4]:
+            assert len(sys.argv[5]) == len(sys.argv[4])
+            b[p + 12:p + 12 + len(sys.argv[5])] = sys.argv[5].encode()
+            found = True
         if key == "general.alignment":
             alignment = struct.unpack_from("<I", b, p + 4)[0]
         p = skip(p + 4, t)
     tensors = {}
     for _ in range(n_tensors):
+        if what == "--rename" and string(p)[0] == sys.argv[4]:
+            assert len(sys.argv[5]) == len(sys.argv[4])
+            b[p + 8:p + 8 + len(sys.argv[5])] = sys.argv[5].encode()
+            found = True
         name, p = string(p)
         nd = struct.unpack_from("<I", b, p)[0]
         p += 4 + 8 * nd

@@ -245,4 +245,33 @@ head -c 200 "$WORK/in.jsonl.zst" > "$WORK/cut.zst"
 err=$("$BIN/llm-tokenize" -m "$M" < "$WORK/cut.zst" 2>&1 > /dev/null)
 expect_eq "truncated zstd: exit" "$?" 2
 expect_contains "truncated zstd: message" "$err" "zstd"
+# 12. Architectures: an unknown one, a tensor its architecture requires, hyperparameters that do
+# not fit the tensors: one message naming the key or tensor, exit 2, no crash.
+"$BIN/gguf-synth" "$WORK/g3.gguf" --arch gemma3 --embd 128 --layers 2 --heads 4 --kv-heads 2 --head-dim 48 --ff 256 \
+  --window 64 --vocab-size 300 > /dev/null
+$PATCH "$WORK/g3.gguf" "$WORK/arch.gguf" --rename gemma3 gemmaX
+err=$("$BIN/llm-generate" -m "$WORK/arch.gguf" -p x -n 1 2>&1)
+expect_eq "unknown architecture: exit" "$?" 2
+expect_contains "unknown architecture: message" "$err" "architecture 'gemmaX' is not supported (llama, qwen2, qwen3, gemma2, gemma3, phi3, bert)"
+$PATCH "$WORK/g3.gguf" "$WORK/qnorm.gguf" --rename blk.1.attn_q_norm.weight blk.1.attn_q_xorm.weight
+err=$("$BIN/llm-perplexity" -m "$WORK/qnorm.gguf" -f "$SHARED/golden/perplexity/gpl-3.txt" -c 64 --chunks 1 2>&1)
+expect_eq "missing q norm: exit" "$?" 2
+expect_contains "missing q norm: message" "$err" "tensor 'blk.1.attn_q_norm.weight' is missing"
+$PATCH "$WORK/g3.gguf" "$WORK/vlen.gguf" --kv gemma3.attention.value_length u32 64
+$PATCH "$WORK/vlen.gguf" "$WORK/keylen.gguf" --kv gemma3.attention.key_length u32 64
+err=$("$BIN/llm-generate" -m "$WORK/keylen.gguf" -p x -n 1 2>&1)
+expect_eq "key length against the tensors: exit" "$?" 2
+expect_contains "key length against the tensors: message" "$err" "tensor 'blk.0.attn_q.weight' has shape [128, 192], expected [128, 256]"
+$PATCH "$WORK/g3.gguf" "$WORK/kvheads.gguf" --kv gemma3.attention.head_count_kv u32 3
+err=$("$BIN/llm-embed" -m "$WORK/kvheads.gguf" -p x 2>&1)
+expect_eq "KV heads that do not divide: exit" "$?" 2
+expect_contains "KV heads that do not divide: message" "$err" "KV heads must divide the heads"
+$PATCH "$WORK/g3.gguf" "$WORK/rot.gguf" --kv gemma3.rope.dimension_count u32 47
+err=$("$BIN/llm-generate" -m "$WORK/rot.gguf" -p x -n 1 2>&1)
+expect_eq "odd rope dimensions: exit" "$?" 2
+expect_contains "odd rope dimensions: message" "$err" "rope.dimension_count = 47"
+$PATCH "$WORK/g3.gguf" "$WORK/window.gguf" --kv gemma3.attention.sliding_window i32 -5
+err=$("$BIN/llm-generate" -m "$WORK/window.gguf" -p x -n 1 2>&1)
+expect_eq "negative window: exit" "$?" 2
+expect_contains "negative window: message" "$err" "sliding_window"
 finish

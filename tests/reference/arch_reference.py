@@ -23,7 +23,8 @@ VOCAB = "$SHARED/models/llama-2-tiny-random.gguf"  # expanded by the test too
 
 # One entry per architecture feature the forward pass must get right: head sizes that are not
 # n_embd/n_head, odd layer counts against the sliding-window pattern, GQA ratios, tied and
-# untied outputs, Llama 3.1 rope scaling, soft-capping, fused QKV and gate|up.
+# untied outputs, Llama 3.1 rope scaling, soft-capping, fused QKV and gate|up, Phi-3's LongRoPE
+# (contexts past the original 512 take the long factors).
 SYNTH = {
     "llama3.1-style": "--arch llama --embd 256 --layers 3 --heads 4 --kv-heads 1 --ff 512 --rope-base 500000 --rope-llama3 8",
     "llama-tied": "--arch llama --embd 192 --layers 2 --heads 6 --kv-heads 2 --ff 384 --tied",
@@ -33,6 +34,7 @@ SYNTH = {
     "gemma2": "--arch gemma2 --embd 256 --layers 4 --heads 4 --kv-heads 2 --ff 512 --window 256",
     "phi3": "--arch phi3 --embd 256 --layers 3 --heads 4 --kv-heads 2 --ff 512",
     "phi3-mha": "--arch phi3 --embd 192 --layers 2 --heads 2 --kv-heads 2 --ff 256 --tied",
+    "phi3-longrope": "--arch phi3 --embd 256 --layers 2 --heads 4 --kv-heads 4 --ff 512 --longrope 512",
 }
 PROMPTS = ["The capital of France is", "Once upon a time", "def fibonacci(n):",
            "The three laws of thermodynamics", "In 1969, the first humans", "My favourite recipe for bread",

@@ -10,6 +10,7 @@
 #include "llmkit/model.h"
 #include "llmkit/perplexity.h"
 #include "llmkit/quant.h"
+#include "quant/kernel_ops.h"
 #include "llmkit/quant_plan.h"
 #include "llmkit/quantize.h"
 #include "llmkit/sampler.h"

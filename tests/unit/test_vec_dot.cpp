@@ -8,6 +8,7 @@
 #include "cpu/gemm.h"
 #include "cpu/vec_dot.h"
 #include "llmkit/quant.h"
+#include "quant/kernel_ops.h"
 
 using namespace llmkit;
 using namespace llmkit::kernels;

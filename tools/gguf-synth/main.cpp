@@ -19,7 +19,8 @@
 
 int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
   std::string out, shape_name, type_name = "F16", vocab_path, name;
-  int64_t embd = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0, ff = 0, vocab = 0, context = 0, window = -1;
+  int64_t embd = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0, ff = 0, vocab = 0, context = 0, window = -1,
+          longrope = 0;
   float rope_base = 0, rope_llama3 = 0;
   uint64_t seed = 42;
   bool list = false, tied = false;
@@ -45,6 +46,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
   app.add_option("--ff", ff, "feed-forward width");
   app.add_option("--window", window, "sliding-window span of the windowed layers (gemma2, gemma3)");
   app.add_option("--rope-base", rope_base, "rope frequency base");
+  app.add_option("--longrope", longrope, "Phi-3 LongRoPE from this original context (writes the factor tensors)");
   app.add_flag("--tied", tied, "no output.weight: the output reuses the token embedding");
   app.add_option("--rope-llama3", rope_llama3, "Llama 3.1 rope scaling factor (writes rope_freqs; llama only)");
   app.add_option("--vocab-size", vocab, "vocabulary size (placeholder tokens)");
@@ -106,6 +108,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
     else if (shape_name.empty()) o.shape.swa_window = llmkit::find_arch(arch)->swa_default_window;
     if (rope_base > 0) o.shape.rope_base = rope_base;
     if (tied) o.shape.tied = true;
+    if (longrope > 0) o.shape.longrope_ctx = longrope;
     if (rope_llama3 > 0) o.shape.rope_llama3 = rope_llama3;
     if (vocab) o.shape.vocab = vocab;
     if (context) o.shape.context = context;

@@ -33,7 +33,7 @@ void feed(const Model& m, KvCache& kv, int parallel, int64_t n, int64_t batch, s
 
 double run_once(const Model& m, const Test& t, const Params& p, uint64_t seed) {
   omp_set_num_threads(p.threads);
-  KvCache kv(m.params(), p.depth + t.n_prompt + t.n_gen, p.parallel);
+  KvCache kv(m.params(), p.depth + t.n_prompt + t.n_gen, p.parallel, GgmlType::F16, GgmlType::F16, p.batch);
   std::mt19937_64 rng(seed);
   if (p.depth > 0) feed(m, kv, p.parallel, p.depth, p.batch, rng);
   const auto t0 = std::chrono::steady_clock::now();
@@ -50,10 +50,7 @@ double run_once(const Model& m, const Test& t, const Params& p, uint64_t seed) {
 namespace {
 uint64_t matrix_bytes(const Model& m, uint64_t* params) {
   uint64_t bytes = 0, n = 0;
-  auto add = [&](const Weight& w) { bytes += w->n_bytes, n += w->n_elements; };
-  for (const LayerWeights& l : m.layers())
-    for (const Weight* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) add(*w);
-  add(m.output());
+  for (const Weight* w : m.matrices()) bytes += (*w)->n_bytes, n += (*w)->n_elements;
   if (params) *params = n;
   return bytes;
 }
@@ -62,8 +59,9 @@ uint64_t matrix_bytes(const Model& m, uint64_t* params) {
 uint64_t bytes_per_step(const Model& m, int64_t ctx, int parallel) {
   const ModelParams& p = m.params();
   const uint64_t kv_row = static_cast<uint64_t>(p.n_head_kv * p.head_dim) * 2;  // F16
-  return matrix_bytes(m, nullptr) + static_cast<uint64_t>(parallel) * 2 * static_cast<uint64_t>(p.n_layer) *
-                                        static_cast<uint64_t>(ctx) * kv_row;
+  uint64_t positions = 0;  // read per sequence: a windowed layer reads its window only
+  for (int64_t l = 0; l < p.n_layer; ++l) positions += static_cast<uint64_t>(p.layer_is_swa(l) ? std::min(ctx, p.swa_window) : ctx);
+  return matrix_bytes(m, nullptr) + static_cast<uint64_t>(parallel) * 2 * positions * kv_row;
 }
 
 double flops_per_token(const Model& m, int64_t ctx) {

@@ -267,7 +267,8 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     const llmkit::ModelParams& p = model->params();
     int64_t n_ctx = o.n_ctx > 0 ? o.n_ctx : std::min<int64_t>(p.n_ctx_train > 0 ? p.n_ctx_train : 4096, 4096);
     kv = std::make_unique<llmkit::KvCache>(p, n_ctx, o.have_prompt ? 1 : o.parallel,
-                                           llmkit::parse_cache_type(o.cache_type_k), llmkit::parse_cache_type(o.cache_type_v));
+                                           llmkit::parse_cache_type(o.cache_type_k), llmkit::parse_cache_type(o.cache_type_v),
+                                           o.n_batch);
     ps.n_ctx = n_ctx;
     ps.truncate = o.truncate;
     ps.template_text = unescape(o.template_text);

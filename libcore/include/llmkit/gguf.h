@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "llmkit/byte_source.h"
 #include "llmkit/error.h"
 #include "llmkit/ggml_type.h"
 #include "llmkit/gguf_value.h"
@@ -44,17 +45,6 @@ struct GgufOpenOptions {
   // validated, but tensor data past the end is not available. Header-only tools use this.
   bool allow_truncated_data = false;
 };
-
-// Read-only view of a file's bytes: an mmap, or borrowed memory (tests, in-memory parsing).
-class ByteSource {
- public:
-  virtual ~ByteSource() = default;
-  virtual std::span<const uint8_t> bytes() const = 0;
-  // The caller will not read these bytes for a while: a mapping may give their pages back (they
-  // are read again from the file if needed). Borrowed memory ignores it.
-  virtual void release(std::span<const uint8_t>) const {}
-};
-std::shared_ptr<ByteSource> map_file(const std::string& path);  // throws Error("io", ...)
 
 class GgufFile {
  public:

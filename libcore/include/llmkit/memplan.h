@@ -44,7 +44,7 @@ struct ModelMemory {
   uint64_t params = 0, weight_bytes = 0;
   int64_t vocab_tokens = 0, vocab_merges = 0;  // the tokenizer, which the host keeps parsed
   std::vector<WeightInfo> tensors;
-  // Windowed layers hold at most window + batch positions, as llama.cpp sizes them.
+  // Windowed layers hold at most window + batch positions (llmkit's cache, as llama.cpp's).
   bool layer_is_swa(int64_t l) const { return swa_window > 0 && (swa_period <= 0 || (l + 1) % swa_period != 0); }
 };
 

@@ -102,6 +102,8 @@ class Model {
   // "CPU", or "CPU+oneDNN" when some products go through oneDNN (llm-bench's backend column).
   std::string backend_name() const { return dnn_.empty() ? "CPU" : "CPU+oneDNN"; }
   const std::vector<LayerWeights>& layers() const { return layers_; }
+  // Every weight matrix a product reads: the output, then each layer's that the model has.
+  std::vector<const Weight*> matrices() const;
   // Encoders: learned positions, the token-type embedding of type 0, the embeddings' LayerNorm.
   const TensorInfo* pos_embd() const { return pos_embd_; }
   const std::vector<float>& type_embd() const { return type_embd_; }
@@ -129,12 +131,13 @@ class Model {
   std::vector<std::unique_ptr<kernels::onednn::Product>> dnn_;
   bool header_only_ = false;
   void use_onednn(Backend backend);
-  std::vector<Weight*> matrices();  // every weight matrix a product reads: output, then each layer's
+  std::vector<Weight*> mutable_matrices();  // every weight matrix a product reads: output, then each layer's
   std::vector<float> out_norm_;
   std::vector<LayerWeights> layers_;
   const TensorInfo* pos_embd_ = nullptr;
   std::vector<float> type_embd_, embd_norm_, embd_norm_b_;
   std::vector<float> rope_freqs_, rope_long_, rope_short_;
+  float llama3_factor_ = 0.f;  // rope.scaling.type llama3: the factor its rope_freqs come from
   void read_hparams();
   void load_tensors();
   Weight* matrix_slot(Role r, LayerWeights* w);

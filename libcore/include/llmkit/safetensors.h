@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "llmkit/gguf.h"
+#include "llmkit/byte_source.h"
 
 namespace llmkit {
 

@@ -19,6 +19,7 @@ struct ModelShape {
   int64_t swa_window = 0;    // sliding-window span of the windowed layers (the pattern is the architecture's)
   float rope_llama3 = 0.f;   // Llama 3.1 rope scaling factor: a rope_freqs tensor (0: none)
   int64_t experts = 0, experts_used = 0;  // mixture of experts (llm-memcalc only)
+  int64_t longrope_ctx = 0;  // Phi-3 LongRoPE: the original context (rope factor tensors; 0: none)
   int64_t q_dim() const { return heads * head_dim; }
   int64_t kv_dim() const { return kv_heads * head_dim; }
 };
@@ -41,6 +42,10 @@ uint64_t shape_parameters(const ModelShape& s);
 
 // Llama 3.1's rope frequency divisors (n_rot/2 of them) for a scaling factor, with the published
 // defaults (low_freq_factor 1, high_freq_factor 4, original context 8192) unless given.
+// Phi-3 LongRoPE's attention factor for a context extended from original_context: the published
+// rule sqrt(1 + ln(scale) / ln(original_context)), 1 when not extended.
+float longrope_attn_factor(int64_t context, int64_t original_context);
+
 std::vector<float> llama3_rope_factors(float base, int64_t n_rot, float factor, float low_freq_factor = 1.f,
                                        float high_freq_factor = 4.f, int64_t original_context = 8192);
 

@@ -160,12 +160,10 @@ std::vector<HfTensor> rope_scaling(const JsonFile& config, const ArchSpec& spec,
     if (static_cast<int64_t>(lv.size()) != n_rot / 2 || static_cast<int64_t>(sv.size()) != n_rot / 2)
       throw Error("bad_checkpoint", config.path + ": rope_scaling factors must hold " + std::to_string(n_rot / 2) + " values");
     const int64_t orig = config.get_int("original_max_position_embeddings").value_or(n_ctx);
-    // The published rule: sqrt(1 + ln(scale) / ln(original context)), 1 when not extended.
-    const double scale = double(n_ctx) / double(orig);
-    const double attn = scale <= 1.0 ? 1.0 : std::sqrt(1 + std::log(scale) / std::log(double(orig)));
+    const float attn = longrope_attn_factor(n_ctx, orig);
     set_kv(kv, a + "rope.scaling.type", GgufValue("longrope"));
     set_kv(kv, a + "rope.scaling.original_context_length", GgufValue(static_cast<uint32_t>(orig)));
-    set_kv(kv, a + "rope.scaling.attn_factor", GgufValue(static_cast<float>(attn)));
+    set_kv(kv, a + "rope.scaling.attn_factor", GgufValue(attn));
     return {computed("rope_factors_long.weight", std::move(lv)), computed("rope_factors_short.weight", std::move(sv))};
   }
   throw Error("unsupported_model", config.path + ": rope_scaling type '" + std::string(type) + "' is not supported for " +

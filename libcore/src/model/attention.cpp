@@ -10,6 +10,7 @@
 #include "cpu/attention.h"
 #include "cpu/fp16.h"
 #include "llmkit/quant.h"
+#include "quant/kernel_ops.h"
 #include "matmul.h"
 
 namespace llmkit::detail {
@@ -32,18 +33,23 @@ void attend(const ModelParams& p, KvCache& kv, int64_t l, const BatchLayout& b, 
   const int64_t group = H / HKV;
   const QuantOps* k_ops = tk == GgmlType::Q8_0 ? quant_ops(tk) : nullptr;
   const uint64_t qq_bytes = ggml_bytes(GgmlType::Q8_0, static_cast<uint64_t>(D));
-  const int64_t kv_rows = b.kv_rows;
+  const KvRows& rows = window > 0 ? b.windowed : b.full;
+  const int64_t kv_rows = rows.total;
   // Keys transposed per KV head (kt[(kvh * D + i) * kt_stride + row]), so that 16 keys' scores
   // fill the lanes of one vector and every query head of a group shares each key load; the
   // columns past the last row are zero, read by the last 16-key block and never used.
   const int64_t kt_stride = (kv_rows + 15) / 16 * 16 + 16;
   float* kt = !k_ops ? reuse(buf.kt, static_cast<size_t>(KVD * kt_stride)) : nullptr;
-  float* vf = tv != GgmlType::F32 ? reuse(buf.vf, static_cast<size_t>(kv_rows * KVD)) : nullptr;
-  const int64_t n_slots = static_cast<int64_t>(b.seq_first.size());
-  auto seq_of_row = [&](int64_t r) {
-    int64_t s = 0;
-    while (s + 1 < n_slots && b.seq_first[static_cast<size_t>(s) + 1] <= r) ++s;
-    return static_cast<int>(s);
+  // Values as F32 rows too, but for an F32 cache of a global layer, read in place (a windowed
+  // layer's ring is not in position order).
+  float* vf = tv != GgmlType::F32 || window > 0 ? reuse(buf.vf, static_cast<size_t>(kv_rows * KVD)) : nullptr;
+  const int64_t n_slots = static_cast<int64_t>(rows.first_row.size());
+  // The sequence and position of F32 row r.
+  auto locate = [&](int64_t r, int& s, int64_t& pos) {
+    int64_t i = 0;
+    while (i + 1 < n_slots && rows.first_row[static_cast<size_t>(i) + 1] <= r) ++i;
+    s = static_cast<int>(i);
+    pos = rows.first_pos[static_cast<size_t>(i)] + r - rows.first_row[static_cast<size_t>(i)];
   };
   // Keys and values of the sequences in this batch as F32, converted once per layer (every
   // query head of a group reads the same KV head), the keys transposed 16 rows at a time so
@@ -52,29 +58,33 @@ void attend(const ModelParams& p, KvCache& kv, int64_t l, const BatchLayout& b, 
 #pragma omp parallel if (kv_rows * KVD >= 65536)
   {
     thread_local std::vector<float> rows_buf;
-    float* rows = kt ? reuse(rows_buf, static_cast<size_t>(16 * KVD)) : nullptr;
+    float* tmp = kt ? reuse(rows_buf, static_cast<size_t>(16 * KVD)) : nullptr;
 #pragma omp for schedule(static)
     for (int64_t r0 = 0; r0 < kt_stride; r0 += 16) {
       if (kt) {
         for (int64_t rr = 0; rr < 16; ++rr) {
           const int64_t r = r0 + rr;
-          float* dst = rows + rr * KVD;
+          float* dst = tmp + rr * KVD;
           if (r >= kv_rows) {
             std::fill(dst, dst + KVD, 0.f);
             continue;
           }
-          const int s = seq_of_row(r);
-          const uint8_t* src = kv.k_row(s, l, r - b.seq_first[static_cast<size_t>(s)]);
+          int s;
+          int64_t pos;
+          locate(r, s, pos);
+          const uint8_t* src = kv.k_row(s, l, pos);
           if (tk == GgmlType::F32) std::memcpy(dst, src, static_cast<size_t>(KVD) * sizeof(float));
           else dequantize_row(tk, src, dst, KVD);
         }
         for (int64_t c = 0; c < KVD; ++c)
-          for (int64_t rr = 0; rr < 16; ++rr) kt[c * kt_stride + r0 + rr] = rows[rr * KVD + c];
+          for (int64_t rr = 0; rr < 16; ++rr) kt[c * kt_stride + r0 + rr] = tmp[rr * KVD + c];
       }
       if (vf)
         for (int64_t r = r0; r < std::min(kv_rows, r0 + 16); ++r) {
-          const int s = seq_of_row(r);
-          dequantize_row(tv, kv.v_row(s, l, r - b.seq_first[static_cast<size_t>(s)]), vf + r * KVD, KVD);
+          int s;
+          int64_t pos;
+          locate(r, s, pos);
+          dequantize_row(tv, kv.v_row(s, l, pos), vf + r * KVD, KVD);
         }
     }
   }
@@ -103,7 +113,7 @@ void attend(const ModelParams& p, KvCache& kv, int64_t l, const BatchLayout& b, 
         const int64_t j0 = window > 0 ? std::max<int64_t>(0, end - window) : 0, len = end - j0;
         const int64_t h0 = kvh * group + c % chunks * chunk, nq = std::min(chunk, (kvh + 1) * group - h0);
         const float* qt = q + t * QD + h0 * D;
-        const int64_t r0 = b.seq_first[static_cast<size_t>(s)] + j0;
+        const int64_t r0 = rows.first_row[static_cast<size_t>(s)] + j0 - rows.first_pos[static_cast<size_t>(s)];
         if (k_ops) {
           for (int64_t r = 0; r < nq; ++r) {
             quantize_act_row(GgmlType::Q8_0, qt + r * D, qq, D);

@@ -10,15 +10,23 @@
 
 namespace llmkit::detail {
 
+// The positions of each sequence that a layer's attention reads, copied to F32 rows one
+// sequence after another: row first_row[s] + i holds position first_pos[s] + i, i < count[s]
+// (slots not in the batch: none).
+struct KvRows {
+  std::vector<int64_t> first_row, first_pos, count;
+  int64_t total = 0;
+};
+
 // Where a batch's tokens go, fixed before the first layer: each token's sequence and position,
-// and, per cache slot, the rows its keys take in the F32 copies (slots not in the batch: none).
+// and the rows attention reads: every cached position on a global layer, the window before the
+// batch's first token onwards on a windowed one.
 struct BatchLayout {
   const int32_t* seq = nullptr;
   const int64_t* pos = nullptr;
   int64_t n = 0;
-  std::vector<int64_t> seq_first;  // per slot: first row in the F32 keys and values
-  std::vector<int64_t> seq_rows;   // per slot: rows (its cached positions after this batch)
-  int64_t kv_rows = 0, longest = 0;
+  KvRows full, windowed;
+  int64_t longest = 0;
 };
 
 // The F32 copies of keys and values, reused from layer to layer and call to call.

@@ -24,6 +24,7 @@ using detail::add_bias;
 using detail::AttentionBuffers;
 using detail::attend;
 using detail::BatchLayout;
+using detail::KvRows;
 using detail::add_into;
 using detail::matmul;
 using detail::reuse;
@@ -117,16 +118,29 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, Decod
                                       std::to_string(s) + " needs more");
     pos[static_cast<size_t>(t)] = nx++;
   }
+  // A windowed layer's ring holds its window and one batch more: a batch may add that many
+  // positions to a sequence at most.
+  if (p.swa_window > 0)
+    for (int s = 0; s < kv.n_seq(); ++s)
+      if (next[static_cast<size_t>(s)] >= 0 && next[static_cast<size_t>(s)] - kv.n_past(s) > kv.max_batch())
+        throw Error("usage", "a batch adds " + std::to_string(next[static_cast<size_t>(s)] - kv.n_past(s)) +
+                                 " positions to sequence " + std::to_string(s) + "; this cache takes at most " +
+                                 std::to_string(kv.max_batch()) + " at a time");
   BatchLayout layout;
   layout.seq = batch.seq.data();
   layout.pos = pos.data();
   layout.n = n;
-  layout.seq_first.resize(static_cast<size_t>(kv.n_seq()));
-  layout.seq_rows.resize(static_cast<size_t>(kv.n_seq()));
-  for (int s = 0; s < kv.n_seq(); ++s) {
-    layout.seq_first[static_cast<size_t>(s)] = layout.kv_rows;
-    layout.seq_rows[static_cast<size_t>(s)] = std::max<int64_t>(0, next[static_cast<size_t>(s)]);
-    layout.kv_rows += layout.seq_rows[static_cast<size_t>(s)];
+  for (KvRows* rows : {&layout.full, &layout.windowed}) {
+    const bool windowed = rows == &layout.windowed;
+    for (int s = 0; s < kv.n_seq(); ++s) {
+      const int64_t end = std::max<int64_t>(0, next[static_cast<size_t>(s)]);
+      // A windowed layer reads from the window before the batch's first position of the sequence.
+      const int64_t first = windowed && end > 0 ? std::max<int64_t>(0, kv.n_past(s) - p.swa_window + 1) : 0;
+      rows->first_row.push_back(rows->total);
+      rows->first_pos.push_back(first);
+      rows->count.push_back(end - first);
+      rows->total += end - first;
+    }
   }
   for (int64_t t = 0; t < n; ++t) layout.longest = std::max(layout.longest, pos[static_cast<size_t>(t)] + 1);
 

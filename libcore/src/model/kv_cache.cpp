@@ -10,13 +10,25 @@
 
 namespace llmkit {
 
-KvCache::KvCache(const ModelParams& p, int64_t n_ctx, int n_seq, GgmlType type_k, GgmlType type_v)
-    : n_ctx_(n_ctx), n_layer_(p.n_layer), kv_dim_(p.n_head_kv * p.head_dim), n_seq_(n_seq), type_k_(type_k),
-      type_v_(type_v) {
+KvCache::KvCache(const ModelParams& p, int64_t n_ctx, int n_seq, GgmlType type_k, GgmlType type_v, int64_t n_batch)
+    : n_ctx_(n_ctx), n_layer_(p.n_layer), kv_dim_(p.n_head_kv * p.head_dim), n_batch_(n_batch), n_seq_(n_seq),
+      type_k_(type_k), type_v_(type_v) {
   if (p.encoder)
     throw Error("unsupported_model", "'" + p.arch + "' is an encoder: it embeds text (llm-embed) but does not generate");
   if (n_ctx <= 0) throw Error("usage", "the context size must be positive");
   if (n_seq <= 0) throw Error("usage", "the cache needs at least one sequence");
+  if (n_batch <= 0) throw Error("usage", "the batch size must be positive");
+  if (n_ctx > (int64_t(1) << 40))
+    throw Error("too_large", "a KV cache of " + std::to_string(n_ctx) + " tokens is larger than any machine's memory");
+  // Every position of a global layer; a windowed one its window and one batch more, enough for a
+  // batch's first token to see its window while the batch's own positions are written.
+  for (int64_t l = 0; l < p.n_layer; ++l) {
+    const int64_t w = p.layer_is_swa(l) ? p.swa_window : 0;
+    window_.push_back(w);
+    cap_.push_back(w > 0 ? std::min(n_ctx, w + n_batch) : n_ctx);
+    layer_row_.push_back(rows_per_seq_);
+    rows_per_seq_ += static_cast<uint64_t>(cap_.back());
+  }
   for (GgmlType t : {type_k, type_v}) {
     if (t != GgmlType::F16 && t != GgmlType::F32 && t != GgmlType::Q8_0)
       throw Error("usage", std::string("the KV cache cannot hold ") + ggml_type_name(t) + " (f16, f32, q8_0)");
@@ -29,19 +41,21 @@ KvCache::KvCache(const ModelParams& p, int64_t n_ctx, int n_seq, GgmlType type_k
   k_row_ = ggml_bytes(type_k, static_cast<uint64_t>(kv_dim_));
   v_row_ = ggml_bytes(type_v, static_cast<uint64_t>(kv_dim_));
   // Checked before allocating: `-c 2000000000` or `--parallel 64` must say what fits, not abort.
-  const uint64_t per_token = static_cast<uint64_t>(n_seq) * static_cast<uint64_t>(n_layer_) * (k_row_ + v_row_);
+  const uint64_t row_bytes = k_row_ + v_row_;
+  const uint64_t per_token = static_cast<uint64_t>(n_seq) * static_cast<uint64_t>(n_layer_) * row_bytes;
   const uint64_t avail = available_memory_bytes();
-  if (per_token == 0 || static_cast<uint64_t>(n_ctx) > avail / per_token) {
+  if (per_token == 0 || rows_per_seq_ > avail / row_bytes / static_cast<uint64_t>(n_seq)) {
+    const uint64_t per_seq = rows_per_seq_ * row_bytes;
     char msg[512];
     std::snprintf(msg, sizeof msg,
                   "a KV cache of %lld tokens x %d sequence%s needs %.1f GiB; %.1f GiB of memory is available, which "
                   "holds at most %llu tokens in all (-c per sequence x --parallel), fewer with the model's working memory",
                   static_cast<long long>(n_ctx), n_seq, n_seq == 1 ? "" : "s",
-                  double(per_token) * double(n_ctx) / double(uint64_t(1) << 30), double(avail) / double(uint64_t(1) << 30),
+                  double(per_seq) * double(n_seq) / double(uint64_t(1) << 30), double(avail) / double(uint64_t(1) << 30),
                   static_cast<unsigned long long>(per_token ? avail / per_token : 0));
     throw Error("too_large", msg);
   }
-  const uint64_t rows = static_cast<uint64_t>(n_seq) * static_cast<uint64_t>(n_layer_) * static_cast<uint64_t>(n_ctx);
+  const uint64_t rows = static_cast<uint64_t>(n_seq) * rows_per_seq_;
   k_.assign(rows * k_row_, 0);
   v_.assign(rows * v_row_, 0);
   n_past_.assign(static_cast<size_t>(n_seq), 0);

@@ -8,6 +8,7 @@
 #include "cpu/fp16.h"
 #include "cpu/gemm.h"
 #include "llmkit/quant.h"
+#include "quant/kernel_ops.h"
 #include "onednn/onednn_matmul.h"
 
 namespace llmkit::detail {

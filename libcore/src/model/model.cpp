@@ -9,6 +9,8 @@
 #include "llmkit/error.h"
 #include "onednn/onednn_matmul.h"
 #include "llmkit/quant.h"
+#include "llmkit/shapes.h"
+#include "quant/kernel_ops.h"
 
 namespace llmkit {
 namespace {
@@ -70,9 +72,11 @@ void Model::repack(Weight& w, uint8_t* dst) {
     ops->pack(src + static_cast<uint64_t>(g * ops->rows) * row_bytes, row_bytes, n, dst + static_cast<uint64_t>(g) * group_bytes);
   w.packed = dst;
   w.packed_rows = groups * ops->rows;
-  // The file's copy is read again only for the rows left over, or as the token embedding when
-  // the output is tied to it: page it out of this process rather than hold both copies.
-  if (w.packed_rows == w.t->ne[1] && w.t != tok_embd_) file_->release_tensor_data(*w.t);
+  // The file's copy is read again only for the rows left over, or, when the output is tied to the
+  // token embedding, for the rows of the tokens looked up: page it out of this process rather
+  // than hold both copies (the rows looked up come back from the page cache; a 262k-token Gemma
+  // vocabulary would otherwise keep 178 MB twice).
+  if (w.packed_rows == w.t->ne[1]) file_->release_tensor_data(*w.t);
 }
 
 std::unique_ptr<Model> Model::load(std::shared_ptr<const GgufFile> file, const LoadOptions& opt) {
@@ -84,7 +88,7 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const GgufFile> file, const L
   if (opt.header_only) return m;
   m->use_onednn(opt.backend);
   if (opt.repack) {  // one allocation for all the repacked weights, so no page is left part-used
-    const std::vector<Weight*> ws = m->matrices();
+    const std::vector<Weight*> ws = m->mutable_matrices();
     uint64_t total = 0;
     for (const Weight* x : ws) total += packed_size(*x);
     if (total) {
@@ -120,7 +124,7 @@ void Model::use_onednn(Backend backend) {
   if (backend == Backend::Cpu) return;
   bool native[2] = {backend == Backend::OneDnn || kernels::onednn::native(kernels::onednn::WeightType::F32),
                     backend == Backend::OneDnn || kernels::onednn::native(kernels::onednn::WeightType::BF16)};
-  for (Weight* x : matrices()) {
+  for (Weight* x : mutable_matrices()) {
     const GgmlType t = (*x)->type;
     if (t != GgmlType::F32 && t != GgmlType::BF16) continue;
     const auto type = t == GgmlType::BF16 ? kernels::onednn::WeightType::BF16 : kernels::onednn::WeightType::F32;
@@ -132,7 +136,13 @@ void Model::use_onednn(Backend backend) {
   }
 }
 
-std::vector<Weight*> Model::matrices() {
+std::vector<const Weight*> Model::matrices() const {
+  std::vector<const Weight*> out;
+  for (Weight* w : const_cast<Model*>(this)->mutable_matrices()) out.push_back(w);
+  return out;
+}
+
+std::vector<Weight*> Model::mutable_matrices() {
   std::vector<Weight*> ws;
   if (output_.t) ws.push_back(&output_);
   for (LayerWeights& w : layers_)
@@ -203,8 +213,15 @@ void Model::read_hparams() {
     if (p.rope_scale == 0.f) p.rope_scale = 1.f;
     p.rope_attn_factor = hpf("rope.scaling.attn_factor", 1.f);
     p.n_ctx_orig = hp("rope.scaling.original_context_length", false, p.n_ctx_train);
-    if (auto t = f.get_opt<std::string>(key("rope.scaling.type")); t && *t != "linear" && *t != "none" && *t != "longrope")
-      throw Error("unsupported_model", key("rope.scaling.type") + " '" + *t + "' is not supported (linear, longrope)");
+    const std::string scaling = f.get_opt<std::string>(key("rope.scaling.type")).value_or("linear");
+    if (scaling != "linear" && scaling != "none" && scaling != "longrope" && scaling != "llama3")
+      throw Error("unsupported_model", key("rope.scaling.type") + " '" + scaling + "' is not supported (linear, llama3, longrope)");
+    // Llama 3.1's scaling divides each pair's frequency by its own factor (rope_freqs): computed
+    // here by Meta's rule from the keys when the file has no such tensor.
+    if (scaling == "llama3") {
+      llama3_factor_ = p.rope_scale;
+      p.rope_scale = 1.f;
+    }
     p.rope_neox = a.rope_neox;
     p.act = a.act;
     p.embd_scale = a.embd_scale;
@@ -317,6 +334,16 @@ void Model::load_tensors() {
       }
     }
   if (!output_.t && !p.encoder) output_.t = tok_embd_;
+  if (llama3_factor_ > 0 && rope_freqs_.empty()) {
+    const auto key = [&](const char* k) { return p.arch + "." + k; };
+    rope_freqs_ = llama3_rope_factors(p.rope_base, p.n_rot, llama3_factor_,
+                                      f.get_opt<float>(key("rope.scaling.low_freq_factor")).value_or(1.f),
+                                      f.get_opt<float>(key("rope.scaling.high_freq_factor")).value_or(4.f),
+                                      f.get_int(key("rope.scaling.original_context_length")).value_or(8192));
+    for (float v : rope_freqs_)
+      if (!std::isfinite(v) || v <= 0)
+        throw Error("bad_model", p.arch + ".rope.scaling.* give a rope factor that is not a positive number");
+  }
 }
 
 }  // namespace llmkit

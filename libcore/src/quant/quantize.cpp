@@ -11,6 +11,7 @@
 #include "llmkit/error.h"
 #include "llmkit/gguf_writer.h"
 #include "llmkit/quant.h"
+#include "quant/kernel_ops.h"
 
 namespace llmkit {
 namespace {

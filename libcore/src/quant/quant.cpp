@@ -1,4 +1,5 @@
 #include "llmkit/quant.h"
+#include "quant/kernel_ops.h"
 
 #include <cstring>
 

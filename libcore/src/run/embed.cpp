@@ -65,9 +65,11 @@ std::vector<float> Embedder::hidden(std::span<const std::vector<int32_t>> seqs, 
   int64_t longest = 0;
   for (const auto& s : seqs) longest = std::max(longest, static_cast<int64_t>(s.size()));
   const int n_seq = static_cast<int>(seqs.size());
-  if (!kv_ || kv_->n_seq() < n_seq || kv_->n_ctx() < longest)
+  // Each sequence goes in whole in one pass, so a windowed layer keeps all of it.
+  if (!kv_ || kv_->n_seq() < n_seq || kv_->n_ctx() < longest || kv_->max_batch() < longest)
     kv_ = std::make_unique<KvCache>(m_.params(), std::max(longest, kv_ ? kv_->n_ctx() : 0),
-                                    std::max(n_seq, kv_ ? kv_->n_seq() : 0));
+                                    std::max(n_seq, kv_ ? kv_->n_seq() : 0), GgmlType::F16, GgmlType::F16,
+                                    std::max({longest, n_batch_, kv_ ? kv_->max_batch() : 0}));
   kv_->clear_all();
   Batch b;
   for (int s = 0; s < n_seq; ++s) {

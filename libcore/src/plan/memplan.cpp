@@ -10,6 +10,7 @@
 #include "llmkit/gguf.h"
 #include "llmkit/gguf_writer.h"
 #include "llmkit/quant.h"
+#include "quant/kernel_ops.h"
 #include "llmkit/quant_plan.h"
 
 namespace llmkit {
@@ -144,10 +145,11 @@ MemPlan plan_memory(const ModelMemory& m, const MemOptions& o) {
       if (is_embd) p.mapped_only += w.bytes;  // the host still maps it for the lookups
       continue;
     }
+    // Only the rows of the tokens seen are read from the token embedding, but the kernel maps the
+    // pages around each fault too (64 KiB): a batch of distinct tokens makes about that much
+    // resident each.
+    const uint64_t touched = std::min<uint64_t>(w.bytes, static_cast<uint64_t>(std::min(o.n_batch, o.n_ctx * o.n_parallel)) << 16);
     if (is_embd && !is_out) {
-      // Only the rows of the tokens seen are read, but the kernel maps the pages around each
-      // fault too (64 KiB): a batch of distinct tokens makes about that much resident each.
-      const uint64_t touched = std::min<uint64_t>(w.bytes, static_cast<uint64_t>(std::min(o.n_batch, o.n_ctx * o.n_parallel)) << 16);
       p.weights_host += touched;
       p.mapped_only += w.bytes - touched;
       continue;
@@ -157,7 +159,10 @@ MemPlan plan_memory(const ModelMemory& m, const MemOptions& o) {
       continue;
     }
     uint64_t resident = cpu_weight_bytes(w, o.repack);
-    if (is_embd && resident != w.bytes) resident += w.bytes;  // tied: packed for the output, file rows for lookups
+    if (is_embd && resident != w.bytes) {  // tied: packed for the output, the file's rows for lookups
+      resident += touched;
+      p.mapped_only += w.bytes - touched;
+    }
     p.weights_host += resident;
     p.read_per_token_host += read;
   }

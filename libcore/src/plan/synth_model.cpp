@@ -83,6 +83,14 @@ std::vector<SynthTensor> synth_tensors(const ModelShape& s) {
     if (t.ne.size() > 2) throw Error("usage", "gguf-synth does not make mixture-of-experts models ('" + std::string(s.name) + "')");
     SynthTensor st{t.name, t.ne[0], t.ne.size() == 2 ? t.ne[1] : 0, t.norm ? 1.0f : 0.f, t.norm ? 0.05f : 0.1f, {}};
     if (t.name == "rope_freqs.weight") st.values = llama3_rope_factors(s.rope_base, s.head_dim, s.rope_llama3);
+    // LongRoPE factors: the long ones rising to the context's extension over the dimensions, as the
+    // published ones do, the short ones near 1.
+    const bool long_f = t.name == "rope_factors_long.weight", short_f = t.name == "rope_factors_short.weight";
+    if (long_f || short_f) {
+      const int64_t n = s.head_dim / 2;
+      const double top = long_f ? double(s.context) / double(s.longrope_ctx) : 1.1;
+      for (int64_t i = 0; i < n; ++i) st.values.push_back(static_cast<float>(1 + (top - 1) * double(i) / double(std::max<int64_t>(1, n - 1))));
+    }
     out.push_back(std::move(st));
   }
   return out;
@@ -180,6 +188,12 @@ GgufWriter synth_writer(const SynthOptions& opt) {
   w.set(key("attention.layer_norm_rms_epsilon"), GgufValue(spec->norm_eps));
   w.set(key("rope.freq_base"), GgufValue(s.rope_base));
   if (spec->swa_period && s.swa_window > 0) w.set(key("attention.sliding_window"), GgufValue(uint32_t(s.swa_window)));
+  if (s.longrope_ctx > 0) {
+    if (std::string(s.arch) != "phi3") throw Error("usage", "LongRoPE factors are Phi-3's (--arch phi3)");
+    w.set(key("rope.scaling.type"), GgufValue("longrope"));
+    w.set(key("rope.scaling.original_context_length"), GgufValue(uint32_t(s.longrope_ctx)));
+    w.set(key("rope.scaling.attn_factor"), GgufValue(longrope_attn_factor(s.context, s.longrope_ctx)));
+  }
   if (spec->attn_softcap) {
     w.set(key("attn_logit_softcapping"), GgufValue(50.f));
     w.set(key("final_logit_softcapping"), GgufValue(30.f));

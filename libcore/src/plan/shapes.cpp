@@ -98,7 +98,8 @@ std::vector<ShapeTensor> shape_tensors(const ModelShape& s) {
     for (int64_t l = 0; l < (per_layer ? s.layers : 1); ++l)
       for (const TensorSpec& t : a->tensors) {
         if (t.layer != per_layer) continue;
-        const bool wanted = t.required || (t.role == Role::Output && !s.tied) || (t.role == Role::RopeFreqs && s.rope_llama3 > 0);
+        const bool wanted = t.required || (t.role == Role::Output && !s.tied) || (t.role == Role::RopeFreqs && s.rope_llama3 > 0) ||
+                            ((t.role == Role::RopeLong || t.role == Role::RopeShort) && s.longrope_ctx > 0);
         if (!wanted) continue;
         if (s.experts > 0 && (t.role == Role::Gate || t.role == Role::Up || t.role == Role::Down)) {
           const char* n = t.role == Role::Gate ? "ffn_gate_exps.weight" : t.role == Role::Up ? "ffn_up_exps.weight" : "ffn_down_exps.weight";
@@ -121,6 +122,11 @@ uint64_t shape_parameters(const ModelShape& s) {
     n += e;
   }
   return n;
+}
+
+float longrope_attn_factor(int64_t context, int64_t original_context) {
+  const double scale = double(context) / double(original_context);
+  return scale <= 1.0 ? 1.f : static_cast<float>(std::sqrt(1 + std::log(scale) / std::log(double(original_context))));
 }
 
 // Meta's published rule: wavelengths shorter than original_context / high_freq_factor keep their

@@ -1,0 +1,93 @@
+// Details of the newer architectures that whole-model comparisons with llama.cpp do not isolate.
+// Sliding-window layers keep a ring of their window plus one batch: the logits must be those of a
+// cache that keeps every position, bit for bit, however the batches fall across the ring's wrap,
+// for several sequences at once, and a batch too large for the ring is refused.
+#include <catch2/catch.hpp>
+
+#include <memory>
+
+#include "llmkit/error.h"
+#include "llmkit/gguf.h"
+#include "llmkit/gguf_writer.h"
+#include "llmkit/model.h"
+#include "llmkit/synth_model.h"
+#include "support/fixture.h"
+
+using namespace llmkit;
+
+TEST_CASE("a windowed layer's ring gives the logits of a full cache", "[engine][window]") {
+  for (const char* arch : {"gemma3", "gemma2"}) {
+    INFO(arch);
+    SynthOptions o;
+    o.shape = {"w", arch, 3, 64, 2, 1, 32, 128, 300, 1024, true, 10000.f, 24};
+    const auto path = fixture::temp_dir() / "w.gguf";
+    write_synth_model(o, path.string());
+    auto file = std::make_shared<GgufFile>(GgufFile::open(path.string()));
+    auto m = Model::load(file);
+    REQUIRE(m->params().swa_window == 24);
+    std::vector<int32_t> tokens;
+    for (int i = 0; i < 200; ++i) tokens.push_back((i * 37 + 11) % 300);
+    // The reference keeps every position (its ring is the whole context).
+    KvCache full(m->params(), 256, 2, GgmlType::F16, GgmlType::F16, 256);
+    const std::vector<float> want = forward(*m, full, tokens, true, 256);
+    for (int64_t batch : {1, 7, 16}) {
+      KvCache ring(m->params(), 256, 2, GgmlType::F16, GgmlType::F16, batch);
+      bool windowed = false;
+      for (int64_t l = 0; l < m->params().n_layer; ++l) {
+        windowed |= ring.window(l) > 0;
+        if (ring.window(l) > 0) CHECK(ring.capacity(l) == 24 + batch);
+        else CHECK(ring.capacity(l) == 256);
+      }
+      CHECK(windowed);
+      INFO("batch " << batch);
+      CHECK(forward(*m, ring, tokens, true, batch) == want);
+      // Two sequences in one batch, each with its own ring.
+      ring.clear_all();
+      Batch b;
+      std::vector<float> got;
+      for (size_t i = 0; i < tokens.size(); i += static_cast<size_t>(batch)) {
+        b.clear();
+        for (size_t j = i; j < std::min(tokens.size(), i + static_cast<size_t>(batch)); ++j) b.add(tokens[j], 1, true);
+        if (i < 64) b.add(tokens[i], 0, false);
+        const std::vector<float> l = decode(*m, ring, b);
+        got.insert(got.end(), l.begin(), l.end());
+      }
+      CHECK(got == want);
+      Batch big;
+      for (int64_t j = 0; j <= batch; ++j) big.add(1, 0, false);
+      CHECK_THROWS_WITH(decode(*m, ring, big), Catch::Contains("takes at most"));
+    }
+  }
+}
+
+// A Llama 3.1 file may carry rope.scaling.type llama3 and its factor instead of the rope_freqs
+// tensor: the engine computes the same factors, and the logits are those of the file with it.
+TEST_CASE("Llama 3.1 rope factors from the scaling keys equal the rope_freqs tensor", "[engine][rope]") {
+  SynthOptions o;
+  o.shape = {"r", "llama", 2, 64, 2, 1, 32, 128, 300, 4096, true, 500000.f, 0, 8.f};
+  const auto dir = fixture::temp_dir();
+  write_synth_model(o, (dir / "with.gguf").string());
+  const auto with = std::make_shared<GgufFile>(GgufFile::open((dir / "with.gguf").string()));
+  REQUIRE(with->find_tensor("rope_freqs.weight"));
+  GgufWriter w;
+  w.copy_metadata(*with);
+  w.set("llama.rope.scaling.type", GgufValue("llama3"));
+  w.set("llama.rope.scaling.factor", GgufValue(8.f));
+  w.set("llama.rope.scaling.original_context_length", GgufValue(uint32_t(8192)));
+  for (const TensorInfo& t : with->tensors()) {
+    if (t.name == "rope_freqs.weight") continue;
+    std::vector<int64_t> shape(t.ne.begin(), t.ne.begin() + t.n_dims);
+    w.add_tensor(t.name, t.type, shape, [&, &t = t](TensorSink& sink) {
+      const auto d = with->tensor_data(t);
+      sink.write(d.data(), d.size());
+    });
+  }
+  w.write((dir / "keys.gguf").string());
+  const auto keys = std::make_shared<GgufFile>(GgufFile::open((dir / "keys.gguf").string()));
+  auto a = Model::load(with), b = Model::load(keys);
+  CHECK(b->rope_factors(4096) == a->rope_factors(4096));
+  std::vector<int32_t> tokens;
+  for (int i = 0; i < 40; ++i) tokens.push_back((i * 13 + 5) % 300);
+  KvCache ka(a->params(), 64), kb(b->params(), 64);
+  CHECK(forward(*a, ka, tokens, true) == forward(*b, kb, tokens, true));
+}
