@@ -56,5 +56,23 @@ PY
   )
   echo "$name: greedy continuations equal to llama.cpp's: $same of $total"
   expect_eq "$name: greedy continuations equal (at least $need of $total)" "$([ "$same" -ge "$need" ] && echo ok)" ok
+  if [ "$(py '"model" in r' <<< "$rec")" == True ]; then
+    # The other tools on the real models: --parallel 4 gives each record the text it gets alone,
+    # and llm-embed's decoder pooling gives unit vectors of the embedding width.
+    py 'json.dumps([{"id": i, "prompt": g["prompt"]} for i, g in enumerate(r["greedy"])])' <<< "$rec" |
+      python3 -c 'import json,sys; [print(json.dumps(x)) for x in json.load(sys.stdin)]' > "$WORK/p.jsonl"
+    for np in 1 4; do
+      "$BIN/llm-generate" -m "$model" --temp 0 -n 16 --parallel $np < "$WORK/p.jsonl" 2> /dev/null |
+        py '[x["output"] for x in rs]' > "$WORK/par.$np"
+    done
+    expect_eq "$name: --parallel 4 equals --parallel 1" "$(cat "$WORK/par.4")" "$(cat "$WORK/par.1")"
+    expect_eq "$name: 10 generations" "$(py 'len(rs)' < "$WORK/p.jsonl")" 10
+    embd=$("$BIN/gguf-info" --json "$model" | py 'r["embedding_length"]')
+    printf '{"id":1,"text":"The cat sat on the mat."}\n{"id":2,"text":"A long walk by the river."}\n' |
+      "$BIN/llm-embed" -m "$model" > "$WORK/e.jsonl" 2> /dev/null
+    expect_eq "$name: embeddings of the embedding width, L2-normalized" \
+      "$(py '[(len(x["embedding"]), round(sum(v * v for v in x["embedding"]), 4)) for x in rs]' < "$WORK/e.jsonl")" \
+      "[($embd, 1.0), ($embd, 1.0)]"
+  fi
 done
 finish
