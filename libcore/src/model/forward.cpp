@@ -35,8 +35,6 @@ struct Activations {
   AttentionBuffers attn;
 };
 
-// The per-token steps run across threads for prompts (where, left serial, they would cap how
-// far a second thread speeds things up) and on the calling thread for a few tokens.
 void rms_norm_row(const float* x, const float* w, float eps, float* y, int64_t dim) {
   double ss = 0;
   for (int64_t i = 0; i < dim; ++i) ss += double(x[i]) * x[i];
@@ -44,6 +42,8 @@ void rms_norm_row(const float* x, const float* w, float eps, float* y, int64_t d
   for (int64_t i = 0; i < dim; ++i) y[i] = x[i] * scale * w[i];
 }
 
+// The per-token steps run across threads for prompts (where, left serial, they would cap how
+// far a second thread speeds things up) and on the calling thread for a few tokens.
 void rms_norm(const float* x, const std::vector<float>& w, float eps, float* y, int64_t n, int64_t dim) {
 #pragma omp parallel for schedule(static) if (n >= 8)
   for (int64_t t = 0; t < n; ++t) rms_norm_row(x + t * dim, w.data(), eps, y + t * dim, dim);
@@ -85,26 +85,12 @@ void scale_rows(float* x, float s, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= s;
 }
 
-}  // namespace
-
-std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, DecodeOutput out) {
-  const ModelParams& p = m.params();
-  if (p.encoder) throw Error("unsupported_model", "'" + p.arch + "' is an encoder: it embeds text but cannot generate");
-  const GgufFile& f = m.file();
+// Where a batch's tokens go: each token's position (its sequence continues where its cache
+// ends), each sequence's next free position, and the cached rows each kind of layer reads.
+// Checked before anything is written.
+BatchLayout lay_out(const ModelParams& p, const KvCache& kv, const Batch& batch, std::vector<int64_t>& pos,
+                    std::vector<int64_t>& next) {
   const int64_t n = static_cast<int64_t>(batch.size());
-  const int64_t E = p.n_embd, H = p.n_head, HKV = p.n_head_kv, D = p.head_dim, QD = p.q_dim(), KVD = p.kv_dim(), F = p.n_ff;
-  if (n == 0) return {};
-  if (batch.seq.size() != batch.token.size() || batch.logits.size() != batch.token.size())
-    throw Error("usage", "batch fields differ in length");
-
-  // The calling thread's buffers, bound to references here so that the parallel regions below
-  // share them (a thread_local name inside a region would mean each worker's own buffer).
-  thread_local Activations calling_thread;
-  Activations& a = calling_thread;
-
-  // Positions: each sequence continues where its cache ends. Checked before anything is written.
-  std::vector<int64_t>& pos = a.pos;
-  std::vector<int64_t>& next = a.next;
   pos.resize(static_cast<size_t>(n));
   next.assign(static_cast<size_t>(kv.n_seq()), -1);
   for (int64_t t = 0; t < n; ++t) {
@@ -143,6 +129,29 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, Decod
     }
   }
   for (int64_t t = 0; t < n; ++t) layout.longest = std::max(layout.longest, pos[static_cast<size_t>(t)] + 1);
+  return layout;
+}
+
+}  // namespace
+
+std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, DecodeOutput out) {
+  const ModelParams& p = m.params();
+  if (p.encoder) throw Error("unsupported_model", "'" + p.arch + "' is an encoder: it embeds text but cannot generate");
+  const GgufFile& f = m.file();
+  const int64_t n = static_cast<int64_t>(batch.size());
+  const int64_t E = p.n_embd, H = p.n_head, HKV = p.n_head_kv, D = p.head_dim, QD = p.q_dim(), KVD = p.kv_dim(), F = p.n_ff;
+  if (n == 0) return {};
+  if (batch.seq.size() != batch.token.size() || batch.logits.size() != batch.token.size())
+    throw Error("usage", "batch fields differ in length");
+
+  // The calling thread's buffers, bound to references here so that the parallel regions below
+  // share them (a thread_local name inside a region would mean each worker's own buffer).
+  thread_local Activations calling_thread;
+  Activations& a = calling_thread;
+
+  const BatchLayout layout = lay_out(p, kv, batch, a.pos, a.next);
+  const std::vector<int64_t>& pos = a.pos;
+  const std::vector<int64_t>& next = a.next;
 
   auto &x = a.x, &xn = a.xn, &q = a.q, &att = a.att, &tmp = a.tmp, &kk = a.kk, &vv = a.vv, &g = a.g, &u = a.u;
   for (auto* v : {&x, &xn, &tmp}) v->resize(static_cast<size_t>(n * std::max(E, QD)));
