@@ -107,29 +107,31 @@ void quantize_row_q8_0_ref(const float* x, void* vy, int64_t n) {
   }
 }
 
+namespace {
+// One block as ggml's x86 backend quantizes activations; returns the block's largest magnitude.
+float quantize_block_act(const float* x, uint16_t& d, int8_t* qs) {
+  float amax = 0.f;
+  for (int j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+  const float id = amax != 0.f ? 127.f / amax : 0.f;
+  d = fp32_to_fp16(amax / 127.f);
+  // nearbyint in the default rounding mode: halves to even, as the vector rounding ggml uses.
+  for (int j = 0; j < kQK; ++j) qs[j] = static_cast<int8_t>(std::nearbyint(x[j] * id));
+  return amax;
+}
+}  // namespace
+
 void quantize_row_q8_0_act(const float* x, void* vy, int64_t n) {
   auto* y = static_cast<block_q8_0*>(vy);
-  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
-    float amax = 0.f;
-    for (int j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
-    const float id = amax != 0.f ? 127.f / amax : 0.f;
-    y[i].d = fp32_to_fp16(amax / 127.f);
-    // nearbyint in the default rounding mode: halves to even, as the vector rounding ggml uses.
-    for (int j = 0; j < kQK; ++j) y[i].qs[j] = static_cast<int8_t>(std::nearbyint(x[j] * id));
-  }
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) quantize_block_act(x, y[i].d, y[i].qs);
 }
 
 void quantize_row_q8_1_act(const float* x, void* vy, int64_t n) {
   auto* y = static_cast<block_q8_1*>(vy);
   for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
-    block_q8_0 q;
-    quantize_row_q8_0_act(x, &q, kQK);
+    const float amax = quantize_block_act(x, y[i].d, y[i].qs);
     int sum = 0;
-    for (int j = 0; j < kQK; ++j) sum += y[i].qs[j] = q.qs[j];
-    float amax = 0.f;  // s comes from the F32 scale, not the F16 one stored
-    for (int j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
-    y[i].d = q.d;
-    y[i].s = fp32_to_fp16(amax / 127.f * static_cast<float>(sum));
+    for (int j = 0; j < kQK; ++j) sum += y[i].qs[j];
+    y[i].s = fp32_to_fp16(amax / 127.f * static_cast<float>(sum));  // from the F32 scale, not the F16 one
   }
 }
 

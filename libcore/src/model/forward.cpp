@@ -202,24 +202,28 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, Decod
     add_into(x.data(), tmp.data(), n * E);
 
     rms_norm(x.data(), w.ffn_norm, p.norm_eps, xn.data(), n, E);
-    if (w.w_gate_up.t) {  // gate | up in one product: each token's row holds the gate, then up
+    // Gate and up rows, gate_stride apart: separate products, or gate | up in one (each token's
+    // row holds the gate, then up), read where the product left them.
+    const float* gate = g.data();
+    const float* up = u.data();
+    int64_t gate_stride = F;
+    if (w.w_gate_up.t) {
       float* gu = reuse(a.gu, static_cast<size_t>(n * 2 * F));
       matmul(f, w.w_gate_up, xn.data(), gu, n);
-      for (int64_t t = 0; t < n; ++t) {
-        std::memcpy(g.data() + t * F, gu + t * 2 * F, static_cast<size_t>(F) * sizeof(float));
-        std::memcpy(u.data() + t * F, gu + t * 2 * F + F, static_cast<size_t>(F) * sizeof(float));
-      }
+      gate = gu, up = gu + F, gate_stride = 2 * F;
     } else {
       matmul(f, {{&w.w_gate, g.data()}, {&w.w_up, u.data()}}, xn.data(), n);
     }
 #pragma omp parallel for schedule(static) if (n >= 8)
     for (int64_t t = 0; t < n; ++t) {
-      float* gt = g.data() + t * F;
+      const float* gt = gate + t * gate_stride;
+      const float* ut = up + t * gate_stride;
+      float* ot = g.data() + t * F;
       if (p.act == Activation::Gelu) {
-        k::gelu_row(gt, gt, F);
-        for (int64_t i = 0; i < F; ++i) gt[i] *= u[static_cast<size_t>(t * F + i)];
+        k::gelu_row(gt, ot, F);
+        for (int64_t i = 0; i < F; ++i) ot[i] *= ut[i];
       } else {
-        k::swiglu(gt, u.data() + t * F, gt, F);
+        k::swiglu(gt, ut, ot, F);
       }
     }
     matmul(f, w.w_down, g.data(), tmp.data(), n);
