@@ -1,0 +1,71 @@
+// One render: the scope chain, the limits' counters, statement execution and expression
+// evaluation. Builtins (filters, tests, methods, globals) are in builtins.cpp.
+#pragma once
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "jinja/ast.h"
+#include "jinja/value_ops.h"
+
+namespace llmkit::jinja {
+
+struct Scope {
+  std::vector<std::pair<std::string, Value>> vars;
+  std::shared_ptr<Scope> parent;
+  const Value* find(const std::string& name) const;
+  void set(const std::string& name, Value v);
+};
+using ScopePtr = std::shared_ptr<Scope>;
+
+using Args = std::vector<Value>;
+using Kwargs = std::vector<std::pair<std::string, Value>>;
+
+class Interp {
+ public:
+  Interp(const RenderOptions& options, ScopePtr globals);
+  void run(const std::vector<NodePtr>& body, std::string& out);
+
+  // Used by callables and builtins.
+  enum class Flow { Normal, Break, Continue };
+  Flow exec_block(const std::vector<NodePtr>& body, const ScopePtr& scope, std::string& out);
+  Value call(const Value& fn, Args& args, Kwargs& kwargs);
+  Value eval_default(const Node& n, const ScopePtr& scope);  // a macro parameter's default
+  void step();                         // counts work; enforces the step and time limits
+  void check_size(size_t bytes) const;  // a string this long would pass the output limit
+  struct DepthGuard {
+    Interp& in;
+    explicit DepthGuard(Interp& i);
+    ~DepthGuard() { --in.depth_; }
+  };
+  const RenderOptions& options() const { return opt_; }
+
+  // Builtins (builtins.cpp).
+  Value filter(const std::string& name, const Value& v, Args& args, Kwargs& kwargs);
+  bool test(const std::string& name, const Value& v, Args& args);
+  Value getattr(const Value& obj, const std::string& name);
+  Value getitem(const Value& obj, const Value& key);
+  static ScopePtr global_scope(const Value& context);
+
+ private:
+  Flow exec(const Node& n, const ScopePtr& scope, std::string& out);
+  Flow exec_for(const Node& n, const ScopePtr& scope, std::string& out);
+  void assign(const Node& target, const Value& v, const ScopePtr& scope);
+  Value eval(const Node& n, const ScopePtr& scope);
+  Value eval_inner(const Node& n, const ScopePtr& scope);
+  Value eval_filter(const Node& n, const ScopePtr& scope, const Value* input);
+  Value binary(const std::string& op, const Value& a, const Value& b);
+  Value slice(const Value& obj, const Value& start, const Value& stop, const Value& step);
+
+  RenderOptions opt_;
+  ScopePtr globals_;
+  uint64_t steps_ = 0;
+  int depth_ = 0;
+  std::chrono::steady_clock::time_point deadline_;
+};
+
+std::vector<Value> iterate(const Value& v);  // for-loop items: list, dict keys, string chars, Undefined empty
+
+}  // namespace llmkit::jinja
