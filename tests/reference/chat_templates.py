@@ -3,13 +3,17 @@
 configured as Hugging Face transformers' apply_chat_template configures it, and writes the
 results that tests/unit/test_jinja_corpus.cpp compares llmkit's interpreter against.
 
-  python3 tests/reference/chat_templates.py TEMPLATE_DIR... > tests/data/chat_templates/expected.jsonl
+  python3 tests/reference/chat_templates.py TEMPLATE_DIR... | zstd -19 > tests/data/chat_templates/expected.jsonl.zst
+  python3 tests/reference/chat_templates.py --snippets > tests/data/chat_templates/snippets_expected.jsonl
 
 Needs jinja2 (3.1). The corpus: llama.cpp's models/templates (../shared/templates) and the
 templates of the models `make models` fetches (tests/data/chat_templates/*.jinja). The
 conversations and the fixed clock are in tests/data/chat_templates/conversations.json.
 Each output line: {"template", "conversation", "add_generation_prompt", "output"} or, where
 jinja2 raised, "error" (its message) instead of "output".
+
+--snippets renders the small templates of snippets.json instead (one feature each: whitespace
+control, Undefined, loops, macros, each filter, test and method, errors): {"name", "output"|"error"}.
 """
 import datetime
 import glob
@@ -58,9 +62,21 @@ def environment(now):
     return env
 
 
+def snippets(env):
+    for rec in json.load(open(os.path.join(DATA, "snippets.json"), encoding="utf-8")):
+        out = {"name": rec["name"]}
+        try:
+            out["output"] = env.from_string(rec["template"]).render(**rec.get("context", {}))
+        except Exception as e:
+            out["error"] = f"{type(e).__name__}: {e}"
+        print(json.dumps(out, ensure_ascii=False))
+
+
 def main():
     spec = json.load(open(os.path.join(DATA, "conversations.json"), encoding="utf-8"))
     env = environment(datetime.datetime.fromisoformat(spec["now"]))
+    if sys.argv[1:] == ["--snippets"]:
+        return snippets(env)
     files = []
     for d in sys.argv[1:] or [os.path.join(HERE, "..", "..", "..", "shared", "templates"), DATA]:
         files += sorted(glob.glob(os.path.join(d, "*.jinja")))

@@ -109,6 +109,8 @@ std::string format_spec(const Value& v, const std::string& spec) {
   int64_t width = 0, precision = -1;
   while (i < spec.size() && std::isdigit(static_cast<unsigned char>(spec[i]))) width = width * 10 + (spec[i++] - '0');
   if (width > 10000) fail("format width too large");
+  char group = 0;
+  if (i < spec.size() && (spec[i] == ',' || spec[i] == '_')) group = spec[i++];
   if (i < spec.size() && spec[i] == '.') {
     precision = 0;
     ++i;
@@ -162,6 +164,12 @@ std::string format_spec(const Value& v, const std::string& spec) {
       fail(std::string("unknown format code '") + t + "'");
     }
     if (body.empty()) body = buf;
+    if (group) {  // thousands separators in the integer part
+      const size_t start = body[0] == '-' ? 1 : 0;
+      size_t end = body.find_first_not_of("0123456789", start);
+      if (end == std::string::npos) end = body.size();
+      for (size_t p = end; p > start + 3; p -= 3) body.insert(p - 3, 1, group);
+    }
     if (sign != '-' && !body.empty() && body[0] != '-') body.insert(body.begin(), sign);
   }
   const int64_t len = static_cast<int64_t>(py::length(body));
@@ -921,9 +929,12 @@ Value Interp::filter(const std::string& name, const Value& v, Args& args, Kwargs
     }
     return generator(std::move(out));
   }
-  if (name == "attr") {
+  if (name == "attr") {  // attributes only: a dict's keys are items, not attributes
     if (args.empty()) fail("attr needs a name");
-    return getattr(v, need_str(args[0], "attr's name"));
+    const std::string& a0 = need_str(args[0], "attr's name");
+    if (v.kind == Value::Kind::Object && !v.o->is_namespace && !one_of(a0, {"get", "items", "keys", "values", "copy"}))
+      return Value::undefined("'dict object' has no attribute '" + a0 + "'");
+    return getattr(v, a0);
   }
   if (name == "center") {
     const Value* w = a(0, "width");

@@ -96,7 +96,11 @@ std::string upper(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   size_t n = 0;
-  for (size_t i = 0; i < s.size(); i += n) append_utf8(out, to_upper(at(s, i, &n)));
+  for (size_t i = 0; i < s.size(); i += n) {
+    const uint32_t cp = at(s, i, &n);
+    if (cp == 0xDF) out += "SS";  // the one full (one-to-many) uppercase mapping text commonly meets
+    else append_utf8(out, to_upper(cp));
+  }
   return out;
 }
 
