@@ -55,9 +55,10 @@ printf '%s\n' \
   '{"id":6,"prompt":"Once upon a time","temperature":"hot"}' \
   '{"id":7,"messages":[{"role":"user","content":"Hi"}],"max_tokens":2}' \
   '{"id":8,"messages":[{"role":"robot","content":"Hi"}]}' \
+  '{"id":9,"messages":[{"content":"Hi"}]}' \
   | "$G" -m "$S" -n 48 --temp 0 -np 3 --chat-template chatml > "$WORK/r.jsonl" 2> /dev/null; rc=$?
 expect_eq "failed records: exit 1" "$rc" 1
-expect_eq "one output per input, in order" "$(py '[x.get("id") for x in rs]' < "$WORK/r.jsonl")" "[1, None, 3, 4, 5, 6, 7, 8]"
+expect_eq "one output per input, in order" "$(py '[x.get("id") for x in rs]' < "$WORK/r.jsonl")" "[1, None, 3, 4, 5, 6, 7, 8, 9]"
 expect_eq "max_tokens override" "$(py 'rs[0]["usage"]["completion_tokens"], rs[0]["finish_reason"]' < "$WORK/r.jsonl")" "(3, 'length')"
 expect_eq "bad json" "$(py 'rs[1]["error"]["code"], rs[1]["error"]["line"], rs[1]["finish_reason"]' < "$WORK/r.jsonl")" "('bad_json', 2, 'error')"
 expect_eq "missing prompt" "$(py 'rs[2]["error"]["code"]' < "$WORK/r.jsonl")" "missing_field"
@@ -65,7 +66,8 @@ expect_eq "stop string" "$(py 'rs[3]["output"], rs[3]["finish_reason"]' < "$WORK
 expect_eq "no template: missing field" "$(py 'rs[4]["error"]["code"]' < "$WORK/r.jsonl")" "missing_field"
 expect_eq "bad override" "$(py 'rs[5]["error"]["code"]' < "$WORK/r.jsonl")" "bad_record"
 expect_eq "messages" "$(py 'rs[6]["usage"]["completion_tokens"]' < "$WORK/r.jsonl")" "2"
-expect_eq "bad role" "$(py 'rs[7]["error"]["code"]' < "$WORK/r.jsonl")" "bad_messages"
+expect_eq "a role the template rejects" "$(py 'rs[7]["error"]["code"]' < "$WORK/r.jsonl")" "chat_template"
+expect_eq "a message without a role" "$(py 'rs[8]["error"]["code"]' < "$WORK/r.jsonl")" "bad_messages"
 
 # --template fills fields by name; escapes are read.
 echo '{"id":"a","who":"dog","n":2}' | "$G" -m "$S" -n 4 --temp 0 --template 'The little {who}' > "$WORK/t.jsonl"
@@ -102,8 +104,8 @@ expect_eq "SIGINT: finished record written" "$(py '[x["id"] for x in rs]' < "$WO
 
 # Usage errors.
 "$G" -m "$WORK/none.gguf" -p x 2> /dev/null; expect_eq "missing model exit" $? 2
-"$G" -m "$S" -p x --chat 2> "$WORK/err"; expect_eq "no chat template exit" $? 2
-expect_contains "no chat template message" "$(cat "$WORK/err")" "--chat-template"
+"$G" -m "$S" -p x --chat-template nosuch 2> "$WORK/err"; expect_eq "unknown chat template exit" $? 2
+expect_contains "unknown chat template message" "$(cat "$WORK/err")" "nosuch"
 "$G" -m "$S" -p x -ctk q4_0 2> "$WORK/err"; expect_eq "bad cache type exit" $? 2
 "$G" -m "$SHARED/models/synth-bert-256.f16.gguf" -p x 2> "$WORK/err"; expect_eq "bert exit" $? 2
 finish

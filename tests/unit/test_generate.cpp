@@ -12,38 +12,44 @@
 
 using namespace llmkit;
 
-TEST_CASE("chat formats render messages as each model family expects", "[chat]") {
-  const std::vector<ChatMessage> m = {{"system", "Be brief."}, {"user", "Hi"}, {"assistant", "Hello!"}, {"user", "Bye"}};
-  CHECK(render_chat(ChatFormat::ChatML, m) ==
+namespace {
+
+// Renders a named format with the messages given as (role, content) pairs.
+std::string render_named(const std::string& name, const std::vector<std::pair<std::string, std::string>>& msgs) {
+  std::vector<jinja::Value> items;
+  for (const auto& [role, content] : msgs)
+    items.push_back(jinja::Value::object({{"role", jinja::Value::string(role)}, {"content", jinja::Value::string(content)}}));
+  return ChatTemplate(*chat_format_source(name), name, "<s>", "</s>").render(jinja::Value::array(items), true);
+}
+
+}  // namespace
+
+TEST_CASE("named chat formats render messages as each model family expects", "[chat]") {
+  const std::vector<std::pair<std::string, std::string>> m = {{"system", "Be brief."}, {"user", "Hi"}, {"assistant", "Hello!"}, {"user", "Bye"}};
+  CHECK(render_named("chatml", m) ==
         "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello!<|im_end|>\n"
         "<|im_start|>user\nBye<|im_end|>\n<|im_start|>assistant\n");
-  CHECK(render_chat(ChatFormat::Llama3, m) ==
+  CHECK(render_named("llama3", m) ==
         "<|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi"
         "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nHello!<|eot_id|><|start_header_id|>user"
         "<|end_header_id|>\n\nBye<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
-  CHECK(render_chat(ChatFormat::Llama2, m) ==
-        "[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi [/INST] Hello!</s><s>[INST] Bye [/INST]");
-  CHECK(render_chat(ChatFormat::Phi3, m) ==
+  CHECK(render_named("llama2", m) == "[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi [/INST] Hello!</s><s>[INST] Bye [/INST]");
+  CHECK(render_named("mistral", m) == render_named("llama2", m));
+  CHECK(render_named("phi3", m) ==
         "<|system|>\nBe brief.<|end|>\n<|user|>\nHi<|end|>\n<|assistant|>\nHello!<|end|>\n<|user|>\nBye<|end|>\n<|assistant|>\n");
-  CHECK(render_chat(ChatFormat::Gemma, m) ==
+  CHECK(render_named("gemma", m) ==
         "<start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\nHello!<end_of_turn>\n"
         "<start_of_turn>user\nBye<end_of_turn>\n<start_of_turn>model\n");
-  CHECK(render_chat(ChatFormat::Zephyr, m) ==
+  CHECK(render_named("zephyr", m) ==
         "<|system|>\nBe brief.</s>\n<|user|>\nHi</s>\n<|assistant|>\nHello!</s>\n<|user|>\nBye</s>\n<|assistant|>\n");
-  CHECK_THROWS_AS(render_chat(ChatFormat::ChatML, {{"robot", "x"}}), Error);
-  CHECK_THROWS_AS(render_chat(ChatFormat::ChatML, {}), Error);
-}
-
-TEST_CASE("chat formats are recognised from the model's Jinja template", "[chat]") {
-  CHECK(detect_chat_format("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n'}}") == ChatFormat::ChatML);
-  CHECK(detect_chat_format("{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' }}") == ChatFormat::Llama3);
-  CHECK(detect_chat_format("{{ bos_token + '[INST] ' + message['content'] + ' [/INST]' }}") == ChatFormat::Llama2);
-  CHECK(detect_chat_format("{{'<|user|>' + '\\n' + message['content'] + '<|end|>' + '\\n' + '<|assistant|>'}}") == ChatFormat::Phi3);
-  CHECK(detect_chat_format("{{ '<start_of_turn>' + role + '\\n' }}") == ChatFormat::Gemma);
-  CHECK(detect_chat_format("{{ '<|user|>\\n' + message['content'] + eos_token }}") == ChatFormat::Zephyr);
-  CHECK_FALSE(detect_chat_format("{{ message['content'] }}").has_value());
-  CHECK(chat_format_from_name("mistral") == ChatFormat::Llama2);
-  CHECK_FALSE(chat_format_from_name("jinja").has_value());
+  CHECK_THROWS_AS(render_named("chatml", {{"robot", "x"}}), jinja::JinjaError);
+  CHECK_THROWS_AS(render_named("chatml", {}), jinja::JinjaError);
+  CHECK_FALSE(chat_format_source("jinja").has_value());
+  CHECK(chat_format_names().size() == 6);
+  // Not an array of {"role": ...} objects: the caller's mistake, not the template's.
+  const ChatTemplate t(*chat_format_source("chatml"), "chatml", "", "");
+  CHECK_THROWS_WITH(t.render(jinja::from_json(R"([{"content": "x"}])"), true), Catch::Contains("role"));
+  CHECK_THROWS_WITH(t.render(jinja::from_json(R"({"role": "user"})"), true), Catch::Contains("array"));
 }
 
 TEST_CASE("streamed text holds back a possible stop string and half a UTF-8 character", "[generate]") {

@@ -9,7 +9,9 @@
 #include <iomanip>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "llmkit/jinja.h"
@@ -133,4 +135,42 @@ TEST_CASE("Chat templates of the corpus render as jinja2 renders them", "[jinja]
   CHECK(failed == 0);
   CHECK(compared + raised > 0);
   if (shared) CHECK(templates.size() == 71);
+}
+
+// Rendering must cost nothing next to a model's forward pass: well under 1 ms a record for the
+// longest template. Prints each template's mean time (bench/chat_templates.sh shows them with
+// jinja2's beside them).
+TEST_CASE("Chat templates render in well under a millisecond", "[jinja][speed]") {
+  const auto shared = fixture::shared_dir();
+  if (!shared) {
+    WARN("SKIP: ../shared absent");
+    return;
+  }
+  Corpus corpus;
+  const jinja::Value ctx = corpus.context("system_multi_turn", true);
+  double worst = 0;
+  std::string worst_name;
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(*shared / "templates"))
+    if (e.path().extension() == ".jinja") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (const fs::path& p : files) {
+    std::optional<jinja::Template> t;
+    try {
+      t.emplace(slurp(p));
+      t->render(ctx, corpus.options);
+    } catch (const jinja::JinjaError&) {
+      continue;  // templates that reject this conversation
+    }
+    const int reps = 50;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < reps; ++i) t->render(ctx, corpus.options);
+    const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / reps;
+    if (std::getenv("JINJA_SPEED_REPORT")) std::printf("%s\t%.1f\n", p.filename().c_str(), us);
+    if (us > worst) worst = us, worst_name = p.filename().string();
+  }
+  WARN("slowest template: " << worst_name << ", " << worst << " us per render");
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  CHECK(worst < 1000);
+#endif
 }

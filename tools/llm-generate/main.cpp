@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <fstream>
+#include <sstream>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -42,9 +44,10 @@ void install_sigint() {
 constexpr int kExitInterrupted = 130;
 
 struct Options {
-  std::string model, prompt, template_text, system, chat_template, output_field = "output";
+  std::string model, prompt, template_text, system, chat_template, chat_template_file, output_field = "output";
   std::string cache_type_k = "f16", cache_type_v = "f16";
   bool have_prompt = false, chat = false, truncate = false, json = false, ignore_eos = false, no_repack = false;
+  bool dry_run = false;
   std::string backend = "auto";
   int64_t n_predict = -1, n_ctx = 0, n_batch = 512;
   int threads = 0, parallel = 1;
@@ -202,6 +205,87 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
   return failed ? llmkit::kExitSomeFailed : llmkit::kExitOk;
 }
 
+// The chat template: --chat-template-file, a named --chat-template, the model's own, or ChatML
+// (with a warning at first use) for a model without one. A model template that does not parse
+// fails only the records that need it.
+void load_chat_template(const Options& o, const llmkit::GgufFile& file, const llmkit::Tokenizer& tok, PromptSettings& ps) {
+  const llmkit::Vocab& v = tok.vocab();
+  const std::string bos = v.bos >= 0 ? v.tokens[static_cast<size_t>(v.bos)] : "";
+  const std::string eos = v.eos >= 0 ? v.tokens[static_cast<size_t>(v.eos)] : "";
+  if (!o.chat_template_file.empty()) {
+    std::ifstream in(o.chat_template_file, std::ios::binary);
+    if (!in) throw llmkit::Error("usage", "cannot read --chat-template-file " + o.chat_template_file);
+    std::ostringstream text;
+    text << in.rdbuf();
+    ps.chat_template = std::make_shared<llmkit::ChatTemplate>(text.str(), o.chat_template_file, bos, eos);
+    return;
+  }
+  if (!o.chat_template.empty()) {
+    auto source = llmkit::chat_format_source(o.chat_template);
+    if (!source) throw llmkit::Error("usage", "unknown chat template '" + o.chat_template + "' (or use --chat-template-file)");
+    ps.chat_template = std::make_shared<llmkit::ChatTemplate>(*source, o.chat_template, bos, eos);
+    return;
+  }
+  if (auto jinja = file.get_opt<std::string>("tokenizer.chat_template")) {
+    try {
+      ps.chat_template = std::make_shared<llmkit::ChatTemplate>(*jinja, "the model's chat template", bos, eos);
+    } catch (const llmkit::jinja::JinjaError& e) {
+      ps.chat_template_error = std::string("the model's chat template: ") + e.what() + " (use --chat-template NAME or --chat-template-file)";
+    }
+    return;
+  }
+  ps.chat_template = std::make_shared<llmkit::ChatTemplate>(*llmkit::chat_format_source("chatml"), "chatml", bos, eos);
+  ps.fallback_warning = "the model has no chat template; chat prompts use ChatML (see --chat-template)";
+}
+
+void add_dry_run(llmkit::JsonObject& rec, const PreparedPrompt& p) {
+  if (!p.text.empty()) rec.set("prompt", std::string_view(p.text));
+  rec.set("prompt_tokens", static_cast<int64_t>(p.request.prompt.size()));
+}
+
+int dry_run_prompt(const Options& o, const PromptSettings& ps, const llmkit::Tokenizer& tok, llmkit::Stdout& out) {
+  PreparedPrompt p;
+  try {
+    p = prepare_text(unescape(o.prompt), ps, tok);
+  } catch (const llmkit::Error& e) {
+    std::fprintf(stderr, "llm-generate: %s\n", e.what());
+    return llmkit::kExitSomeFailed;
+  }
+  if (o.json) {
+    llmkit::JsonObject rec;
+    add_dry_run(rec, p);
+    out.record(rec.dump());
+  } else {
+    out.write(p.text);
+    std::fprintf(stderr, "llm-generate: %zu prompt tokens\n", p.request.prompt.size());
+  }
+  out.flush();
+  return llmkit::kExitOk;
+}
+
+int dry_run_records(const PromptSettings& ps, const llmkit::Tokenizer& tok, llmkit::Stdout& out) {
+  llmkit::JsonlReader reader(std::cin);
+  std::string line;
+  uint64_t line_no = 0;
+  int64_t failed = 0;
+  while (reader.next_line(line, line_no)) {
+    llmkit::JsonObject rec;
+    try {
+      rec = llmkit::parse_json_object(line);
+      add_dry_run(rec, prepare_record(rec, ps, tok));
+      out.record(rec.dump());
+    } catch (const llmkit::Error& e) {
+      const bool parsed = !rec.fields().empty();
+      out.record(failed_record(parsed ? &rec : nullptr,
+                               parsed ? e : llmkit::Error(e.code(), "line " + std::to_string(line_no) + ": " + e.what()),
+                               parsed ? std::nullopt : std::optional<uint64_t>(line_no)));
+      ++failed;
+    }
+  }
+  out.flush();
+  return failed ? llmkit::kExitSomeFailed : llmkit::kExitOk;
+}
+
 }  // namespace
 
 int tool_main(int argc, char** argv, llmkit::Stdout& out) {
@@ -232,7 +316,9 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   app.add_option("--template", o.template_text, "prompt from a record's fields: 'Summarize:\\n\\n{text}'");
   app.add_flag("--chat", o.chat, "render prompts as a user message in the model's chat format");
   app.add_option("--system", o.system, "system message for chat prompts (implies --chat)");
-  app.add_option("--chat-template", o.chat_template, "chat format: chatml, llama3, llama2, mistral, phi3, gemma, zephyr");
+  app.add_option("--chat-template", o.chat_template, "a named chat format instead of the model's template: chatml, llama3, llama2, mistral, phi3, gemma, zephyr");
+  app.add_option("--chat-template-file", o.chat_template_file, "a Jinja chat template file instead of the model's template");
+  app.add_flag("--dry-run", o.dry_run, "write each record with its rendered \"prompt\" and \"prompt_tokens\" (-p: the prompt text); generate nothing");
   app.add_option("--output-field", o.output_field, "name of the added field (default output)");
   app.add_flag("--truncate", o.truncate, "cut over-long prompts from the left instead of failing the record");
   app.add_option("--cache-type-k", o.cache_type_k, "KV cache type for keys: f16, f32, q8_0 (default f16)");
@@ -262,29 +348,26 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   PromptSettings ps;
   try {
     file = std::make_shared<llmkit::GgufFile>(llmkit::GgufFile::open(o.model));
-    model = llmkit::Model::load(file, {.repack = !o.no_repack, .backend = llmkit::parse_backend(o.backend)});
     tok.emplace(llmkit::load_vocab(*file));
-    const llmkit::ModelParams& p = model->params();
-    int64_t n_ctx = o.n_ctx > 0 ? o.n_ctx : std::min<int64_t>(p.n_ctx_train > 0 ? p.n_ctx_train : 4096, 4096);
-    kv = std::make_unique<llmkit::KvCache>(p, n_ctx, o.have_prompt ? 1 : o.parallel,
-                                           llmkit::parse_cache_type(o.cache_type_k), llmkit::parse_cache_type(o.cache_type_v),
-                                           o.n_batch);
+    int64_t n_ctx = o.n_ctx;
+    if (!o.dry_run) {  // a dry run needs the vocabulary only
+      model = llmkit::Model::load(file, {.repack = !o.no_repack, .backend = llmkit::parse_backend(o.backend)});
+      const llmkit::ModelParams& p = model->params();
+      if (n_ctx <= 0) n_ctx = std::min<int64_t>(p.n_ctx_train > 0 ? p.n_ctx_train : 4096, 4096);
+      kv = std::make_unique<llmkit::KvCache>(p, n_ctx, o.have_prompt ? 1 : o.parallel,
+                                             llmkit::parse_cache_type(o.cache_type_k), llmkit::parse_cache_type(o.cache_type_v),
+                                             o.n_batch);
+    } else if (n_ctx <= 0) {
+      const std::string arch = file->get_opt<std::string>("general.architecture").value_or("");
+      n_ctx = std::min<int64_t>(file->get_int(arch + ".context_length").value_or(4096), 4096);
+    }
     ps.n_ctx = n_ctx;
     ps.truncate = o.truncate;
     ps.template_text = unescape(o.template_text);
     ps.system = unescape(o.system);
     ps.chat = o.chat || !o.system.empty();
-    if (!o.chat_template.empty()) {
-      ps.format = llmkit::chat_format_from_name(o.chat_template);
-      if (!ps.format) throw llmkit::Error("usage", "unknown chat template '" + o.chat_template + "'");
-    } else if (auto jinja = file->get_opt<std::string>("tokenizer.chat_template")) {
-      ps.format = llmkit::detect_chat_format(*jinja);
-    }
-    if (ps.chat && !ps.format)
-      throw llmkit::Error("no_chat_template", "the model has no chat template llmkit recognises; name one with --chat-template");
-    const llmkit::Vocab& v = tok->vocab();
-    if (v.bos >= 0) ps.chat_tokens.bos = v.tokens[static_cast<size_t>(v.bos)];
-    if (v.eos >= 0) ps.chat_tokens.eos = v.tokens[static_cast<size_t>(v.eos)];
+    load_chat_template(o, *file, *tok, ps);
+    if (ps.chat && !ps.chat_template) throw llmkit::Error("chat_template", ps.chat_template_error);
     ps.defaults.max_tokens = o.n_predict;
     ps.defaults.sampling = o.sampling;
     ps.defaults.ignore_eos = o.ignore_eos;
@@ -293,6 +376,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     std::fprintf(stderr, "llm-generate: %s: %s\n", o.model.c_str(), e.what());
     return llmkit::kExitUsage;
   }
+  if (o.dry_run) return o.have_prompt ? dry_run_prompt(o, ps, *tok, out) : dry_run_records(ps, *tok, out);
   install_sigint();
   try {
     return o.have_prompt ? run_prompt(o, ps, *model, *tok, *kv, out) : run_records(o, ps, *model, *tok, *kv, out);

@@ -1,6 +1,7 @@
 #include "prompt.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "llmkit/error.h"
 
@@ -50,16 +51,34 @@ std::string fill_template(const std::string& t, const llmkit::JsonObject& rec) {
 
 namespace {
 
-std::vector<llmkit::ChatMessage> with_system(std::vector<llmkit::ChatMessage> msgs, const std::string& system) {
-  const bool has_system = std::any_of(msgs.begin(), msgs.end(), [](const auto& m) { return m.role == "system"; });
-  if (!system.empty() && !has_system) msgs.insert(msgs.begin(), {"system", system});
-  return msgs;
+using llmkit::jinja::Value;
+
+Value message(const char* role, const std::string& content) {
+  return Value::object({{"role", Value::string(role)}, {"content", Value::string(content)}});
 }
 
-std::string render(const std::vector<llmkit::ChatMessage>& msgs, const PromptSettings& s) {
-  if (!s.format)
-    throw Error("no_chat_template", "the model has no chat template llmkit recognises; name one with --chat-template");
-  return llmkit::render_chat(*s.format, with_system(msgs, s.system), true, s.chat_tokens);
+// --system goes first unless the messages bring their own.
+Value with_system(const Value& msgs, const std::string& system) {
+  if (system.empty() || msgs.kind != Value::Kind::Array) return msgs;
+  for (const Value& m : msgs.a->items)
+    if (m.kind == Value::Kind::Object)
+      if (const Value* role = m.o->find("role"); role && role->is_string() && role->str() == "system") return msgs;
+  std::vector<Value> items{message("system", system)};
+  items.insert(items.end(), msgs.a->items.begin(), msgs.a->items.end());
+  return Value::array(std::move(items));
+}
+
+std::string render(const Value& msgs, const PromptSettings& s, const Value& tools = Value::none()) {
+  if (!s.chat_template) throw Error("chat_template", s.chat_template_error);
+  if (!s.fallback_warning.empty() && !s.fallback_warned) {
+    std::fprintf(stderr, "llm-generate: warning: %s\n", s.fallback_warning.c_str());
+    s.fallback_warned = true;
+  }
+  try {
+    return s.chat_template->render(with_system(msgs, s.system), true, tools);
+  } catch (const llmkit::jinja::JinjaError& e) {
+    throw Error("chat_template", s.chat_template->origin() + ": " + e.what());
+  }
 }
 
 // Applies the context limit: an error, or with --truncate the oldest tokens cut.
@@ -81,18 +100,25 @@ PreparedPrompt fit(llmkit::GenerationRequest req, const PromptSettings& s, const
   return p;
 }
 
-PreparedPrompt tokenize(const std::string& text, llmkit::GenerationRequest req, const PromptSettings& s,
+// A chat template that writes the BOS text itself ({{ bos_token }}) would double the BOS the
+// tokenizer adds; the text's copy goes, as llama.cpp drops it.
+PreparedPrompt tokenize(std::string text, bool rendered, llmkit::GenerationRequest req, const PromptSettings& s,
                         const llmkit::Tokenizer& tok) {
-  req.prompt = tok.encode(text, true, true);
+  std::string_view body = text;
+  const std::string& bos = s.chat_template ? s.chat_template->bos_token() : std::string();
+  if (rendered && tok.vocab().add_bos && !bos.empty() && body.substr(0, bos.size()) == bos) body.remove_prefix(bos.size());
+  req.prompt = tok.encode(body, true, true);
   if (req.prompt.empty()) throw Error("empty_prompt", "the prompt is empty");
-  return fit(std::move(req), s, tok);
+  PreparedPrompt p = fit(std::move(req), s, tok);
+  p.text = std::move(text);
+  return p;
 }
 
 }  // namespace
 
 PreparedPrompt prepare_text(const std::string& text, const PromptSettings& s, const llmkit::Tokenizer& tok) {
-  const std::string prompt = s.chat ? render({{"user", text}}, s) : text;
-  return tokenize(prompt, s.defaults, s, tok);
+  if (!s.chat) return tokenize(text, false, s.defaults, s, tok);
+  return tokenize(render(Value::array({message("user", text)}), s), true, s.defaults, s, tok);
 }
 
 PreparedPrompt prepare_record(const llmkit::JsonObject& rec, const PromptSettings& s, const llmkit::Tokenizer& tok) {
@@ -132,16 +158,13 @@ PreparedPrompt prepare_record(const llmkit::JsonObject& rec, const PromptSetting
     return fit(std::move(req), s, tok);
   }
   std::string prompt;
-  if (rec.has("messages")) {
-    auto objs = rec.get_object_array("messages");
-    if (!objs) throw Error("bad_messages", "\"messages\" must be an array of {\"role\", \"content\"} objects");
-    std::vector<llmkit::ChatMessage> msgs;
-    for (const llmkit::JsonObject& o : *objs) {
-      auto role = o.get_string("role"), content = o.get_string("content");
-      if (!role || !content) throw Error("bad_messages", "each message needs \"role\" and \"content\" strings");
-      msgs.push_back({*role, *content});
-    }
-    prompt = render(msgs, s);
+  bool rendered = false;
+  if (const std::string* raw = rec.raw("messages")) {
+    // Every field of every message reaches the template (tool_calls, reasoning_content, ...), and
+    // the record's "tools" too.
+    const std::string* tools = rec.raw("tools");
+    prompt = render(llmkit::jinja::from_json(*raw), s, tools ? llmkit::jinja::from_json(*tools) : Value::none());
+    rendered = true;
   } else {
     std::string text;
     if (!s.template_text.empty()) {
@@ -152,7 +175,8 @@ PreparedPrompt prepare_record(const llmkit::JsonObject& rec, const PromptSetting
       throw Error("missing_field", rec.has("prompt") ? "\"prompt\" must be a string"
                                                      : "record has no \"prompt\" or \"messages\" (or use --template)");
     }
-    prompt = s.chat ? render({{"user", text}}, s) : text;
+    rendered = s.chat;
+    prompt = s.chat ? render(Value::array({message("user", text)}), s) : text;
   }
-  return tokenize(prompt, std::move(req), s, tok);
+  return tokenize(std::move(prompt), rendered, std::move(req), s, tok);
 }

@@ -1,8 +1,9 @@
 // Turning one input (a -p string or a JSON-lines record) into a generation request: the prompt
-// text (raw, from --template, or chat messages rendered in the model's format), its tokens, and
+// text (raw, from --template, or chat messages rendered by the chat template), its tokens, and
 // the sampling settings with the record's own overrides.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,14 +17,17 @@ struct PromptSettings {
   std::string template_text;             // --template, with {field} placeholders ("" = none)
   bool chat = false;                     // wrap plain prompts as a user message
   std::string system;                    // --system
-  std::optional<llmkit::ChatFormat> format;  // resolved chat format (nullopt: none known)
-  llmkit::ChatTokens chat_tokens;
+  std::shared_ptr<const llmkit::ChatTemplate> chat_template;  // null: chat_template_error says why
+  std::string chat_template_error;   // e.g. the model's template does not parse
+  std::string fallback_warning;      // printed once, at the first chat render (the model has no template)
+  mutable bool fallback_warned = false;
   int64_t n_ctx = 0;
   bool truncate = false;
   llmkit::GenerationRequest defaults;  // max_tokens, sampling, stop from the flags
 };
 
 struct PreparedPrompt {
+  std::string text;  // the prompt as rendered (empty for token-id input)
   llmkit::GenerationRequest request;
   int64_t dropped = 0;  // tokens cut from the left by --truncate
 };
@@ -36,6 +40,6 @@ std::string unescape(const std::string& s);
 std::string fill_template(const std::string& tmpl, const llmkit::JsonObject& rec);
 
 // Throws llmkit::Error with a code for the error record: missing_field, bad_record,
-// bad_messages, no_chat_template, prompt_too_long, empty_prompt.
+// bad_messages, chat_template, prompt_too_long, empty_prompt.
 PreparedPrompt prepare_record(const llmkit::JsonObject& rec, const PromptSettings& s, const llmkit::Tokenizer& tok);
 PreparedPrompt prepare_text(const std::string& text, const PromptSettings& s, const llmkit::Tokenizer& tok);

@@ -1,35 +1,43 @@
-// Chat messages to a prompt in the format a model was trained on. The model's Jinja template
-// (tokenizer.chat_template) is recognised by the markers it contains, as llama.cpp does, and the
-// family is rendered natively: no Jinja interpreter.
+// Chat messages to a prompt in the format a model was trained on. The format is a Jinja template
+// rendered by llmkit's Jinja interpreter (llmkit/jinja.h) exactly as Hugging Face transformers
+// renders it: the model's own (tokenizer.chat_template), a file (--chat-template-file), or one of
+// the named formats below, which are themselves small Jinja templates. A model without a template
+// gets ChatML.
 #pragma once
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "llmkit/jinja.h"
+
 namespace llmkit {
 
-struct ChatMessage {
-  std::string role;  // system, user, assistant
-  std::string content;
-};
-
-enum class ChatFormat { ChatML, Llama3, Llama2, Phi3, Gemma, Zephyr };
-
 // "chatml", "llama3", "llama2" (also "mistral"), "phi3", "gemma", "zephyr".
-std::optional<ChatFormat> chat_format_from_name(std::string_view name);
-const char* chat_format_name(ChatFormat f);
 std::vector<std::string> chat_format_names();
-// The family of a Jinja chat template; nullopt when none matches.
-std::optional<ChatFormat> detect_chat_format(std::string_view jinja);
+// The Jinja source of a named format; nullopt for an unknown name.
+std::optional<std::string> chat_format_source(std::string_view name);
 
-struct ChatTokens {
-  std::string bos = "<s>", eos = "</s>";  // the model's own texts, for formats that spell them out
+class ChatTemplate {
+ public:
+  // Throws jinja::JinjaError("template_syntax") with the line and column. `origin` names the
+  // template in messages: "the model's template", a file name, a format name.
+  ChatTemplate(std::string_view source, std::string origin, std::string bos_token, std::string eos_token);
+
+  // `messages`: an array of {"role", "content", ...} objects (all fields reach the template);
+  // `tools`: an array, or None. Throws Error("bad_messages") for messages that are not such an
+  // array, and jinja::JinjaError ("template_error": the template raised, naming line and column;
+  // "template_limit") otherwise.
+  std::string render(const jinja::Value& messages, bool add_generation_prompt,
+                     const jinja::Value& tools = jinja::Value::none(), const jinja::RenderOptions& options = {}) const;
+
+  const std::string& origin() const { return origin_; }
+  const std::string& bos_token() const { return bos_; }
+
+ private:
+  std::shared_ptr<const jinja::Template> tmpl_;
+  std::string origin_, bos_, eos_;
 };
-
-// The prompt for these messages, ending with the assistant's turn opened when
-// add_generation_prompt. Throws Error("bad_messages") for an unknown role or an empty list.
-std::string render_chat(ChatFormat f, const std::vector<ChatMessage>& messages, bool add_generation_prompt = true,
-                        const ChatTokens& tokens = {});
 
 }  // namespace llmkit

@@ -5,132 +5,89 @@
 namespace llmkit {
 namespace {
 
-struct FormatName {
-  ChatFormat format;
+// Unknown roles raise, as most models' own templates do.
+#define LLMKIT_ROLES_CHECK                                                                        \
+  "{%- if messages|length == 0 %}{{ raise_exception('\"messages\" is empty') }}{% endif %}"       \
+  "{%- for m in messages %}{% if m.role not in ['system', 'user', 'assistant'] %}"                \
+  "{{ raise_exception('unknown role \\'' ~ m.role ~ '\\' (system, user, assistant)') }}{% endif %}{% endfor %}"
+
+struct NamedFormat {
   const char* name;
+  const char* source;
 };
-constexpr FormatName kNames[] = {{ChatFormat::ChatML, "chatml"}, {ChatFormat::Llama3, "llama3"},
-                                 {ChatFormat::Llama2, "llama2"}, {ChatFormat::Phi3, "phi3"},
-                                 {ChatFormat::Gemma, "gemma"},   {ChatFormat::Zephyr, "zephyr"}};
 
-bool has(std::string_view s, std::string_view needle) { return s.find(needle) != std::string_view::npos; }
-
-std::string chatml(const std::vector<ChatMessage>& msgs, bool gen) {
-  std::string out;
-  for (const ChatMessage& m : msgs) out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
-  if (gen) out += "<|im_start|>assistant\n";
-  return out;
-}
-
-// BOS comes from the tokenizer (add_bos), not from the text.
-std::string llama3(const std::vector<ChatMessage>& msgs, bool gen) {
-  std::string out;
-  for (const ChatMessage& m : msgs)
-    out += "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n" + m.content + "<|eot_id|>";
-  if (gen) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
-  return out;
-}
-
-// [INST] turns; the system prompt goes inside the first one between <<SYS>> markers. Each
-// answer ends with EOS and the next turn starts with BOS (the first BOS is the tokenizer's).
-std::string llama2(const std::vector<ChatMessage>& msgs, const ChatTokens& tk) {
-  std::string out, system;
-  bool first_turn = true;
-  for (const ChatMessage& m : msgs) {
-    if (m.role == "system") {
-      system = m.content;
-    } else if (m.role == "user") {
-      if (!first_turn) out += tk.bos;
-      out += "[INST] ";
-      if (!system.empty()) out += "<<SYS>>\n" + system + "\n<</SYS>>\n\n";
-      system.clear();
-      out += m.content + " [/INST]";
-      first_turn = false;
-    } else {
-      out += " " + m.content + tk.eos;
-    }
-  }
-  return out;
-}
-
-std::string phi3(const std::vector<ChatMessage>& msgs, bool gen) {
-  std::string out;
-  for (const ChatMessage& m : msgs) out += "<|" + m.role + "|>\n" + m.content + "<|end|>\n";
-  if (gen) out += "<|assistant|>\n";
-  return out;
-}
-
-// Gemma has no system role: the system text opens the first user turn.
-std::string gemma(const std::vector<ChatMessage>& msgs, bool gen) {
-  std::string out, system;
-  for (const ChatMessage& m : msgs) {
-    if (m.role == "system") {
-      system = m.content;
-      continue;
-    }
-    std::string content = m.content;
-    if (m.role == "user" && !system.empty()) {
-      content = system + "\n\n" + content;
-      system.clear();
-    }
-    out += "<start_of_turn>" + std::string(m.role == "assistant" ? "model" : m.role) + "\n" + content + "<end_of_turn>\n";
-  }
-  if (gen) out += "<start_of_turn>model\n";
-  return out;
-}
-
-std::string zephyr(const std::vector<ChatMessage>& msgs, bool gen, const ChatTokens& tk) {
-  std::string out;
-  for (const ChatMessage& m : msgs) out += "<|" + m.role + "|>\n" + m.content + tk.eos + "\n";
-  if (gen) out += "<|assistant|>\n";
-  return out;
-}
+const NamedFormat kFormats[] = {
+    {"chatml", LLMKIT_ROLES_CHECK
+     "{%- for m in messages %}{{ '<|im_start|>' ~ m.role ~ '\\n' ~ m.content ~ '<|im_end|>\\n' }}{% endfor %}"
+     "{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"},
+    // BOS comes from the tokenizer, not from the text.
+    {"llama3", LLMKIT_ROLES_CHECK
+     "{%- for m in messages %}{{ '<|start_header_id|>' ~ m.role ~ '<|end_header_id|>\\n\\n' ~ m.content ~ '<|eot_id|>' }}{% endfor %}"
+     "{%- if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}"},
+    // [INST] turns; the system prompt goes inside the next user turn between <<SYS>> markers. Each
+    // answer ends with EOS and the next turn starts with BOS (the first BOS is the tokenizer's).
+    {"llama2", LLMKIT_ROLES_CHECK
+     "{%- set ns = namespace(system='', first=true) %}"
+     "{%- for m in messages %}"
+     "{%- if m.role == 'system' %}{% set ns.system = m.content %}"
+     "{%- elif m.role == 'user' %}{% if not ns.first %}{{ bos_token }}{% endif %}{{ '[INST] ' }}"
+     "{%- if ns.system %}{{ '<<SYS>>\\n' ~ ns.system ~ '\\n<</SYS>>\\n\\n' }}{% set ns.system = '' %}{% endif %}"
+     "{{- m.content ~ ' [/INST]' }}{% set ns.first = false %}"
+     "{%- else %}{{ ' ' ~ m.content ~ eos_token }}{% endif %}"
+     "{%- endfor %}"},
+    {"phi3", LLMKIT_ROLES_CHECK
+     "{%- for m in messages %}{{ '<|' ~ m.role ~ '|>\\n' ~ m.content ~ '<|end|>\\n' }}{% endfor %}"
+     "{%- if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% endif %}"},
+    // Gemma has no system role: the system text opens the next user turn.
+    {"gemma", LLMKIT_ROLES_CHECK
+     "{%- set ns = namespace(system='') %}"
+     "{%- for m in messages %}"
+     "{%- if m.role == 'system' %}{% set ns.system = m.content %}"
+     "{%- else %}{% set content = m.content %}"
+     "{%- if m.role == 'user' and ns.system %}{% set content = ns.system ~ '\\n\\n' ~ content %}{% set ns.system = '' %}{% endif %}"
+     "{{- '<start_of_turn>' ~ ('model' if m.role == 'assistant' else m.role) ~ '\\n' ~ content ~ '<end_of_turn>\\n' }}"
+     "{%- endif %}{% endfor %}"
+     "{%- if add_generation_prompt %}{{ '<start_of_turn>model\\n' }}{% endif %}"},
+    {"zephyr", LLMKIT_ROLES_CHECK
+     "{%- for m in messages %}{{ '<|' ~ m.role ~ '|>\\n' ~ m.content ~ eos_token ~ '\\n' }}{% endfor %}"
+     "{%- if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% endif %}"},
+};
 
 }  // namespace
 
-std::optional<ChatFormat> chat_format_from_name(std::string_view name) {
-  if (name == "mistral") return ChatFormat::Llama2;
-  for (const FormatName& f : kNames)
-    if (name == f.name) return f.format;
-  return std::nullopt;
-}
-
-const char* chat_format_name(ChatFormat f) {
-  for (const FormatName& n : kNames)
-    if (n.format == f) return n.name;
-  return "?";
-}
-
 std::vector<std::string> chat_format_names() {
   std::vector<std::string> out;
-  for (const FormatName& f : kNames) out.emplace_back(f.name);
+  for (const NamedFormat& f : kFormats) out.emplace_back(f.name);
   return out;
 }
 
-std::optional<ChatFormat> detect_chat_format(std::string_view t) {
-  if (has(t, "<|im_start|>")) return ChatFormat::ChatML;
-  if (has(t, "<|start_header_id|>") && has(t, "<|end_header_id|>")) return ChatFormat::Llama3;
-  if (has(t, "<start_of_turn>")) return ChatFormat::Gemma;
-  if (has(t, "<|assistant|>") && has(t, "<|end|>")) return ChatFormat::Phi3;
-  if (has(t, "<|user|>")) return ChatFormat::Zephyr;
-  if (has(t, "[INST]")) return ChatFormat::Llama2;
+std::optional<std::string> chat_format_source(std::string_view name) {
+  if (name == "mistral") name = "llama2";
+  for (const NamedFormat& f : kFormats)
+    if (name == f.name) return std::string(f.source);
   return std::nullopt;
 }
 
-std::string render_chat(ChatFormat f, const std::vector<ChatMessage>& msgs, bool gen, const ChatTokens& tk) {
-  if (msgs.empty()) throw Error("bad_messages", "\"messages\" is empty");
-  for (const ChatMessage& m : msgs)
-    if (m.role != "system" && m.role != "user" && m.role != "assistant")
-      throw Error("bad_messages", "unknown role '" + m.role + "' (system, user, assistant)");
-  switch (f) {
-    case ChatFormat::ChatML: return chatml(msgs, gen);
-    case ChatFormat::Llama3: return llama3(msgs, gen);
-    case ChatFormat::Llama2: return llama2(msgs, tk);
-    case ChatFormat::Phi3: return phi3(msgs, gen);
-    case ChatFormat::Gemma: return gemma(msgs, gen);
-    case ChatFormat::Zephyr: return zephyr(msgs, gen, tk);
+ChatTemplate::ChatTemplate(std::string_view source, std::string origin, std::string bos_token, std::string eos_token)
+    : tmpl_(std::make_shared<jinja::Template>(source)),
+      origin_(std::move(origin)),
+      bos_(std::move(bos_token)),
+      eos_(std::move(eos_token)) {}
+
+std::string ChatTemplate::render(const jinja::Value& messages, bool add_generation_prompt, const jinja::Value& tools,
+                                 const jinja::RenderOptions& options) const {
+  if (messages.kind != jinja::Value::Kind::Array) throw Error("bad_messages", "\"messages\" must be an array");
+  for (const jinja::Value& m : messages.a->items) {
+    const jinja::Value* role = m.kind == jinja::Value::Kind::Object ? m.o->find("role") : nullptr;
+    if (!role || !role->is_string()) throw Error("bad_messages", "each message needs a \"role\" string");
   }
-  return {};
+  const jinja::Value context = jinja::Value::object({{"messages", messages},
+                                                     {"tools", tools},
+                                                     {"documents", jinja::Value::none()},
+                                                     {"add_generation_prompt", jinja::Value::boolean(add_generation_prompt)},
+                                                     {"bos_token", jinja::Value::string(bos_)},
+                                                     {"eos_token", jinja::Value::string(eos_)}});
+  return tmpl_->render(context, options);
 }
 
 }  // namespace llmkit
