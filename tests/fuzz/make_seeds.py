@@ -88,3 +88,10 @@ lines = "\n".join([json.dumps({"id": 1, "text": "Hello world"}), json.dumps({"id
 write("jsonl/records.jsonl", lines)
 write("jsonl/records.jsonl.zst", subprocess.run(["zstd", "-q", "-c"], input=lines.encode(), stdout=subprocess.PIPE,
                                                 check=True).stdout)
+
+# Jinja chat templates: SmolLM2's, and the feature snippets the interpreter's tests use.
+os.makedirs(os.path.join(HERE, "corpus", "jinja"), exist_ok=True)
+data = os.path.join(HERE, "..", "data", "chat_templates")
+write("jinja/smollm2.jinja", open(os.path.join(data, "smollm2-135m-instruct.jinja")).read())
+for snip in json.load(open(os.path.join(data, "snippets.json"), encoding="utf-8")):
+    write("jinja/" + snip["name"] + ".jinja", snip["template"])

@@ -1004,9 +1004,10 @@ ScopePtr Interp::global_scope(const Value& context) {
            for (int64_t k = start; step > 0 ? k < stop : k > stop; k += step) out.push_back(Value::integer(k));
            return Value::array(std::move(out));
          }));
-  g->set("namespace", builtin("namespace", [](Interp&, Args& args, Kwargs& kwargs) {
+  g->set("namespace", builtin("namespace", [](Interp& in, Args& args, Kwargs& kwargs) {
            Value ns = Value::object({});
            ns.o->is_namespace = true;
+           in.keep_alive(ns.o);
            for (const Value& a : args) {
              if (a.kind != Value::Kind::Object || a.o->is_namespace) fail("namespace() takes a mapping and keyword arguments");
              for (const auto& [k, x] : a.o->items) ns.o->set(k, x);

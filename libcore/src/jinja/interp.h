@@ -26,6 +26,9 @@ using Kwargs = std::vector<std::pair<std::string, Value>>;
 class Interp {
  public:
   Interp(const RenderOptions& options, ScopePtr globals);
+  ~Interp();  // breaks the reference cycles a render can make (see keep_alive)
+  Interp(const Interp&) = delete;
+  Interp& operator=(const Interp&) = delete;
   void run(const std::vector<NodePtr>& body, std::string& out);
 
   // Used by callables and builtins.
@@ -48,6 +51,10 @@ class Interp {
   Value getattr(const Value& obj, const std::string& name);
   Value getitem(const Value& obj, const Value& key);
   static ScopePtr global_scope(const Value& context);
+  // A macro's scope holds the macro, which holds the scope; a namespace can hold itself. Such
+  // values are registered here and emptied when the render ends, so nothing leaks.
+  void keep_alive(ScopePtr closure) { closures_.push_back(std::move(closure)); }
+  void keep_alive(std::shared_ptr<Object> ns) { namespaces_.push_back(std::move(ns)); }
 
  private:
   Flow exec(const Node& n, const ScopePtr& scope, std::string& out);
@@ -64,6 +71,8 @@ class Interp {
   uint64_t steps_ = 0;
   int depth_ = 0;
   std::chrono::steady_clock::time_point deadline_;
+  std::vector<ScopePtr> closures_;
+  std::vector<std::shared_ptr<Object>> namespaces_;
 };
 
 std::vector<Value> iterate(const Value& v);  // for-loop items: list, dict keys, string chars, Undefined empty

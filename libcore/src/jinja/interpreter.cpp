@@ -146,6 +146,11 @@ Interp::Interp(const RenderOptions& options, ScopePtr globals)
       deadline_(std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                                          std::chrono::duration<double>(options.limits.max_seconds))) {}
 
+Interp::~Interp() {
+  for (const ScopePtr& s : closures_) s->vars.clear();
+  for (const auto& o : namespaces_) o->items.clear();
+}
+
 Interp::DepthGuard::DepthGuard(Interp& i) : in(i) {
   if (++in.depth_ > in.opt_.limits.max_depth) {
     --in.depth_;
@@ -215,6 +220,7 @@ Interp::Flow Interp::exec(const Node& n, const ScopePtr& scope, std::string& out
         m->name = n.name;
         m->node = &n;
         m->closure = scope;
+        keep_alive(scope);
         Value v;
         v.kind = Value::Kind::Callable;
         v.fn = m;
@@ -226,6 +232,7 @@ Interp::Flow Interp::exec(const Node& n, const ScopePtr& scope, std::string& out
         caller->name = "caller";
         caller->node = &n;
         caller->closure = scope;
+        keep_alive(scope);
         Value cv;
         cv.kind = Value::Kind::Callable;
         cv.fn = caller;
