@@ -91,15 +91,21 @@ void report(const llmkit::GenerationStats& s, int64_t failed) {
                static_cast<long long>(s.prompt_tokens), static_cast<long long>(s.generated_tokens), s.seconds, gen, all);
 }
 
-int run_prompt(const Options& o, const PromptSettings& ps, const llmkit::Model& m, const llmkit::Tokenizer& tok,
-               llmkit::KvCache& kv, llmkit::Stdout& out) {
-  PreparedPrompt p;
+// The -p prompt, prepared; a failure is reported on stderr (the caller exits 1).
+std::optional<PreparedPrompt> prepare_prompt(const Options& o, const PromptSettings& ps, const llmkit::Tokenizer& tok) {
   try {
-    p = prepare_text(unescape(o.prompt), ps, tok);
+    return prepare_text(unescape(o.prompt), ps, tok);
   } catch (const llmkit::Error& e) {
     std::fprintf(stderr, "llm-generate: %s\n", e.what());
-    return llmkit::kExitSomeFailed;
+    return std::nullopt;
   }
+}
+
+int run_prompt(const Options& o, const PromptSettings& ps, const llmkit::Model& m, const llmkit::Tokenizer& tok,
+               llmkit::KvCache& kv, llmkit::Stdout& out) {
+  std::optional<PreparedPrompt> prepared = prepare_prompt(o, ps, tok);
+  if (!prepared) return llmkit::kExitSomeFailed;
+  const PreparedPrompt& p = *prepared;
   bool sent = false;
   llmkit::GenerationResult result;
   llmkit::GenerationCallbacks cb;
@@ -244,13 +250,9 @@ void add_dry_run(llmkit::JsonObject& rec, const PreparedPrompt& p) {
 }
 
 int dry_run_prompt(const Options& o, const PromptSettings& ps, const llmkit::Tokenizer& tok, llmkit::Stdout& out) {
-  PreparedPrompt p;
-  try {
-    p = prepare_text(unescape(o.prompt), ps, tok);
-  } catch (const llmkit::Error& e) {
-    std::fprintf(stderr, "llm-generate: %s\n", e.what());
-    return llmkit::kExitSomeFailed;
-  }
+  std::optional<PreparedPrompt> prepared = prepare_prompt(o, ps, tok);
+  if (!prepared) return llmkit::kExitSomeFailed;
+  const PreparedPrompt& p = *prepared;
   if (o.json) {
     llmkit::JsonObject rec;
     add_dry_run(rec, p);

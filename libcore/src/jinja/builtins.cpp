@@ -66,20 +66,6 @@ size_t length(const Value& v) {
   }
 }
 
-std::string escape_html(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 // Sort keys jinja2 builds with ignore_case: strings lowercased.
 Value sort_key(const Value& v, bool case_sensitive) {
@@ -756,7 +742,7 @@ Value Interp::filter(const std::string& name, const Value& v, Args& args, Kwargs
   }
   if (name == "escape" || name == "e" || name == "forceescape") {
     if (v.markup && name != "forceescape") return v;
-    Value s = Value::string(escape_html(to_str(v)));
+    Value s = Value::string(py::escape_html(to_str(v)));
     s.markup = true;
     return s;
   }

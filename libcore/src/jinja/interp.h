@@ -64,6 +64,8 @@ class Interp {
   Value eval_inner(const Node& n, const ScopePtr& scope);
   Value eval_filter(const Node& n, const ScopePtr& scope, const Value* input);
   Value binary(const std::string& op, const Value& a, const Value& b);
+  // A macro (or a call block's caller) closing over `scope`.
+  Value macro(const std::string& name, const Node& n, const ScopePtr& scope);
   Value slice(const Value& obj, const Value& start, const Value& stop, const Value& step);
 
   RenderOptions opt_;

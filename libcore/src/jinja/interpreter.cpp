@@ -77,20 +77,6 @@ struct LoopCycle : Callable {
   }
 };
 
-std::string escape_html(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 // a op b on int64, where Python would grow a big integer: an error instead.
 template <class Op> int64_t checked(Op op, int64_t a, int64_t b) {
@@ -145,6 +131,18 @@ Interp::Interp(const RenderOptions& options, ScopePtr globals)
       globals_(std::move(globals)),
       deadline_(std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                                          std::chrono::duration<double>(options.limits.max_seconds))) {}
+
+Value Interp::macro(const std::string& name, const Node& n, const ScopePtr& scope) {
+  auto m = std::make_shared<Macro>();
+  m->name = name;
+  m->node = &n;
+  m->closure = scope;
+  keep_alive(scope);
+  Value v;
+  v.kind = Value::Kind::Callable;
+  v.fn = std::move(m);
+  return v;
+}
 
 Interp::~Interp() {
   for (const ScopePtr& s : closures_) s->vars.clear();
@@ -215,27 +213,9 @@ Interp::Flow Interp::exec(const Node& n, const ScopePtr& scope, std::string& out
         assign(*n.a, v, scope);
         return Flow::Normal;
       }
-      case N::Macro: {
-        auto m = std::make_shared<Macro>();
-        m->name = n.name;
-        m->node = &n;
-        m->closure = scope;
-        keep_alive(scope);
-        Value v;
-        v.kind = Value::Kind::Callable;
-        v.fn = m;
-        scope->set(n.name, v);
-        return Flow::Normal;
-      }
+      case N::Macro: scope->set(n.name, macro(n.name, n, scope)); return Flow::Normal;
       case N::CallBlock: {
-        auto caller = std::make_shared<Macro>();
-        caller->name = "caller";
-        caller->node = &n;
-        caller->closure = scope;
-        keep_alive(scope);
-        Value cv;
-        cv.kind = Value::Kind::Callable;
-        cv.fn = caller;
+        const Value cv = macro("caller", n, scope);
         const Node& call_node = *n.a;
         Value fn = eval(*call_node.a, scope);
         Args args;
@@ -525,7 +505,7 @@ Value Interp::binary(const std::string& op, const Value& a, const Value& b) {
         v.markup = a.markup;
         return v;
       }
-      Value v = Value::string(a.markup ? *a.s + escape_html(*b.s) : escape_html(*a.s) + *b.s);
+      Value v = Value::string(a.markup ? *a.s + py::escape_html(*b.s) : py::escape_html(*a.s) + *b.s);
       v.markup = true;
       return v;
     }

@@ -26,6 +26,9 @@ std::string replace(std::string_view s, std::string_view old, std::string_view w
 
 std::string repr(std::string_view s);   // 'text' with Python's quoting and escapes
 std::string float_repr(double d);       // 1.0, 0.1, 1e-05, 1e+16, inf, nan
-std::string json_quote(std::string_view s);  // json.dumps(s, ensure_ascii=False)
+// json.dumps(s, ensure_ascii=False): Python's spelling (DEL kept, lowercase hex), which is not the
+// tools' JSON writer's.
+std::string json_quote(std::string_view s);
+std::string escape_html(std::string_view s);  // markupsafe.escape: & < > " '
 
 }  // namespace llmkit::jinja::py
