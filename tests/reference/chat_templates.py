@@ -95,7 +95,7 @@ def main():
                     rec["error"] = parse_error
                 else:
                     try:
-                        rec["output"] = tmpl.render(messages=conv["messages"], tools=None, documents=None,
+                        rec["output"] = tmpl.render(messages=conv["messages"], tools=conv.get("tools"), documents=None,
                                                     add_generation_prompt=agp, bos_token=spec["bos_token"],
                                                     eos_token=spec["eos_token"])
                     except Exception as e:

@@ -35,11 +35,15 @@ std::string slurp(const fs::path& p) {
 struct Corpus {
   jinja::Value spec;  // conversations.json
   jinja::RenderOptions options;
-  std::map<std::string, jinja::Value> conversations;
+  std::map<std::string, jinja::Value> conversations, tools;
   Corpus() {
     spec = jinja::from_json(slurp(kData / "conversations.json"));
     for (const jinja::Value& c : spec.o->find("conversations")->a->items)
+    {
       conversations[c.o->find("name")->str()] = *c.o->find("messages");
+      const jinja::Value* t = c.o->find("tools");
+      tools[c.o->find("name")->str()] = t ? *t : jinja::Value::none();
+    }
     std::tm tm{};
     std::istringstream(spec.o->find("now")->str()) >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
     tm.tm_isdst = -1;
@@ -52,7 +56,7 @@ struct Corpus {
   }
   jinja::Value context(const std::string& conversation, bool add_generation_prompt) const {
     return jinja::Value::object({{"messages", conversations.at(conversation)},
-                                 {"tools", jinja::Value::none()},
+                                 {"tools", tools.at(conversation)},
                                  {"documents", jinja::Value::none()},
                                  {"add_generation_prompt", jinja::Value::boolean(add_generation_prompt)},
                                  {"bos_token", *spec.o->find("bos_token")},
