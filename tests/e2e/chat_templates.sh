@@ -77,6 +77,24 @@ expect_eq "template BOS not doubled" "$with" "$without"
 expect_eq "template BOS still in the rendered text" \
   "$("$G" -m "$S" --dry-run --chat-template-file "$WORK/bos.jinja" < "$WORK/m.jsonl" 2> /dev/null | py 'r["prompt"]')" "<s>Once upon a time"
 
+# Template variables: --chat-template-kwargs (llama.cpp's flag), a record's own
+# "chat_template_kwargs" over it; Qwen3's real template and its enable_thinking switch.
+Q="$SHARED/templates/Qwen-Qwen3-0.6B.jinja"
+if [ -f "$Q" ]; then
+  printf '%s\n' '{"messages":[{"role":"user","content":"Hi"}]}' \
+    '{"messages":[{"role":"user","content":"Hi"}],"chat_template_kwargs":{"enable_thinking":true}}' |
+    "$G" -m "$S" --dry-run --jinja --chat-template-file "$Q" --chat-template-kwargs '{"enable_thinking": false}' > "$WORK/q.jsonl" 2> /dev/null
+  expect_eq "enable_thinking false (flag)" "$(py 'rs[0]["prompt"]' < "$WORK/q.jsonl")" \
+    "$(printf '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n')"
+  expect_eq "enable_thinking true (record)" "$(py 'rs[1]["prompt"]' < "$WORK/q.jsonl")" \
+    "$(printf '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n')"
+fi
+echo '{"messages":[{"role":"user","content":"Hi"}],"chat_template_kwargs":{"messages":1}}' |
+  "$G" -m "$S" --dry-run > "$WORK/k.jsonl" 2> /dev/null
+expect_eq "a variable may not replace messages" "$(py 'r["error"]["code"]' < "$WORK/k.jsonl")" "bad_record"
+"$G" -m "$S" --dry-run -p x --chat-template-kwargs '[1]' 2> "$WORK/err"; rc=$?
+expect_eq "--chat-template-kwargs not an object: exit" "$rc" 2
+
 # The real instruction model: its own template (with SmolLM2's default system prompt), and
 # --system replacing that default; generation uses the same prompt the dry run shows.
 MODEL="$ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -44,7 +44,8 @@ void install_sigint() {
 constexpr int kExitInterrupted = 130;
 
 struct Options {
-  std::string model, prompt, template_text, system, chat_template, chat_template_file, output_field = "output";
+  std::string model, prompt, template_text, system, chat_template, chat_template_file, chat_template_kwargs;
+  std::string output_field = "output";
   std::string cache_type_k = "f16", cache_type_v = "f16";
   bool have_prompt = false, chat = false, truncate = false, json = false, ignore_eos = false, no_repack = false;
   bool dry_run = false;
@@ -320,6 +321,9 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   app.add_option("--system", o.system, "system message for chat prompts (implies --chat)");
   app.add_option("--chat-template", o.chat_template, "a named chat format instead of the model's template: chatml, llama3, llama2, mistral, phi3, gemma, zephyr");
   app.add_option("--chat-template-file", o.chat_template_file, "a Jinja chat template file instead of the model's template");
+  app.add_option("--chat-template-kwargs", o.chat_template_kwargs, "further chat template variables, a JSON object: '{\"enable_thinking\": false}' (a record's \"chat_template_kwargs\" adds to them)");
+  bool jinja_flag = false;  // llama.cpp's opt-in; here templates are always Jinja
+  app.add_flag("--jinja", jinja_flag, "accepted as llama.cpp accepts it: chat templates are always rendered as Jinja");
   app.add_flag("--dry-run", o.dry_run, "write each record with its rendered \"prompt\" and \"prompt_tokens\" (-p: the prompt text); generate nothing");
   app.add_option("--output-field", o.output_field, "name of the added field (default output)");
   app.add_flag("--truncate", o.truncate, "cut over-long prompts from the left instead of failing the record");
@@ -369,6 +373,15 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     ps.system = unescape(o.system);
     ps.chat = o.chat || !o.system.empty();
     load_chat_template(o, *file, *tok, ps);
+    if (!o.chat_template_kwargs.empty()) {
+      try {
+        ps.chat_vars = llmkit::jinja::from_json(o.chat_template_kwargs);
+      } catch (const llmkit::Error&) {
+        ps.chat_vars = llmkit::jinja::Value::none();
+      }
+      if (ps.chat_vars.kind != llmkit::jinja::Value::Kind::Object)
+        throw llmkit::Error("usage", "--chat-template-kwargs must be a JSON object, such as '{\"enable_thinking\": false}'");
+    }
     if (ps.chat && !ps.chat_template) throw llmkit::Error("chat_template", ps.chat_template_error);
     ps.defaults.max_tokens = o.n_predict;
     ps.defaults.sampling = o.sampling;

@@ -68,14 +68,28 @@ Value with_system(const Value& msgs, const std::string& system) {
   return Value::array(std::move(items));
 }
 
-std::string render(const Value& msgs, const PromptSettings& s, const Value& tools = Value::none()) {
+// The record's "chat_template_kwargs" over --chat-template-kwargs, key by key.
+Value chat_vars(const llmkit::JsonObject* rec, const PromptSettings& s) {
+  const std::string* raw = rec ? rec->raw("chat_template_kwargs") : nullptr;
+  if (!raw) return s.chat_vars;
+  Value own = llmkit::jinja::from_json(*raw);
+  if (own.kind != Value::Kind::Object) throw Error("bad_record", "\"chat_template_kwargs\" must be an object");
+  if (s.chat_vars.is_none()) return own;
+  Value merged = Value::object({});
+  for (const auto& [k, v] : s.chat_vars.o->items) merged.o->set(k, v);
+  for (const auto& [k, v] : own.o->items) merged.o->set(k, v);
+  return merged;
+}
+
+std::string render(const Value& msgs, const PromptSettings& s, const Value& tools = Value::none(),
+                   const Value& vars = Value::none()) {
   if (!s.chat_template) throw Error("chat_template", s.chat_template_error);
   if (!s.fallback_warning.empty() && !s.fallback_warned) {
     std::fprintf(stderr, "llm-generate: warning: %s\n", s.fallback_warning.c_str());
     s.fallback_warned = true;
   }
   try {
-    return s.chat_template->render(with_system(msgs, s.system), true, tools);
+    return s.chat_template->render(with_system(msgs, s.system), true, tools, vars.is_none() ? s.chat_vars : vars);
   } catch (const llmkit::jinja::JinjaError& e) {
     throw Error("chat_template", s.chat_template->origin() + ": " + e.what());
   }
@@ -163,7 +177,8 @@ PreparedPrompt prepare_record(const llmkit::JsonObject& rec, const PromptSetting
     // Every field of every message reaches the template (tool_calls, reasoning_content, ...), and
     // the record's "tools" too.
     const std::string* tools = rec.raw("tools");
-    prompt = render(llmkit::jinja::from_json(*raw), s, tools ? llmkit::jinja::from_json(*tools) : Value::none());
+    prompt = render(llmkit::jinja::from_json(*raw), s, tools ? llmkit::jinja::from_json(*tools) : Value::none(),
+                    chat_vars(&rec, s));
     rendered = true;
   } else {
     std::string text;
@@ -176,7 +191,7 @@ PreparedPrompt prepare_record(const llmkit::JsonObject& rec, const PromptSetting
                                                      : "record has no \"prompt\" or \"messages\" (or use --template)");
     }
     rendered = s.chat;
-    prompt = s.chat ? render(Value::array({message("user", text)}), s) : text;
+    prompt = s.chat ? render(Value::array({message("user", text)}), s, Value::none(), chat_vars(&rec, s)) : text;
   }
   return tokenize(std::move(prompt), rendered, std::move(req), s, tok);
 }

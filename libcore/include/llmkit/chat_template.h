@@ -26,11 +26,15 @@ class ChatTemplate {
   ChatTemplate(std::string_view source, std::string origin, std::string bos_token, std::string eos_token);
 
   // `messages`: an array of {"role", "content", ...} objects (all fields reach the template);
-  // `tools`: an array, or None. Throws Error("bad_messages") for messages that are not such an
-  // array, and jinja::JinjaError ("template_error": the template raised, naming line and column;
+  // `tools`: an array, or None; `extra`: an object of further variables (llama.cpp's
+  // --chat-template-kwargs, such as Qwen3's enable_thinking), or None. Throws Error("bad_messages")
+  // for messages that are not such an array, Error("bad_record") for extra variables that are not
+  // an object or that name messages, tools, documents or add_generation_prompt, and
+  // jinja::JinjaError ("template_error": the template raised, naming line and column;
   // "template_limit") otherwise.
   std::string render(const jinja::Value& messages, bool add_generation_prompt,
-                     const jinja::Value& tools = jinja::Value::none(), const jinja::RenderOptions& options = {}) const;
+                     const jinja::Value& tools = jinja::Value::none(), const jinja::Value& extra = jinja::Value::none(),
+                     const jinja::RenderOptions& options = {}) const;
 
   const std::string& origin() const { return origin_; }
   const std::string& bos_token() const { return bos_; }

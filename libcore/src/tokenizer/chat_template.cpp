@@ -75,18 +75,28 @@ ChatTemplate::ChatTemplate(std::string_view source, std::string origin, std::str
       eos_(std::move(eos_token)) {}
 
 std::string ChatTemplate::render(const jinja::Value& messages, bool add_generation_prompt, const jinja::Value& tools,
-                                 const jinja::RenderOptions& options) const {
+                                 const jinja::Value& extra, const jinja::RenderOptions& options) const {
   if (messages.kind != jinja::Value::Kind::Array) throw Error("bad_messages", "\"messages\" must be an array");
   for (const jinja::Value& m : messages.a->items) {
     const jinja::Value* role = m.kind == jinja::Value::Kind::Object ? m.o->find("role") : nullptr;
     if (!role || !role->is_string()) throw Error("bad_messages", "each message needs a \"role\" string");
   }
-  const jinja::Value context = jinja::Value::object({{"messages", messages},
+  const bool has_extra = !extra.is_none() && !extra.is_undefined();
+  if (has_extra && (extra.kind != jinja::Value::Kind::Object || extra.o->is_namespace))
+    throw Error("bad_record", "chat template variables must be a JSON object");
+  jinja::Value context = jinja::Value::object({{"messages", messages},
                                                      {"tools", tools},
                                                      {"documents", jinja::Value::none()},
                                                      {"add_generation_prompt", jinja::Value::boolean(add_generation_prompt)},
                                                      {"bos_token", jinja::Value::string(bos_)},
                                                      {"eos_token", jinja::Value::string(eos_)}});
+  if (has_extra)
+    for (const auto& [key, value] : extra.o->items) {
+      const std::string name = key.is_string() ? key.str() : "";
+      if (name == "messages" || name == "tools" || name == "documents" || name == "add_generation_prompt")
+        throw Error("bad_record", "a chat template variable cannot be named \"" + name + "\"");
+      context.o->set(key, value);
+    }
   return tmpl_->render(context, options);
 }
 
