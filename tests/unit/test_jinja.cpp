@@ -138,6 +138,17 @@ TEST_CASE("Jinja renders untrusted templates within bounds", "[jinja][limits]") 
     CHECK(code_of("{% set ns = namespace(s='xxxxxxxxxx') %}{% for i in range(30) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}", small) ==
           "template_limit");
   }
+  SECTION("a big message") {
+    const Value ctx = Value::object({{"s", Value::string(std::string(2u << 20, 'x'))}});
+    std::string code = "ok";
+    try {
+      render("{% for c in s %}{% endfor %}", ctx, o);
+    } catch (const jinja::JinjaError& e) {
+      code = e.code();
+    }
+    CHECK(code == "template_limit");
+    CHECK(render("{{ s[-1] }}{{ s[1:3] }}{{ s|length }}", ctx, o) == "xxx2097152");
+  }
   SECTION("a namespace that holds itself") {
     CHECK(code_of("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns }}", o) == "template_limit");
   }

@@ -534,11 +534,11 @@ Value Interp::getitem(const Value& obj, const Value& key) {
     if (obj.generator) fail("'generator' object is not subscriptable");
     int64_t k = as_int(key);
     if (obj.is_string()) {
-      const std::vector<std::string> cs = py::chars(*obj.s);
-      const int64_t n = static_cast<int64_t>(cs.size());
+      const std::vector<size_t> off = py::offsets(*obj.s);
+      const int64_t n = static_cast<int64_t>(off.size()) - 1;
       if (k < 0) k += n;
       if (k < 0 || k >= n) return Value::undefined("string index out of range");
-      return Value::string(cs[k]);
+      return Value::string(obj.s->substr(off[k], off[k + 1] - off[k]));
     }
     const int64_t n = static_cast<int64_t>(obj.a->items.size());
     if (k < 0) k += n;

@@ -37,6 +37,7 @@ class Interp {
   Value call(const Value& fn, Args& args, Kwargs& kwargs);
   Value eval_default(const Node& n, const ScopePtr& scope);  // a macro parameter's default
   void step();                         // counts work; enforces the step and time limits
+  void charge(size_t units);           // work proportional to a size (a loop's items)
   void check_size(size_t bytes) const;  // a string this long would pass the output limit
   struct DepthGuard {
     Interp& in;

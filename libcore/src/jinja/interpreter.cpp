@@ -161,8 +161,13 @@ void Interp::step() {
   if (++steps_ > opt_.limits.max_steps)
     throw RuntimeError{"template_limit", "the template did more than " + std::to_string(opt_.limits.max_steps) +
                                              " steps (an endless or huge loop?)"};
-  if ((steps_ & 1023) == 0 && std::chrono::steady_clock::now() > deadline_)
+  if ((steps_ & 15) == 0 && std::chrono::steady_clock::now() > deadline_)
     throw RuntimeError{"template_limit", "rendering took longer than " + py::float_repr(opt_.limits.max_seconds) + " s"};
+}
+
+void Interp::charge(size_t units) {
+  steps_ += units;
+  step();
 }
 
 void Interp::check_size(size_t bytes) const {
@@ -254,6 +259,10 @@ Interp::Flow Interp::exec(const Node& n, const ScopePtr& scope, std::string& out
   }
 }
 
+// Strings are iterated as one Value per character: bounded, so that a template cannot turn a big
+// message into gigabytes (lists and dicts are as big as the data or the steps that built them).
+constexpr size_t kMaxItems = 1u << 20;
+
 std::vector<Value> iterate(const Value& v) {
   switch (v.kind) {
     case Value::Kind::Undefined:
@@ -267,8 +276,11 @@ std::vector<Value> iterate(const Value& v) {
       return keys;
     }
     case Value::Kind::String: {
+      const std::vector<size_t> off = py::offsets(*v.s);
+      if (off.size() - 1 > kMaxItems) throw RuntimeError{"template_limit", "a loop over a string of more than 1,048,576 characters"};
       std::vector<Value> out;
-      for (std::string& c : py::chars(*v.s)) out.push_back(Value::string(std::move(c)));
+      out.reserve(off.size() - 1);
+      for (size_t k = 0; k + 1 < off.size(); ++k) out.push_back(Value::string(v.s->substr(off[k], off[k + 1] - off[k])));
       return out;
     }
     default: fail("'" + type_name(v) + "' object is not iterable");
@@ -277,6 +289,7 @@ std::vector<Value> iterate(const Value& v) {
 
 Interp::Flow Interp::exec_for(const Node& n, const ScopePtr& scope, std::string& out) {
   std::vector<Value> items = iterate(eval(*n.b, scope));
+  charge(items.size());
   if (n.c) {  // `for x in xs if cond`: filtered first, so loop.length and loop.last count what remains
     std::vector<Value> kept;
     for (Value& v : items) {
@@ -590,11 +603,11 @@ Value Interp::binary(const std::string& op, const Value& a, const Value& b) {
 Value Interp::slice(const Value& obj, const Value& start, const Value& stop, const Value& step_v) {
   if (obj.is_undefined()) undefined_error(obj);
   std::vector<Value> items;
-  std::vector<std::string> chars;
+  std::vector<size_t> off;
   int64_t len;
   if (obj.is_string()) {
-    chars = py::chars(*obj.s);
-    len = static_cast<int64_t>(chars.size());
+    off = py::offsets(*obj.s);
+    len = static_cast<int64_t>(off.size()) - 1;
   } else if (obj.kind == Value::Kind::Array) {
     len = static_cast<int64_t>(obj.a->items.size());
   } else {
@@ -616,14 +629,13 @@ Value Interp::slice(const Value& obj, const Value& start, const Value& stop, con
   };
   const int64_t b = clamp(opt(start), step > 0 ? 0 : len - 1);
   const int64_t e = clamp(opt(stop), step > 0 ? len : -1);
-  std::vector<int64_t> idx;
-  for (int64_t k = b; step > 0 ? k < e : k > e; k += step) idx.push_back(k);
   if (obj.is_string()) {
+    if (step == 1) return Value::string(b < e ? obj.s->substr(off[b], off[e] - off[b]) : "");
     std::string s;
-    for (int64_t k : idx) s += chars[k];
+    for (int64_t k = b; step > 0 ? k < e : k > e; k += step) s.append(*obj.s, off[k], off[k + 1] - off[k]);
     return Value::string(std::move(s));
   }
-  for (int64_t k : idx) items.push_back(obj.a->items[k]);
+  for (int64_t k = b; step > 0 ? k < e : k > e; k += step) items.push_back(obj.a->items[k]);
   return Value::array(std::move(items), obj.a->tuple);
 }
 

@@ -152,6 +152,18 @@ std::vector<std::string> chars(std::string_view s) {
   return out;
 }
 
+std::vector<size_t> offsets(std::string_view s) {
+  std::vector<size_t> out;
+  out.reserve(s.size() + 1);
+  size_t n = 0;
+  for (size_t i = 0; i < s.size(); i += n) {
+    out.push_back(i);
+    at(s, i, &n);
+  }
+  out.push_back(s.size());
+  return out;
+}
+
 std::vector<std::string> split(std::string_view s, const std::string* sep, int64_t maxsplit, bool from_right) {
   std::vector<std::string> out;
   if (sep) {

@@ -20,6 +20,8 @@ std::string capitalize(std::string_view s);
 std::string title(std::string_view s);
 size_t length(std::string_view s);  // code points
 std::vector<std::string> chars(std::string_view s);  // one string per code point
+// Byte offset of each code point, and s.size() last: code point k is [off[k], off[k + 1]).
+std::vector<size_t> offsets(std::string_view s);
 // str.split(sep, maxsplit) and str.rsplit; sep null: runs of whitespace.
 std::vector<std::string> split(std::string_view s, const std::string* sep, int64_t maxsplit, bool from_right);
 std::string replace(std::string_view s, std::string_view old, std::string_view with, int64_t count);
