@@ -23,6 +23,7 @@
 #include "llmkit/json_writer.h"
 #include "llmkit/jsonl.h"
 #include "llmkit/model.h"
+#include "llmkit/record_io.h"
 #include "llmkit/tokenizer.h"
 #include "prompt.h"
 
@@ -45,7 +46,9 @@ constexpr int kExitInterrupted = 130;
 
 struct Options {
   std::string model, prompt, template_text, system, chat_template, chat_template_file, chat_template_kwargs;
-  std::string output_field = "output";
+  std::string output_field = "output", output_file;
+  std::vector<std::string> input_files;
+  bool progress = false;
   std::string cache_type_k = "f16", cache_type_v = "f16";
   bool have_prompt = false, chat = false, truncate = false, json = false, ignore_eos = false, no_repack = false;
   bool dry_run = false;
@@ -145,7 +148,7 @@ int run_prompt(const Options& o, const PromptSettings& ps, const llmkit::Model& 
 }
 
 int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model& m, const llmkit::Tokenizer& tok,
-                llmkit::KvCache& kv, llmkit::Stdout& out) {
+                llmkit::KvCache& kv, llmkit::RecordInput& input, llmkit::RecordOutput& out) {
   struct InFlight {
     llmkit::JsonObject rec;
     int64_t dropped;
@@ -154,23 +157,25 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
   std::unordered_map<uint64_t, InFlight> in_flight;
   uint64_t next_in = 0, next_out = 0;
   int64_t failed = 0;
+  uint64_t generated = 0;
+  llmkit::RecordProgress progress(o.progress || llmkit::stderr_is_tty(),
+                                  o.progress || llmkit::stderr_is_tty() ? input.count() : std::nullopt, "llm-generate");
   auto flush_ready = [&] {
     for (auto it = ready.begin(); it != ready.end() && it->first == next_out; it = ready.erase(it), ++next_out)
       out.record(it->second);
-    out.flush();
+    progress.update(next_out, static_cast<uint64_t>(failed), generated);
   };
-  llmkit::JsonlReader reader(std::cin);
   std::string line;
   uint64_t line_no = 0;
   llmkit::GenerationCallbacks cb;
   cb.next = [&]() -> std::optional<std::pair<uint64_t, llmkit::GenerationRequest>> {
-    while (!g_interrupted && reader.next_line(line, line_no)) {
+    while (!g_interrupted && input.next(line, line_no)) {
       const uint64_t idx = next_in++;
       llmkit::JsonObject rec;
       try {
         rec = llmkit::parse_json_object(line);
       } catch (const llmkit::Error& e) {
-        ready[idx] = failed_record(nullptr, llmkit::Error(e.code(), "line " + std::to_string(line_no) + ": " + e.what()), line_no);
+        ready[idx] = failed_record(nullptr, llmkit::Error(e.code(), input.source() + " line " + std::to_string(line_no) + ": " + e.what()), line_no);
         ++failed;
         flush_ready();
         continue;
@@ -189,6 +194,7 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
   };
   cb.on_done = [&](uint64_t id, llmkit::GenerationResult&& r) {
     auto it = in_flight.find(id);
+    generated += r.tokens.size();
     if (r.error) {
       ready[id] = failed_record(&it->second.rec, *r.error);
       ++failed;
@@ -204,10 +210,13 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
   if (g_interrupted) {
     // Finished records still waiting behind an unfinished one are written too: nothing done is lost.
     for (const auto& [idx, text] : ready) out.record(text);
-    out.flush();
-    std::fprintf(stderr, "llm-generate: interrupted; %zu unfinished records not written\n", in_flight.size());
+    progress.finish();
+    std::fprintf(stderr, "llm-generate: interrupted; %zu unfinished records not written%s\n", in_flight.size(),
+                 out.to_file() ? (", the output so far is in " + out.partial_path()).c_str() : "");
     return kExitInterrupted;
   }
+  out.finish();
+  progress.finish();
   report(s, failed);
   return failed ? llmkit::kExitSomeFailed : llmkit::kExitOk;
 }
@@ -266,12 +275,12 @@ int dry_run_prompt(const Options& o, const PromptSettings& ps, const llmkit::Tok
   return llmkit::kExitOk;
 }
 
-int dry_run_records(const PromptSettings& ps, const llmkit::Tokenizer& tok, llmkit::Stdout& out) {
-  llmkit::JsonlReader reader(std::cin);
+int dry_run_records(const PromptSettings& ps, const llmkit::Tokenizer& tok, llmkit::RecordInput& input,
+                    llmkit::RecordOutput& out) {
   std::string line;
   uint64_t line_no = 0;
   int64_t failed = 0;
-  while (reader.next_line(line, line_no)) {
+  while (input.next(line, line_no)) {
     llmkit::JsonObject rec;
     try {
       rec = llmkit::parse_json_object(line);
@@ -280,12 +289,12 @@ int dry_run_records(const PromptSettings& ps, const llmkit::Tokenizer& tok, llmk
     } catch (const llmkit::Error& e) {
       const bool parsed = !rec.fields().empty();
       out.record(failed_record(parsed ? &rec : nullptr,
-                               parsed ? e : llmkit::Error(e.code(), "line " + std::to_string(line_no) + ": " + e.what()),
+                               parsed ? e : llmkit::Error(e.code(), input.source() + " line " + std::to_string(line_no) + ": " + e.what()),
                                parsed ? std::nullopt : std::optional<uint64_t>(line_no)));
       ++failed;
     }
   }
-  out.flush();
+  out.finish();
   return failed ? llmkit::kExitSomeFailed : llmkit::kExitOk;
 }
 
@@ -301,6 +310,9 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
       "llm-generate"};
   app.add_option("-m,--model", o.model, "model (GGUF)")->required();
   app.add_option("-p,--prompt", o.prompt, "one prompt (escapes such as \\n are read)");
+  app.add_option("-f,--file", o.input_files, "JSON-lines input file, plain or zstd (repeatable, read in order; default stdin)");
+  app.add_option("-o,--output", o.output_file, "write the records to FILE (zstd when it ends in .zst; FILE.partial until the run completes)");
+  app.add_flag("--progress", o.progress, "report progress on stderr even when it is not a terminal");
   app.add_option("-n,--n-predict", o.n_predict, "tokens to generate at most (-1: until end of text or full context)");
   app.add_option("-c,--ctx-size", o.n_ctx, "context per sequence (0: the model's, at most 4096)")->check(CLI::NonNegativeNumber);
   app.add_option("-b,--batch-size", o.n_batch, "tokens per forward pass (default 512)")->check(CLI::PositiveNumber);
@@ -341,8 +353,8 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? llmkit::kExitOk : llmkit::kExitUsage;
   }
-  if (!o.have_prompt && isatty(0)) {
-    std::fprintf(stderr, "llm-generate: no -p TEXT and stdin is a terminal (try --help)\n");
+  if (!o.have_prompt && o.input_files.empty() && isatty(0)) {
+    std::fprintf(stderr, "llm-generate: no -p TEXT or -f FILE, and stdin is a terminal (try --help)\n");
     return llmkit::kExitUsage;
   }
   if (o.threads > 0) omp_set_num_threads(o.threads);
@@ -391,13 +403,28 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     std::fprintf(stderr, "llm-generate: %s: %s\n", o.model.c_str(), e.what());
     return llmkit::kExitUsage;
   }
-  if (o.dry_run) return o.have_prompt ? dry_run_prompt(o, ps, *tok, out) : dry_run_records(ps, *tok, out);
-  install_sigint();
+  if (o.have_prompt && (!o.input_files.empty() || !o.output_file.empty())) {
+    std::fprintf(stderr, "llm-generate: -f and -o are for JSON-lines records, not -p (use --json > FILE)\n");
+    return llmkit::kExitUsage;
+  }
+  std::optional<llmkit::RecordInput> input;
+  std::optional<llmkit::RecordOutput> sink;
+  if (!o.have_prompt) {
+    try {
+      input.emplace(o.input_files);
+      sink.emplace(out, o.output_file);
+    } catch (const llmkit::Error& e) {
+      std::fprintf(stderr, "llm-generate: %s\n", e.what());
+      return llmkit::kExitUsage;
+    }
+  }
+  if (!o.dry_run) install_sigint();
   try {
-    return o.have_prompt ? run_prompt(o, ps, *model, *tok, *kv, out) : run_records(o, ps, *model, *tok, *kv, out);
+    if (o.dry_run) return o.have_prompt ? dry_run_prompt(o, ps, *tok, out) : dry_run_records(ps, *tok, *input, *sink);
+    return o.have_prompt ? run_prompt(o, ps, *model, *tok, *kv, out) : run_records(o, ps, *model, *tok, *kv, *input, *sink);
   } catch (const llmkit::Error& e) {
     std::fprintf(stderr, "llm-generate: %s\n", e.what());
-    return llmkit::kExitSomeFailed;
+    return e.code() == "bad_input" ? llmkit::kExitUsage : llmkit::kExitSomeFailed;  // an input file that cannot be read on
   }
 }
 

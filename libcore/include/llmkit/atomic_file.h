@@ -10,6 +10,8 @@ namespace llmkit {
 // AtomicFile will refuse to replace it. Files opened through map_file are noted already.
 void note_input_file(const std::string& path);
 void note_input_file(uint64_t dev, uint64_t ino, const std::string& path);
+// Throws Error("usage") when `path` exists and is a file this process reads (noted above).
+void refuse_input_file(const std::string& path);
 
 class AtomicFile {
  public:

@@ -67,6 +67,7 @@ class JsonlReader {
   size_t pos_ = 0;
   std::vector<char> raw_;
   size_t raw_pos_ = 0, raw_end_ = 0;
+  uint64_t raw_base_ = 0;  // compressed bytes before raw_ (for error offsets)
   struct ZstdState;
   std::unique_ptr<ZstdState> zstd_;  // set when the input is compressed
   bool started_ = false, eof_ = false, frame_open_ = false;  // frame_open_: a frame is not complete

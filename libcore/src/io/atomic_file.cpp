@@ -96,15 +96,19 @@ void note_input_file(const std::string& path) {
   if (stat(path.c_str(), &st) == 0) note_input_file(st.st_dev, st.st_ino, path);
 }
 
-AtomicFile::AtomicFile(const std::string& path) : path_(path) {
-  // Renaming over a file this run reads would destroy the input (and, mapped, the data being
-  // read): `gguf-convert DIR DIR/model.safetensors`, `gguf-synth --vocab v.gguf v.gguf`.
+void refuse_input_file(const std::string& path) {
   if (struct stat st {}; stat(path.c_str(), &st) == 0) {
     std::lock_guard<std::mutex> lock(g_inputs_mutex);
     for (const InputFile& f : g_inputs)
       if (f.dev == static_cast<uint64_t>(st.st_dev) && f.ino == static_cast<uint64_t>(st.st_ino))
         throw Error("usage", "refusing to write over the input file " + f.path + " (output " + path + ")");
   }
+}
+
+AtomicFile::AtomicFile(const std::string& path) : path_(path) {
+  // Renaming over a file this run reads would destroy the input (and, mapped, the data being
+  // read): `gguf-convert DIR DIR/model.safetensors`, `gguf-synth --vocab v.gguf v.gguf`.
+  refuse_input_file(path);
   std::string tmpl = dir_of(path) + "/." + base_of(path) + ".tmp.XXXXXX";
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');

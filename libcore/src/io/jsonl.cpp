@@ -160,9 +160,12 @@ JsonlReader::~JsonlReader() = default;
 bool JsonlReader::fill() {
   if (raw_pos_ == raw_end_) {
     if (eof_) {
-      if (frame_open_) throw Error("bad_input", "the zstd-compressed input ends inside a frame (truncated)");
+      if (frame_open_)
+        throw Error("bad_input", "the zstd-compressed input ends inside a frame (truncated at byte " +
+                                     std::to_string(raw_base_ + raw_end_) + ")");
       return false;
     }
+    raw_base_ += raw_end_;
     in_.read(raw_.data(), static_cast<std::streamsize>(raw_.size()));
     raw_pos_ = 0, raw_end_ = static_cast<size_t>(in_.gcount());
     if (raw_end_ < raw_.size()) eof_ = true;
@@ -172,7 +175,9 @@ bool JsonlReader::fill() {
   char out[1 << 16];
   ZSTD_outBuffer zout{out, sizeof out, 0};
   const size_t r = ZSTD_decompressStream(zstd_->ds, &zout, &zin);
-  if (ZSTD_isError(r)) throw Error("bad_input", std::string("corrupt zstd-compressed input: ") + ZSTD_getErrorName(r));
+  if (ZSTD_isError(r))
+    throw Error("bad_input", std::string("corrupt zstd-compressed input near byte ") + std::to_string(raw_base_ + zin.pos) +
+                                 ": " + ZSTD_getErrorName(r));
   frame_open_ = r != 0;
   raw_pos_ = zin.pos;
   text_.append(out, zout.pos);
