@@ -1,10 +1,12 @@
 // llm-generate: text generation for one prompt (-p, streamed) or for JSON-lines records on stdin,
 // many at once with --parallel (continuous batching), one output record per input, in order.
 #include <CLI/CLI.hpp>
+#include <xxhash.h>
 #include <omp.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <cstdio>
@@ -26,6 +28,7 @@
 #include "llmkit/record_io.h"
 #include "llmkit/tokenizer.h"
 #include "prompt.h"
+#include "resume.h"
 
 namespace {
 
@@ -48,7 +51,7 @@ struct Options {
   std::string model, prompt, template_text, system, chat_template, chat_template_file, chat_template_kwargs;
   std::string output_field = "output", output_file;
   std::vector<std::string> input_files;
-  bool progress = false;
+  bool progress = false, resume = false, retry_errors = false;
   std::string cache_type_k = "f16", cache_type_v = "f16";
   bool have_prompt = false, chat = false, truncate = false, json = false, ignore_eos = false, no_repack = false;
   bool dry_run = false;
@@ -85,13 +88,13 @@ std::string failed_record(const llmkit::JsonObject* rec, const llmkit::Error& e,
   return llmkit::error_record(&out, e.code(), e.what(), line);
 }
 
-void report(const llmkit::GenerationStats& s, int64_t failed) {
+void report(const llmkit::GenerationStats& s, int64_t failed, uint64_t kept = 0) {
   const double gen = s.seconds > 0 ? double(s.generated_tokens) / s.seconds : 0;
   const double all = s.seconds > 0 ? double(s.generated_tokens + s.prompt_tokens) / s.seconds : 0;
   std::fprintf(stderr,
                "llm-generate: %lld records (%lld failed), %lld prompt + %lld generated tokens in %.2f s: "
                "%.2f generated tok/s, %.2f total tok/s\n",
-               static_cast<long long>(s.requests + failed), static_cast<long long>(failed),
+               static_cast<long long>(s.requests + failed + static_cast<int64_t>(kept)), static_cast<long long>(failed),
                static_cast<long long>(s.prompt_tokens), static_cast<long long>(s.generated_tokens), s.seconds, gen, all);
 }
 
@@ -148,7 +151,7 @@ int run_prompt(const Options& o, const PromptSettings& ps, const llmkit::Model& 
 }
 
 int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model& m, const llmkit::Tokenizer& tok,
-                llmkit::KvCache& kv, llmkit::RecordInput& input, llmkit::RecordOutput& out) {
+                llmkit::KvCache& kv, llmkit::RecordInput& input, llmkit::RecordOutput& out, ResumeSource* earlier) {
   struct InFlight {
     llmkit::JsonObject rec;
     int64_t dropped;
@@ -168,9 +171,19 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
   std::string line;
   uint64_t line_no = 0;
   llmkit::GenerationCallbacks cb;
+  uint64_t copied = 0, copied_failed = 0;
+  // The earlier run's records, in input order, until they run out (then the rewritten output
+  // takes the earlier file's place).
+  auto earlier_record = [&]() -> std::optional<std::pair<std::string, llmkit::JsonObject>> {
+    if (!earlier || earlier->empty()) return std::nullopt;
+    auto r = earlier->next();
+    if (!r) out.settle();
+    return r;
+  };
   cb.next = [&]() -> std::optional<std::pair<uint64_t, llmkit::GenerationRequest>> {
     while (!g_interrupted && input.next(line, line_no)) {
       const uint64_t idx = next_in++;
+      auto before = earlier_record();
       llmkit::JsonObject rec;
       try {
         rec = llmkit::parse_json_object(line);
@@ -179,6 +192,22 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
         ++failed;
         flush_ready();
         continue;
+      }
+      if (before) {
+        const std::string* was = before->second.raw("id");
+        const std::string* is = rec.raw("id");
+        if ((was == nullptr) != (is == nullptr) || (was && *was != *is))
+          throw llmkit::Error("usage", "--resume: input record " + std::to_string(idx + 1) + " (" + (is ? "id " + *is : "no id") +
+                                           ") is not the one the earlier run wrote there (" + (was ? "id " + *was : "no id") +
+                                           "): the input differs from the first run's");
+        const bool was_error = before->second.has("error");
+        if (!was_error || !o.retry_errors) {
+          ready[idx] = std::move(before->first);
+          ++copied;
+          if (was_error) ++failed, ++copied_failed;
+          flush_ready();
+          continue;
+        }
       }
       try {
         PreparedPrompt p = prepare_record(rec, ps, tok);
@@ -208,17 +237,49 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
   cb.cancelled = [] { return g_interrupted != 0; };
   const llmkit::GenerationStats s = llmkit::generate(m, tok, kv, o.n_batch, cb);
   if (g_interrupted) {
-    // Finished records still waiting behind an unfinished one are written too: nothing done is lost.
-    for (const auto& [idx, text] : ready) out.record(text);
+    // On stdout, finished records still waiting behind an unfinished one are written too: nothing
+    // done is lost. A file keeps input order, which --resume relies on: it redoes them.
+    if (!out.to_file())
+      for (const auto& [idx, text] : ready) out.record(text);
     progress.finish();
     std::fprintf(stderr, "llm-generate: interrupted; %zu unfinished records not written%s\n", in_flight.size(),
                  out.to_file() ? (", the output so far is in " + out.partial_path()).c_str() : "");
     return kExitInterrupted;
   }
+  if (earlier && !earlier->empty() && earlier->next())
+    std::fprintf(stderr, "llm-generate: warning: %s holds more records than the input; the extra ones are dropped\n",
+                 earlier->path().c_str());
   out.finish();
   progress.finish();
-  report(s, failed);
+  if (copied) std::fprintf(stderr, "llm-generate: %llu records kept from the earlier run\n", static_cast<unsigned long long>(copied));
+  report(s, failed, copied - copied_failed);
   return failed ? llmkit::kExitSomeFailed : llmkit::kExitOk;
+}
+
+// What makes two runs the same command, for --resume: the model file, the chat template, every
+// setting that shapes an output, and the inputs' names.
+std::string run_identity(const Options& o, const PromptSettings& ps) {
+  llmkit::JsonWriter w;
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(o.model, ec);
+  w.begin_object();
+  w.field("model", std::filesystem::path(o.model).filename().string()).field("model_bytes", static_cast<uint64_t>(ec ? 0 : bytes));
+  w.field("chat_template", ps.chat_template_hash);
+  w.field("n_predict", o.n_predict).field("ctx_size", o.n_ctx).field("temp", o.sampling.temperature);
+  w.field("top_k", static_cast<int64_t>(o.sampling.top_k)).field("top_p", o.sampling.top_p).field("min_p", o.sampling.min_p);
+  w.field("repeat_penalty", o.sampling.repeat_penalty).field("repeat_last_n", static_cast<int64_t>(o.sampling.penalty_last_n));
+  w.field("presence_penalty", o.sampling.presence_penalty).field("frequency_penalty", o.sampling.frequency_penalty);
+  w.field("seed", static_cast<uint64_t>(o.sampling.seed)).field("template", o.template_text).field("system", o.system);
+  w.field("chat", ps.chat).field("chat_template_kwargs", o.chat_template_kwargs).field("output_field", o.output_field);
+  w.field("truncate", o.truncate).field("ignore_eos", o.ignore_eos);
+  w.key("stop").begin_array();
+  for (const std::string& x : o.stop) w.value(x);
+  w.end_array();
+  w.key("inputs").begin_array();
+  for (const std::string& f : o.input_files) w.value(f);
+  if (o.input_files.empty()) w.value("stdin");
+  w.end_array();
+  return w.end_object().take();
 }
 
 // The chat template: --chat-template-file, a named --chat-template, the model's own, or ChatML
@@ -228,30 +289,33 @@ void load_chat_template(const Options& o, const llmkit::GgufFile& file, const ll
   const llmkit::Vocab& v = tok.vocab();
   const std::string bos = v.bos >= 0 ? v.tokens[static_cast<size_t>(v.bos)] : "";
   const std::string eos = v.eos >= 0 ? v.tokens[static_cast<size_t>(v.eos)] : "";
+  std::string source, origin;
+  bool from_model = false;
   if (!o.chat_template_file.empty()) {
     std::ifstream in(o.chat_template_file, std::ios::binary);
     if (!in) throw llmkit::Error("usage", "cannot read --chat-template-file " + o.chat_template_file);
     std::ostringstream text;
     text << in.rdbuf();
-    ps.chat_template = std::make_shared<llmkit::ChatTemplate>(text.str(), o.chat_template_file, bos, eos);
-    return;
+    source = text.str(), origin = o.chat_template_file;
+  } else if (!o.chat_template.empty()) {
+    auto named = llmkit::chat_format_source(o.chat_template);
+    if (!named) throw llmkit::Error("usage", "unknown chat template '" + o.chat_template + "' (or use --chat-template-file)");
+    source = *named, origin = o.chat_template;
+  } else if (auto jinja = file.get_opt<std::string>("tokenizer.chat_template")) {
+    source = *jinja, origin = "the model's chat template", from_model = true;
+  } else {
+    source = *llmkit::chat_format_source("chatml"), origin = "chatml";
+    ps.fallback_warning = "the model has no chat template; chat prompts use ChatML (see --chat-template)";
   }
-  if (!o.chat_template.empty()) {
-    auto source = llmkit::chat_format_source(o.chat_template);
-    if (!source) throw llmkit::Error("usage", "unknown chat template '" + o.chat_template + "' (or use --chat-template-file)");
-    ps.chat_template = std::make_shared<llmkit::ChatTemplate>(*source, o.chat_template, bos, eos);
-    return;
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(XXH3_64bits(source.data(), source.size())));
+  ps.chat_template_hash = hash;
+  try {
+    ps.chat_template = std::make_shared<llmkit::ChatTemplate>(source, origin, bos, eos);
+  } catch (const llmkit::jinja::JinjaError& e) {
+    if (!from_model) throw;  // a template the user named: a usage error
+    ps.chat_template_error = std::string("the model's chat template: ") + e.what() + " (use --chat-template NAME or --chat-template-file)";
   }
-  if (auto jinja = file.get_opt<std::string>("tokenizer.chat_template")) {
-    try {
-      ps.chat_template = std::make_shared<llmkit::ChatTemplate>(*jinja, "the model's chat template", bos, eos);
-    } catch (const llmkit::jinja::JinjaError& e) {
-      ps.chat_template_error = std::string("the model's chat template: ") + e.what() + " (use --chat-template NAME or --chat-template-file)";
-    }
-    return;
-  }
-  ps.chat_template = std::make_shared<llmkit::ChatTemplate>(*llmkit::chat_format_source("chatml"), "chatml", bos, eos);
-  ps.fallback_warning = "the model has no chat template; chat prompts use ChatML (see --chat-template)";
 }
 
 void add_dry_run(llmkit::JsonObject& rec, const PreparedPrompt& p) {
@@ -313,6 +377,8 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   app.add_option("-f,--file", o.input_files, "JSON-lines input file, plain or zstd (repeatable, read in order; default stdin)");
   app.add_option("-o,--output", o.output_file, "write the records to FILE (zstd when it ends in .zst; FILE.partial until the run completes)");
   app.add_flag("--progress", o.progress, "report progress on stderr even when it is not a terminal");
+  app.add_flag("--resume", o.resume, "with -o: keep the records an interrupted (or finished) run of this command wrote, compute the rest");
+  app.add_flag("--retry-errors", o.retry_errors, "with --resume: compute again the records that ended in an error");
   app.add_option("-n,--n-predict", o.n_predict, "tokens to generate at most (-1: until end of text or full context)");
   app.add_option("-c,--ctx-size", o.n_ctx, "context per sequence (0: the model's, at most 4096)")->check(CLI::NonNegativeNumber);
   app.add_option("-b,--batch-size", o.n_batch, "tokens per forward pass (default 512)")->check(CLI::PositiveNumber);
@@ -407,12 +473,20 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     std::fprintf(stderr, "llm-generate: -f and -o are for JSON-lines records, not -p (use --json > FILE)\n");
     return llmkit::kExitUsage;
   }
+  if ((o.resume && o.output_file.empty()) || (o.retry_errors && !o.resume) || (o.resume && o.dry_run)) {
+    std::fprintf(stderr, "llm-generate: --resume needs -o FILE (and no --dry-run); --retry-errors needs --resume\n");
+    return llmkit::kExitUsage;
+  }
   std::optional<llmkit::RecordInput> input;
   std::optional<llmkit::RecordOutput> sink;
+  std::optional<ResumeSource> earlier;
   if (!o.have_prompt) {
     try {
       input.emplace(o.input_files);
-      sink.emplace(out, o.output_file);
+      if (o.resume) earlier.emplace(o.output_file);
+      const bool resuming = earlier && !earlier->empty();
+      if (!o.output_file.empty() && !o.dry_run) check_run_identity(o.output_file, run_identity(o, ps), resuming);
+      sink.emplace(out, o.output_file, resuming);
     } catch (const llmkit::Error& e) {
       std::fprintf(stderr, "llm-generate: %s\n", e.what());
       return llmkit::kExitUsage;
@@ -421,10 +495,11 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   if (!o.dry_run) install_sigint();
   try {
     if (o.dry_run) return o.have_prompt ? dry_run_prompt(o, ps, *tok, out) : dry_run_records(ps, *tok, *input, *sink);
-    return o.have_prompt ? run_prompt(o, ps, *model, *tok, *kv, out) : run_records(o, ps, *model, *tok, *kv, *input, *sink);
+    return o.have_prompt ? run_prompt(o, ps, *model, *tok, *kv, out) : run_records(o, ps, *model, *tok, *kv, *input, *sink, earlier ? &*earlier : nullptr);
   } catch (const llmkit::Error& e) {
     std::fprintf(stderr, "llm-generate: %s\n", e.what());
-    return e.code() == "bad_input" ? llmkit::kExitUsage : llmkit::kExitSomeFailed;  // an input file that cannot be read on
+    // An input file that cannot be read on, or an input that is not the resumed run's.
+    return e.code() == "bad_input" || e.code() == "usage" ? llmkit::kExitUsage : llmkit::kExitSomeFailed;
   }
 }
 

@@ -19,6 +19,7 @@ struct PromptSettings {
   std::string system;                    // --system
   std::shared_ptr<const llmkit::ChatTemplate> chat_template;  // null: chat_template_error says why
   std::string chat_template_error;   // e.g. the model's template does not parse
+  std::string chat_template_hash;    // xxh3 of the template's source (a run's identity, for --resume)
   llmkit::jinja::Value chat_vars = llmkit::jinja::Value::none();  // --chat-template-kwargs: further template variables (None: none)
   std::string fallback_warning;      // printed once, at the first chat render (the model has no template)
   mutable bool fallback_warned = false;

@@ -47,8 +47,9 @@ class RecordOutput {
  public:
   // `path` empty: records go to `out` (stdout). Otherwise to path.partial (zstd when path ends
   // in .zst). Throws Error("usage") when the path is an input file of this run, Error("io") when
-  // it cannot be created.
-  RecordOutput(Stdout& out, std::string path);
+  // it cannot be created. `rewriting`: a resumed run, which reads the earlier path.partial (or
+  // path) while it writes path.partial.new; settle() then puts the new file in its place.
+  RecordOutput(Stdout& out, std::string path, bool rewriting = false);
   ~RecordOutput();
   RecordOutput(const RecordOutput&) = delete;
   RecordOutput& operator=(const RecordOutput&) = delete;
@@ -56,6 +57,9 @@ class RecordOutput {
   // One record and a newline, flushed. A failed write throws OutputError (as Stdout does).
   void record(std::string_view line);
   uint64_t records() const { return records_; }
+  // A rewriting output has copied what the earlier file held: path.partial.new becomes
+  // path.partial (atomically; until then the earlier file is what a later --resume reads).
+  void settle();
   // Ends the compressed stream and renames path.partial to path. Without it the partial file
   // stays (an interrupted run).
   void finish();
@@ -65,7 +69,7 @@ class RecordOutput {
  private:
   void write_file(const void* data, size_t n);
   Stdout& out_;
-  std::string path_, partial_;
+  std::string path_, partial_, writing_;  // writing_: partial_, or partial_ + ".new" until settle()
   FILE* f_ = nullptr;
   struct Zstd;
   std::unique_ptr<Zstd> zstd_;

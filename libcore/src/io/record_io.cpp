@@ -81,13 +81,14 @@ bool ends_with(const std::string& s, const char* suffix) {
 }
 }  // namespace
 
-RecordOutput::RecordOutput(Stdout& out, std::string path) : out_(out), path_(std::move(path)) {
+RecordOutput::RecordOutput(Stdout& out, std::string path, bool rewriting) : out_(out), path_(std::move(path)) {
   if (path_.empty()) return;
   partial_ = path_ + ".partial";
+  writing_ = rewriting ? partial_ + ".new" : partial_;
   refuse_input_file(path_);
   refuse_input_file(partial_);
-  f_ = std::fopen(partial_.c_str(), "wb");
-  if (!f_) throw Error("io", "cannot create " + partial_ + ": " + std::strerror(errno));
+  f_ = std::fopen(writing_.c_str(), "wb");
+  if (!f_) throw Error("io", "cannot create " + writing_ + ": " + std::strerror(errno));
   if (ends_with(path_, ".zst")) {
     zstd_ = std::make_unique<Zstd>();
     ZSTD_CCtx_setParameter(zstd_->cs, ZSTD_c_compressionLevel, 3);
@@ -100,7 +101,7 @@ RecordOutput::~RecordOutput() {
 
 void RecordOutput::write_file(const void* data, size_t n) {
   if (n && std::fwrite(data, 1, n, f_) != n)
-    throw OutputError("cannot write " + partial_ + ": " + std::strerror(errno) + " (" + std::to_string(records_) +
+    throw OutputError("cannot write " + writing_ + ": " + std::strerror(errno) + " (" + std::to_string(records_) +
                       " records written)");
 }
 
@@ -127,9 +128,16 @@ void RecordOutput::record(std::string_view line) {
     write_file(text.data(), text.size());
   }
   if (std::fflush(f_) != 0)
-    throw OutputError("cannot write " + partial_ + ": " + std::strerror(errno) + " (" + std::to_string(records_) +
+    throw OutputError("cannot write " + writing_ + ": " + std::strerror(errno) + " (" + std::to_string(records_) +
                       " records written)");
   ++records_;
+}
+
+void RecordOutput::settle() {
+  if (!f_ || writing_ == partial_) return;
+  if (std::fflush(f_) != 0 || fsync(fileno(f_)) != 0 || std::rename(writing_.c_str(), partial_.c_str()) != 0)
+    throw OutputError("cannot replace " + partial_ + " by " + writing_ + ": " + std::strerror(errno));
+  writing_ = partial_;
 }
 
 void RecordOutput::finish() {
@@ -137,6 +145,7 @@ void RecordOutput::finish() {
     if (path_.empty()) out_.flush();
     return;
   }
+  settle();
   if (zstd_) {
     ZSTD_inBuffer in{nullptr, 0, 0};
     size_t left;
@@ -154,6 +163,7 @@ void RecordOutput::finish() {
   if (!ok || !closed) throw OutputError("cannot write " + partial_ + ": " + std::strerror(err));
   if (std::rename(partial_.c_str(), path_.c_str()) != 0)
     throw OutputError("cannot rename " + partial_ + " to " + path_ + ": " + std::strerror(errno));
+  std::remove((partial_ + ".new").c_str());  // a rewrite an earlier resumed run did not finish
 }
 
 RecordProgress::RecordProgress(bool on, std::optional<uint64_t> total, const char* tool, std::chrono::seconds log_every)
