@@ -29,6 +29,8 @@ complete -c llm-generate -s o -l output -r -F -d 'write the records to FILE (.zs
 complete -c llm-generate -l progress -d 'report progress on stderr'
 complete -c llm-generate -l resume -d 'with -o: keep what an earlier run wrote'
 complete -c llm-generate -l retry-errors -d 'with --resume: redo error records'
+complete -c llm-generate -l shard -x -d 'only shard K/N of the records'
+complete -c llm-generate -l index -d 'add the input position as index'
 complete -c llm-generate -l output-field -x -d 'name of the added field'
 complete -c llm-generate -l truncate -d 'cut over-long prompts from the left'
 complete -c llm-generate -o ctk -l cache-type-k -x -a 'f16 f32 q8_0' -d 'KV cache type for keys'

@@ -51,7 +51,8 @@ struct Options {
   std::string model, prompt, template_text, system, chat_template, chat_template_file, chat_template_kwargs;
   std::string output_field = "output", output_file;
   std::vector<std::string> input_files;
-  bool progress = false, resume = false, retry_errors = false;
+  bool progress = false, resume = false, retry_errors = false, index = false;
+  std::string shard;
   std::string cache_type_k = "f16", cache_type_v = "f16";
   bool have_prompt = false, chat = false, truncate = false, json = false, ignore_eos = false, no_repack = false;
   bool dry_run = false;
@@ -180,15 +181,24 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
     if (!r) out.settle();
     return r;
   };
+  const llmkit::Shard shard = o.shard.empty() ? llmkit::Shard{} : llmkit::Shard::parse(o.shard);
+  uint64_t position = 0;  // in the whole input, counting the records of other shards
   cb.next = [&]() -> std::optional<std::pair<uint64_t, llmkit::GenerationRequest>> {
     while (!g_interrupted && input.next(line, line_no)) {
-      const uint64_t idx = next_in++;
-      auto before = earlier_record();
+      const uint64_t pos = position++;
       llmkit::JsonObject rec;
+      std::optional<llmkit::Error> bad;
       try {
         rec = llmkit::parse_json_object(line);
       } catch (const llmkit::Error& e) {
-        ready[idx] = failed_record(nullptr, llmkit::Error(e.code(), input.source() + " line " + std::to_string(line_no) + ": " + e.what()), line_no);
+        bad = llmkit::Error(e.code(), input.source() + " line " + std::to_string(line_no) + ": " + e.what());
+      }
+      if (bad ? !shard.takes_position(pos) : !shard.takes(rec, pos)) continue;
+      if (o.index) rec.set("index", static_cast<int64_t>(pos));
+      const uint64_t idx = next_in++;
+      auto before = earlier_record();
+      if (bad) {
+        ready[idx] = failed_record(o.index ? &rec : nullptr, *bad, line_no);
         ++failed;
         flush_ready();
         continue;
@@ -275,6 +285,7 @@ std::string run_identity(const Options& o, const PromptSettings& ps) {
   w.key("stop").begin_array();
   for (const std::string& x : o.stop) w.value(x);
   w.end_array();
+  w.field("shard", o.shard).field("index", o.index);
   w.key("inputs").begin_array();
   for (const std::string& f : o.input_files) w.value(f);
   if (o.input_files.empty()) w.value("stdin");
@@ -339,15 +350,24 @@ int dry_run_prompt(const Options& o, const PromptSettings& ps, const llmkit::Tok
   return llmkit::kExitOk;
 }
 
-int dry_run_records(const PromptSettings& ps, const llmkit::Tokenizer& tok, llmkit::RecordInput& input,
+int dry_run_records(const Options& o, const PromptSettings& ps, const llmkit::Tokenizer& tok, llmkit::RecordInput& input,
                     llmkit::RecordOutput& out) {
+  const llmkit::Shard shard = o.shard.empty() ? llmkit::Shard{} : llmkit::Shard::parse(o.shard);
   std::string line;
-  uint64_t line_no = 0;
+  uint64_t line_no = 0, position = 0;
   int64_t failed = 0;
   while (input.next(line, line_no)) {
+    const uint64_t pos = position++;
     llmkit::JsonObject rec;
     try {
       rec = llmkit::parse_json_object(line);
+    } catch (const llmkit::Error&) {
+      if (!shard.takes_position(pos)) continue;
+    }
+    if (!rec.fields().empty() && !shard.takes(rec, pos)) continue;
+    try {
+      rec = llmkit::parse_json_object(line);
+      if (o.index) rec.set("index", static_cast<int64_t>(pos));
       add_dry_run(rec, prepare_record(rec, ps, tok));
       out.record(rec.dump());
     } catch (const llmkit::Error& e) {
@@ -379,6 +399,8 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   app.add_flag("--progress", o.progress, "report progress on stderr even when it is not a terminal");
   app.add_flag("--resume", o.resume, "with -o: keep the records an interrupted (or finished) run of this command wrote, compute the rest");
   app.add_flag("--retry-errors", o.retry_errors, "with --resume: compute again the records that ended in an error");
+  app.add_option("--shard", o.shard, "K/N: only the records whose id hashes to shard K of N (0 <= K < N), for runs spread over machines");
+  app.add_flag("--index", o.index, "add \"index\", the record's position in the input (counting from 0), to merge shards back in order");
   app.add_option("-n,--n-predict", o.n_predict, "tokens to generate at most (-1: until end of text or full context)");
   app.add_option("-c,--ctx-size", o.n_ctx, "context per sequence (0: the model's, at most 4096)")->check(CLI::NonNegativeNumber);
   app.add_option("-b,--batch-size", o.n_batch, "tokens per forward pass (default 512)")->check(CLI::PositiveNumber);
@@ -473,6 +495,14 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     std::fprintf(stderr, "llm-generate: -f and -o are for JSON-lines records, not -p (use --json > FILE)\n");
     return llmkit::kExitUsage;
   }
+  if (!o.shard.empty()) {
+    try {
+      llmkit::Shard::parse(o.shard);
+    } catch (const llmkit::Error& e) {
+      std::fprintf(stderr, "llm-generate: %s\n", e.what());
+      return llmkit::kExitUsage;
+    }
+  }
   if ((o.resume && o.output_file.empty()) || (o.retry_errors && !o.resume) || (o.resume && o.dry_run)) {
     std::fprintf(stderr, "llm-generate: --resume needs -o FILE (and no --dry-run); --retry-errors needs --resume\n");
     return llmkit::kExitUsage;
@@ -494,7 +524,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   }
   if (!o.dry_run) install_sigint();
   try {
-    if (o.dry_run) return o.have_prompt ? dry_run_prompt(o, ps, *tok, out) : dry_run_records(ps, *tok, *input, *sink);
+    if (o.dry_run) return o.have_prompt ? dry_run_prompt(o, ps, *tok, out) : dry_run_records(o, ps, *tok, *input, *sink);
     return o.have_prompt ? run_prompt(o, ps, *model, *tok, *kv, out) : run_records(o, ps, *model, *tok, *kv, *input, *sink, earlier ? &*earlier : nullptr);
   } catch (const llmkit::Error& e) {
     std::fprintf(stderr, "llm-generate: %s\n", e.what());

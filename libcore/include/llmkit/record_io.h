@@ -76,6 +76,19 @@ class RecordOutput {
   uint64_t records_ = 0;
 };
 
+// --shard K/N: the records of shard K (0 <= K < N) are those whose "id" (its text for a string,
+// its JSON for anything else; the input position for a record without one) hashes to K by
+// xxHash (XXH3, 64 bits): the same split on every machine, whatever the order of the shards.
+struct Shard {
+  uint64_t k = 0, n = 1;
+  // "K/N"; throws Error("usage") for anything else.
+  static Shard parse(std::string_view text);
+  bool all() const { return n == 1; }
+  bool takes(const JsonObject& rec, uint64_t position) const;
+  // A record that is not even JSON goes by its position.
+  bool takes_position(uint64_t position) const;
+};
+
 // Progress of a record run on stderr: records done (of the total when known), failures, tokens
 // per second and the time left. On a terminal one line rewritten in place, at most 4 times a
 // second; in a log file (with --progress) a line every `log_every`.

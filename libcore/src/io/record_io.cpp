@@ -1,6 +1,7 @@
 #include "llmkit/record_io.h"
 
 #include <unistd.h>
+#include <xxhash.h>
 #include <zstd.h>
 
 #include <cerrno>
@@ -164,6 +165,36 @@ void RecordOutput::finish() {
   if (std::rename(partial_.c_str(), path_.c_str()) != 0)
     throw OutputError("cannot rename " + partial_ + " to " + path_ + ": " + std::strerror(errno));
   std::remove((partial_ + ".new").c_str());  // a rewrite an earlier resumed run did not finish
+}
+
+Shard Shard::parse(std::string_view text) {
+  const size_t slash = text.find('/');
+  Shard s;
+  auto number = [&](std::string_view t, uint64_t& v) {
+    if (t.empty() || t.size() > 9 || t.find_first_not_of("0123456789") != std::string_view::npos) return false;
+    v = std::stoull(std::string(t));
+    return true;
+  };
+  if (slash == std::string_view::npos || !number(text.substr(0, slash), s.k) || !number(text.substr(slash + 1), s.n) ||
+      s.n == 0 || s.k >= s.n)
+    throw Error("usage", "--shard wants K/N with 0 <= K < N, such as 0/4 (got " + std::string(text) + ")");
+  return s;
+}
+
+namespace {
+uint64_t shard_hash(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
+}  // namespace
+
+bool Shard::takes_position(uint64_t position) const {
+  return all() || shard_hash("#" + std::to_string(position)) % n == k;
+}
+
+bool Shard::takes(const JsonObject& rec, uint64_t position) const {
+  if (all()) return true;
+  const std::string* raw = rec.raw("id");
+  if (!raw) return takes_position(position);
+  if (auto s = rec.get_string("id")) return shard_hash(*s) % n == k;
+  return shard_hash(*raw) % n == k;
 }
 
 RecordProgress::RecordProgress(bool on, std::optional<uint64_t> total, const char* tool, std::chrono::seconds log_every)
