@@ -46,6 +46,22 @@ expect_eq "corrupt input exit" "$rc" 2
 expect_contains "corrupt input names the file" "$(cat "$WORK/err")" "cut.jsonl.zst"
 expect_eq "records before the corrupt file written" "$(py 'len(rs)' < "$WORK/c.jsonl")" "3"
 
+# Shared-prefix reuse: records under one long instruction take its keys and values from the
+# record before (or beside) them; the outputs equal those computed in full, for 1 and 3 slots.
+python3 -c '
+import json
+instr = "Once upon a time there was a little girl named Lily who loved to play in the park with her dog. " * 3
+for i in range(12):
+    print(json.dumps({"id": i, "instr": instr, "text": ["She saw a bird.", "The sun was hot and the sky was blue.", "Tom came"][i % 3] * (1 + i % 4)}))
+' > "$WORK/pre.jsonl"
+for np in 1 3; do
+  "$G" -m "$S" --temp 0 -n 12 -np "$np" --template '{instr}{text}' < "$WORK/pre.jsonl" > "$WORK/pc.jsonl" 2> "$WORK/pc.err"
+  "$G" -m "$S" --temp 0 -n 12 -np "$np" --template '{instr}{text}' --no-prefix-cache < "$WORK/pre.jsonl" > "$WORK/nc.jsonl" 2> "$WORK/nc.err"
+  expect_contains "prefix reused (-np $np)" "$(cat "$WORK/pc.err")" "of them from shared prefixes"
+  expect_eq "no reuse with --no-prefix-cache (-np $np)" "$(grep -c 'shared prefixes' "$WORK/nc.err")" "0"
+  expect_eq "prefix reuse changes no output (-np $np)" "$(strip < "$WORK/pc.jsonl")" "$(strip < "$WORK/nc.jsonl")"
+done
+
 # Interrupted: FILE.partial holds whole records, which decode, and FILE does not exist.
 python3 -c '
 import json

@@ -83,7 +83,7 @@ pass
 
 python3 -c '
 import json
-for i in range(160):
+for i in range(480):
     r = {"prompt": ["Once upon a time", "The little dog", "Lily saw"][i % 3], "max_tokens": 40 + i % 9}
     if i % 6:
         r = {"id": "doc-%d" % i, **r}

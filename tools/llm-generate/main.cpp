@@ -51,7 +51,7 @@ struct Options {
   std::string model, prompt, template_text, system, chat_template, chat_template_file, chat_template_kwargs;
   std::string output_field = "output", output_file;
   std::vector<std::string> input_files;
-  bool progress = false, resume = false, retry_errors = false, index = false;
+  bool progress = false, resume = false, retry_errors = false, index = false, no_prefix_cache = false;
   std::string shard;
   std::string cache_type_k = "f16", cache_type_v = "f16";
   bool have_prompt = false, chat = false, truncate = false, json = false, ignore_eos = false, no_repack = false;
@@ -92,11 +92,14 @@ std::string failed_record(const llmkit::JsonObject* rec, const llmkit::Error& e,
 void report(const llmkit::GenerationStats& s, int64_t failed, uint64_t kept = 0) {
   const double gen = s.seconds > 0 ? double(s.generated_tokens) / s.seconds : 0;
   const double all = s.seconds > 0 ? double(s.generated_tokens + s.prompt_tokens) / s.seconds : 0;
+  const std::string reused =
+      s.reused_tokens ? " (" + std::to_string(s.reused_tokens) + " of them from shared prefixes)" : std::string();
   std::fprintf(stderr,
-               "llm-generate: %lld records (%lld failed), %lld prompt + %lld generated tokens in %.2f s: "
+               "llm-generate: %lld records (%lld failed), %lld prompt%s + %lld generated tokens in %.2f s: "
                "%.2f generated tok/s, %.2f total tok/s\n",
                static_cast<long long>(s.requests + failed + static_cast<int64_t>(kept)), static_cast<long long>(failed),
-               static_cast<long long>(s.prompt_tokens), static_cast<long long>(s.generated_tokens), s.seconds, gen, all);
+               static_cast<long long>(s.prompt_tokens), reused.c_str(), static_cast<long long>(s.generated_tokens),
+               s.seconds, gen, all);
 }
 
 // The -p prompt, prepared; a failure is reported on stderr (the caller exits 1).
@@ -245,7 +248,7 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
     flush_ready();
   };
   cb.cancelled = [] { return g_interrupted != 0; };
-  const llmkit::GenerationStats s = llmkit::generate(m, tok, kv, o.n_batch, cb);
+  const llmkit::GenerationStats s = llmkit::generate(m, tok, kv, o.n_batch, cb, !o.no_prefix_cache);
   if (g_interrupted) {
     // On stdout, finished records still waiting behind an unfinished one are written too: nothing
     // done is lost. A file keeps input order, which --resume relies on: it redoes them.
@@ -400,6 +403,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   app.add_flag("--resume", o.resume, "with -o: keep the records an interrupted (or finished) run of this command wrote, compute the rest");
   app.add_flag("--retry-errors", o.retry_errors, "with --resume: compute again the records that ended in an error");
   app.add_option("--shard", o.shard, "K/N: only the records whose id hashes to shard K of N (0 <= K < N), for runs spread over machines");
+  app.add_flag("--no-prefix-cache", o.no_prefix_cache, "compute every prompt in full, even the start it shares with another record's (the output is the same)");
   app.add_flag("--index", o.index, "add \"index\", the record's position in the input (counting from 0), to merge shards back in order");
   app.add_option("-n,--n-predict", o.n_predict, "tokens to generate at most (-1: until end of text or full context)");
   app.add_option("-c,--ctx-size", o.n_ctx, "context per sequence (0: the model's, at most 4096)")->check(CLI::NonNegativeNumber);

@@ -41,6 +41,7 @@ struct GenerationResult {
 
 struct GenerationStats {
   int64_t prompt_tokens = 0, generated_tokens = 0, requests = 0;
+  int64_t reused_tokens = 0;  // prompt tokens whose KV was copied from another request's prefix
   double seconds = 0;
 };
 
@@ -55,9 +56,15 @@ struct GenerationCallbacks {
   std::function<bool()> cancelled;
 };
 
-// Runs requests through up to kv.n_seq() slots, n_batch tokens per forward pass.
+// Runs requests through up to kv.n_seq() slots, n_batch tokens per forward pass. With
+// reuse_prefixes, a request whose prompt begins with tokens another slot holds in the cache (the
+// instruction of a --template, a system prompt, a chat template's header) takes their keys and
+// values from it rather than computing them again (at least kMinReusedPrefix tokens, and never
+// the prompt's last, whose logits are needed). A token's keys and values do not depend on what
+// shared its batch, so the output is the same either way.
+inline constexpr int64_t kMinReusedPrefix = 16;
 GenerationStats generate(const Model& m, const Tokenizer& tok, KvCache& kv, int64_t n_batch,
-                         const GenerationCallbacks& cb);
+                         const GenerationCallbacks& cb, bool reuse_prefixes = true);
 
 // How much of `text` can be shown without showing the start of a stop string or half a UTF-8
 // character.

@@ -39,6 +39,10 @@ class KvCache {
   // layer's position must lie within its window of the sequence's latest positions.
   uint8_t* k_row(int seq, int64_t layer, int64_t pos) { return k_.data() + offset(seq, layer, pos, k_row_); }
   uint8_t* v_row(int seq, int64_t layer, int64_t pos) { return v_.data() + offset(seq, layer, pos, v_row_); }
+  // Whether positions [0, n) of a sequence are all still held (a windowed layer's ring may have
+  // overwritten its oldest positions), and a copy of them from one sequence to another.
+  bool holds_prefix(int seq, int64_t n) const;
+  void copy_prefix(int from, int to, int64_t n);
   uint64_t k_row_bytes() const { return k_row_; }
   uint64_t v_row_bytes() const { return v_row_; }
 

@@ -1,5 +1,7 @@
 #include "llmkit/kv_cache.h"
 
+#include <cstring>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -68,6 +70,22 @@ GgmlType parse_cache_type(const std::string& name) {
   if (s == "f32") return GgmlType::F32;
   if (s == "q8_0") return GgmlType::Q8_0;
   throw Error("usage", "unknown KV cache type '" + name + "' (f16, f32, q8_0)");
+}
+
+bool KvCache::holds_prefix(int seq, int64_t n) const {
+  if (n > n_past(seq)) return false;
+  for (int64_t l = 0; l < n_layer_; ++l)
+    if (window_[static_cast<size_t>(l)] > 0 && n_past(seq) > cap_[static_cast<size_t>(l)]) return false;
+  return true;
+}
+
+void KvCache::copy_prefix(int from, int to, int64_t n) {
+  for (int64_t l = 0; l < n_layer_; ++l) {
+    // Positions 0..n-1 are consecutive rows of a layer (no ring wrap: holds_prefix checked it).
+    std::memcpy(k_row(to, l, 0), k_row(from, l, 0), static_cast<size_t>(n) * k_row_);
+    std::memcpy(v_row(to, l, 0), v_row(from, l, 0), static_cast<size_t>(n) * v_row_);
+  }
+  set_n_past(to, n);
 }
 
 }  // namespace llmkit

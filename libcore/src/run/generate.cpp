@@ -63,7 +63,7 @@ size_t stable_prefix(std::string_view text, const std::vector<std::string>& stop
 }
 
 GenerationStats generate(const Model& m, const Tokenizer& tok, KvCache& kv, int64_t n_batch,
-                         const GenerationCallbacks& cb) {
+                         const GenerationCallbacks& cb, bool reuse_prefixes) {
   if (n_batch <= 0) throw Error("usage", "the batch size must be positive");
   const std::vector<int32_t>& eog = tok.vocab().eog;
   const auto is_eog = [&](int32_t t) { return std::binary_search(eog.begin(), eog.end(), t); };
@@ -83,6 +83,20 @@ GenerationStats generate(const Model& m, const Tokenizer& tok, KvCache& kv, int6
     if (q.prompt.empty()) throw Error("usage", "a request needs at least one prompt token");
     if (static_cast<int64_t>(q.prompt.size()) > kv.n_ctx())
       throw Error("usage", "a prompt of " + std::to_string(q.prompt.size()) + " tokens exceeds the context");
+    // The longest prefix of this prompt that a slot holds in the cache (this slot's previous
+    // request included), for all but the prompt's last token.
+    int best = -1;
+    int64_t best_len = 0;
+    if (reuse_prefixes)
+      for (size_t j = 0; j < slots.size(); ++j) {
+        const std::vector<int32_t>& held = slots[j].history;  // positions [0, n_past) are its first tokens
+        const int64_t limit = std::min<int64_t>({kv.n_past(static_cast<int>(j)), static_cast<int64_t>(held.size()),
+                                                 static_cast<int64_t>(q.prompt.size()) - 1});
+        int64_t n = 0;
+        while (n < limit && held[static_cast<size_t>(n)] == q.prompt[static_cast<size_t>(n)]) ++n;
+        if (n > best_len && n >= kMinReusedPrefix && kv.holds_prefix(static_cast<int>(j), n)) best = static_cast<int>(j), best_len = n;
+      }
+    if (best >= 0 && best != si) kv.copy_prefix(best, si, best_len);
     s = Slot();
     s.active = true;
     s.id = r->first;
@@ -91,7 +105,9 @@ GenerationStats generate(const Model& m, const Tokenizer& tok, KvCache& kv, int6
     s.res.prompt_tokens = static_cast<int64_t>(q.prompt.size());
     s.req = std::move(q);
     s.t_start = Clock::now();
-    kv.clear(si);
+    kv.set_n_past(si, best >= 0 ? best_len : 0);
+    s.n_fed = best >= 0 ? static_cast<size_t>(best_len) : 0;
+    stats.reused_tokens += best >= 0 ? best_len : 0;
     stats.prompt_tokens += s.res.prompt_tokens;
   };
   auto finish = [&](Slot& s, FinishReason why) {
