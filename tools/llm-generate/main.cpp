@@ -165,8 +165,9 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
   uint64_t next_in = 0, next_out = 0;
   int64_t failed = 0;
   uint64_t generated = 0;
-  llmkit::RecordProgress progress(o.progress || llmkit::stderr_is_tty(),
-                                  o.progress || llmkit::stderr_is_tty() ? input.count() : std::nullopt, "llm-generate");
+  const llmkit::Shard shard = o.shard.empty() ? llmkit::Shard{} : llmkit::Shard::parse(o.shard);
+  const bool show = o.progress || llmkit::stderr_is_tty();
+  llmkit::RecordProgress progress(show, show ? input.count(&shard) : std::nullopt, "llm-generate");
   auto flush_ready = [&] {
     for (auto it = ready.begin(); it != ready.end() && it->first == next_out; it = ready.erase(it), ++next_out)
       out.record(it->second);
@@ -184,7 +185,6 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
     if (!r) out.settle();
     return r;
   };
-  const llmkit::Shard shard = o.shard.empty() ? llmkit::Shard{} : llmkit::Shard::parse(o.shard);
   uint64_t position = 0;  // in the whole input, counting the records of other shards
   cb.next = [&]() -> std::optional<std::pair<uint64_t, llmkit::GenerationRequest>> {
     while (!g_interrupted && input.next(line, line_no)) {

@@ -30,8 +30,9 @@ class RecordInput {
   bool next(std::string& line, uint64_t& line_no);
   // The input being read: a file name, or "stdin".
   const std::string& source() const { return source_; }
-  // How many records the files hold, counted by reading them once more (nullopt for stdin).
-  std::optional<uint64_t> count() const;
+  // How many records the files hold, counted by reading them once more (nullopt for stdin); with
+  // a shard, how many of them are its records.
+  std::optional<uint64_t> count(const struct Shard* shard = nullptr) const;
 
  private:
   bool open_next();

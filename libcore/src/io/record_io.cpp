@@ -52,16 +52,27 @@ bool RecordInput::next(std::string& line, uint64_t& line_no) {
   }
 }
 
-std::optional<uint64_t> RecordInput::count() const {
+std::optional<uint64_t> RecordInput::count(const Shard* shard) const {
   if (files_.empty()) return std::nullopt;
-  uint64_t n = 0;
+  uint64_t n = 0, position = 0;
   for (const std::string& f : files_) {
     std::ifstream in(f, std::ios::binary);
     JsonlReader r(in);
     std::string line;
     uint64_t no = 0;
     try {
-      while (r.next_line(line, no)) ++n;
+      while (r.next_line(line, no)) {
+        const uint64_t pos = position++;
+        if (!shard || shard->all()) {
+          ++n;
+          continue;
+        }
+        try {
+          n += shard->takes(parse_json_object(line), pos);
+        } catch (const Error&) {
+          n += shard->takes_position(pos);
+        }
+      }
     } catch (const Error&) {
       // the run itself reports a corrupt file when it gets there
     }
