@@ -39,4 +39,15 @@ expect_eq "falcon" "$("$T" -m "$V/ggml-vocab-falcon.gguf" -p 'Hello world' --ids
 # A whole model file works too (its tokenizer is read from the header).
 expect_eq "model file" "$("$T" -m "$SHARED/models/stories260K.gguf" -p 'Once upon a time' --count)" \
   "$("$T" -m "$SHARED/models/stories260K.gguf" -p 'Once upon a time' --ids | wc -w)"
+# -f files (plain, zstd) in order and -o FILE (zstd), as on stdin and stdout.
+if command -v zstd > /dev/null; then
+  printf '%s\n' '{"id":1,"text":"Once upon a time"}' > "$WORK/t1.jsonl"
+  printf '%s\n' '{"id":2,"text":"The little dog"}' | zstd -q -c > "$WORK/t2.jsonl.zst"
+  "$T" -m "$SHARED/models/stories260K.gguf" -f "$WORK/t1.jsonl" -f "$WORK/t2.jsonl.zst" -o "$WORK/t.out.jsonl.zst"
+  expect_eq "-f/-o exit" $? 0
+  expect_eq "-f/-o records" "$(zstd -q -dc "$WORK/t.out.jsonl.zst" | py '[(x["id"], x["n_tokens"]) for x in rs]')" \
+    "$(cat "$WORK/t1.jsonl" <(zstd -q -dc "$WORK/t2.jsonl.zst") | "$T" -m "$SHARED/models/stories260K.gguf" | py '[(x["id"], x["n_tokens"]) for x in rs]')"
+  "$T" -m "$SHARED/models/stories260K.gguf" -f "$WORK/t1.jsonl" -o "$WORK/t1.jsonl" 2> /dev/null
+  expect_eq "-o over the input: exit" $? 2
+fi
 finish

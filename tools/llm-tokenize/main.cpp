@@ -16,12 +16,14 @@
 #include "llmkit/gguf.h"
 #include "llmkit/json_writer.h"
 #include "llmkit/jsonl.h"
+#include "llmkit/record_io.h"
 #include "llmkit/tokenizer.h"
 
 namespace {
 
 struct Options {
-  std::string model, prompt, field = "text";
+  std::string model, prompt, field = "text", output;
+  std::vector<std::string> files;
   bool have_prompt = false, ids = false, pieces = false, detokenize = false, count = false, no_bos = false,
        parse_special = false;
 };
@@ -75,6 +77,8 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
       "llm-tokenize"};
   app.add_option("-m,--model", o.model, "GGUF file with the tokenizer")->required();
   app.add_option("-p,--prompt", o.prompt, "tokenize this text instead of reading stdin");
+  app.add_option("-f,--file", o.files, "JSON-lines input file, plain or zstd (repeatable, read in order; default stdin)");
+  app.add_option("-o,--output", o.output, "write the records to FILE (zstd when it ends in .zst; FILE.partial until done)");
   app.add_option("--field", o.field, "input field holding the text (default: text)");
   app.add_flag("--ids", o.ids, "plain output: the ids separated by spaces, one line per input");
   app.add_flag("--pieces", o.pieces, "add \"pieces\": the token strings");
@@ -122,21 +126,35 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     }
     return llmkit::kExitOk;
   }
-  if (isatty(0)) {
-    std::fprintf(stderr, "llm-tokenize: no -p TEXT and stdin is a terminal (try --help)\n");
+  if (o.files.empty() && isatty(0)) {
+    std::fprintf(stderr, "llm-tokenize: no -p TEXT or -f FILE, and stdin is a terminal (try --help)\n");
+    return llmkit::kExitUsage;
+  }
+  std::optional<llmkit::RecordInput> input;
+  std::optional<llmkit::RecordOutput> sink;
+  try {
+    input.emplace(o.files);
+    sink.emplace(out, o.output);
+  } catch (const llmkit::Error& e) {
+    std::fprintf(stderr, "llm-tokenize: %s\n", e.what());
     return llmkit::kExitUsage;
   }
 
   int status = llmkit::kExitOk;
-  llmkit::JsonlReader reader(std::cin);
   std::string line;
   uint64_t no = 0;
-  while (reader.next_line(line, no)) {
+  while (true) {
+    try {
+      if (!input->next(line, no)) break;
+    } catch (const llmkit::Error& e) {  // an input file that cannot be read on
+      std::fprintf(stderr, "llm-tokenize: %s\n", e.what());
+      return llmkit::kExitUsage;
+    }
     llmkit::JsonObject rec;
     try {
       rec = llmkit::parse_json_object(line);
     } catch (const llmkit::Error& e) {
-      out.record(llmkit::error_record(nullptr, e.code(), "line " + std::to_string(no) + ": " + e.what(), no));
+      sink->record(llmkit::error_record(nullptr, e.code(), input->source() + " line " + std::to_string(no) + ": " + e.what(), no));
       status = llmkit::kExitSomeFailed;
       continue;
     }
@@ -144,28 +162,28 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
       if (o.detokenize) {
         std::vector<int32_t> ids = record_ids(rec);
         std::string text = tok->decode(ids);
-        if (o.ids) out.record(text);
+        if (o.ids) sink->record(text);
         else {
           rec.set("text", std::string_view(text));
-          out.record(rec.dump());
+          sink->record(rec.dump());
         }
       } else {
         auto text = rec.get_string(o.field);
         if (!text) throw llmkit::Error("missing_field", "record has no \"" + o.field + "\" string");
         if (o.ids) {
           std::vector<int32_t> ids = tok->encode(*text, !o.no_bos, o.parse_special);
-          out.record(o.count ? std::to_string(ids.size()) : ids_text(ids));
+          sink->record(o.count ? std::to_string(ids.size()) : ids_text(ids));
         } else {
           add_results(rec, *tok, o, *text);
-          out.record(rec.dump());
+          sink->record(rec.dump());
         }
       }
     } catch (const llmkit::Error& e) {
-      out.record(llmkit::error_record(&rec, e.code(), e.what()));
+      sink->record(llmkit::error_record(&rec, e.code(), e.what()));
       status = llmkit::kExitSomeFailed;
     }
-    out.flush();
   }
+  sink->finish();
   return status;
 }
 
