@@ -79,4 +79,14 @@ expect_eq "generate | embed" "$(py '[(x["id"], "output" in x, len(x["embedding"]
 "$E" -m "$BERT" -p x --pooling max 2> /dev/null; expect_eq "bad pooling exit" $? 2
 "$BIN/llm-generate" -m "$BERT" -p hi 2> "$WORK/e"; expect_eq "generate with an encoder" $? 2
 expect_contains "encoder message" "$(cat "$WORK/e")" "is an encoder"
+# -f files and -o FILE (zstd) give what stdin and stdout give.
+if command -v zstd > /dev/null; then
+  printf '%s\n' '{"id":1,"text":"hello world"}' '{"id":2,"text":"the cat"}' > "$WORK/f1.jsonl"
+  printf '%s\n' '{"id":3,"text":"a dog"}' | zstd -q -c > "$WORK/f2.jsonl.zst"
+  "$E" -m "$BERT" -f "$WORK/f1.jsonl" -f "$WORK/f2.jsonl.zst" -o "$WORK/emb.jsonl.zst" 2> /dev/null
+  expect_eq "-f/-o exit" $? 0
+  expect_eq "-f/-o equals stdin/stdout" "$(zstd -q -dc "$WORK/emb.jsonl.zst" | py '[(x["id"], x["embedding"][:3]) for x in rs]')" \
+    "$(cat "$WORK/f1.jsonl" <(zstd -q -dc "$WORK/f2.jsonl.zst") | "$E" -m "$BERT" 2> /dev/null | py '[(x["id"], x["embedding"][:3]) for x in rs]')"
+  "$E" -m "$BERT" -f "$WORK/f1.jsonl" -o "$WORK/x.bin" --format f32 2> /dev/null; expect_eq "-o with f32: exit" $? 2
+fi
 finish

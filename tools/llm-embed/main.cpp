@@ -20,12 +20,15 @@
 #include "llmkit/gguf.h"
 #include "llmkit/json_writer.h"
 #include "llmkit/jsonl.h"
+#include "llmkit/record_io.h"
 #include "llmkit/model.h"
 #include "llmkit/tokenizer.h"
 
 namespace {
 
 struct Options {
+  std::string output_file;
+  std::vector<std::string> input_files;
   std::string model, prompt, field = "text", output_field = "embedding", pooling, normalize = "l2", format = "jsonl";
   int64_t n_ctx = 0, n_batch = 2048;
   int threads = 0;
@@ -47,7 +50,8 @@ struct Run {
   const Options& o;
   const llmkit::Tokenizer& tok;
   llmkit::Embedder& emb;
-  llmkit::Stdout& out;
+  llmkit::Stdout& out;        // f32 vectors
+  llmkit::RecordOutput& sink;  // JSON-lines records: stdout or -o FILE
   llmkit::Pooling pooling;
   llmkit::Normalize norm;
   int64_t dim;
@@ -88,7 +92,7 @@ struct Run {
     std::string line = it.parsed ? llmkit::error_record(&it.rec, it.error->code(), it.error->what())
                                  : llmkit::error_record(nullptr, it.error->code(),
                                                         "line " + std::to_string(it.line) + ": " + it.error->what(), it.line);
-    out.record(line);
+    sink.record(line);
   }
 
   void write(Item& it, const std::vector<float>& v) {
@@ -120,7 +124,7 @@ struct Run {
     it.rec.set_raw(o.output_field, w.end_array().take());
     it.rec.set("n_tokens", static_cast<int64_t>(it.tokens.size()));
     if (it.truncated) it.rec.set("truncated", true);
-    out.record(it.rec.dump());
+    sink.record(it.rec.dump());
   }
 
   // Embeds the records that tokenized, then writes every record in input order.
@@ -156,6 +160,8 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
       "llm-embed"};
   app.add_option("-m,--model", o.model, "model (GGUF)")->required();
   app.add_option("-p,--prompt", o.prompt, "embed this text instead of reading stdin");
+  app.add_option("-f,--file", o.input_files, "JSON-lines input file, plain or zstd (repeatable, read in order; default stdin)");
+  app.add_option("-o,--output", o.output_file, "write the records to FILE (zstd when it ends in .zst; FILE.partial until done)");
   app.add_option("--field", o.field, "input field holding the text (default text)");
   app.add_option("--output-field", o.output_field, "name of the added field (default embedding)");
   app.add_option("--pooling", o.pooling, "mean, cls, last or none (one vector per token); default: the model's")
@@ -183,7 +189,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     std::fprintf(stderr, "llm-embed: --format f32 writes one row per record; --pooling none needs jsonl\n");
     return llmkit::kExitUsage;
   }
-  if (!o.have_prompt && isatty(0)) {
+  if (!o.have_prompt && o.input_files.empty() && isatty(0)) {
     std::fprintf(stderr, "llm-embed: no -p TEXT and stdin is a terminal (try --help)\n");
     return llmkit::kExitUsage;
   }
@@ -212,7 +218,20 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     std::fprintf(stderr, "llm-embed: %s: %s\n", o.model.c_str(), e.what());
     return llmkit::kExitUsage;
   }
-  Run run{o, *tok, *emb, out, pooling, llmkit::parse_normalize(o.normalize), model->params().n_embd};
+  if (!o.output_file.empty() && (o.format == "f32" || o.have_prompt)) {
+    std::fprintf(stderr, "llm-embed: -o writes JSON-lines records: not with -p or --format f32 (use > FILE)\n");
+    return llmkit::kExitUsage;
+  }
+  std::optional<llmkit::RecordInput> input;
+  std::optional<llmkit::RecordOutput> sink;
+  try {
+    input.emplace(o.have_prompt ? std::vector<std::string>{} : o.input_files);
+    sink.emplace(out, o.output_file);
+  } catch (const llmkit::Error& e) {
+    std::fprintf(stderr, "llm-embed: %s\n", e.what());
+    return llmkit::kExitUsage;
+  }
+  Run run{o, *tok, *emb, out, *sink, pooling, llmkit::parse_normalize(o.normalize), model->params().n_embd};
   const auto start = std::chrono::steady_clock::now();
   // What a batch run did, on stderr: records, tokens and their rates (model loading excluded).
   auto summary = [&] {
@@ -246,11 +265,17 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
 
   // Records are gathered until their tokens fill a few passes, so that short texts share passes;
   // output keeps input order.
-  llmkit::JsonlReader reader(std::cin);
   std::string line;
   uint64_t no = 0;
   int64_t pending = 0;
-  while (reader.next_line(line, no)) {
+  while (true) {
+    try {
+      if (!input->next(line, no)) break;
+    } catch (const llmkit::Error& e) {  // an input file that cannot be read on
+      run.flush(items);
+      std::fprintf(stderr, "llm-embed: %s\n", e.what());
+      return llmkit::kExitUsage;
+    }
     Item it;
     it.line = no;
     try {
@@ -264,6 +289,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     if (pending >= 4 * o.n_batch || items.size() >= 1024) run.flush(items), pending = 0;
   }
   run.flush(items);
+  sink->finish();
   return summary();
 }
 
