@@ -26,9 +26,9 @@
 #include "llmkit/jsonl.h"
 #include "llmkit/model.h"
 #include "llmkit/record_io.h"
+#include "llmkit/record_run.h"
 #include "llmkit/tokenizer.h"
 #include "prompt.h"
-#include "resume.h"
 
 namespace {
 
@@ -155,118 +155,51 @@ int run_prompt(const Options& o, const PromptSettings& ps, const llmkit::Model& 
 }
 
 int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model& m, const llmkit::Tokenizer& tok,
-                llmkit::KvCache& kv, llmkit::RecordInput& input, llmkit::RecordOutput& out, ResumeSource* earlier) {
+                llmkit::KvCache& kv, llmkit::RecordRun& run) {
   struct InFlight {
     llmkit::JsonObject rec;
     int64_t dropped;
   };
-  std::map<uint64_t, std::string> ready;  // finished output lines waiting for their turn
   std::unordered_map<uint64_t, InFlight> in_flight;
-  uint64_t next_in = 0, next_out = 0;
-  int64_t failed = 0;
-  uint64_t generated = 0;
-  const llmkit::Shard shard = o.shard.empty() ? llmkit::Shard{} : llmkit::Shard::parse(o.shard);
-  const bool show = o.progress || llmkit::stderr_is_tty();
-  llmkit::RecordProgress progress(show, show ? input.count(&shard) : std::nullopt, "llm-generate");
-  auto flush_ready = [&] {
-    for (auto it = ready.begin(); it != ready.end() && it->first == next_out; it = ready.erase(it), ++next_out)
-      out.record(it->second);
-    progress.update(next_out, static_cast<uint64_t>(failed), generated);
-  };
-  std::string line;
-  uint64_t line_no = 0;
+  int64_t generation_errors = 0;  // counted by generate() as requests too
   llmkit::GenerationCallbacks cb;
-  uint64_t copied = 0, copied_failed = 0;
-  // The earlier run's records, in input order, until they run out (then the rewritten output
-  // takes the earlier file's place).
-  auto earlier_record = [&]() -> std::optional<std::pair<std::string, llmkit::JsonObject>> {
-    if (!earlier || earlier->empty()) return std::nullopt;
-    auto r = earlier->next();
-    if (!r) out.settle();
-    return r;
-  };
-  uint64_t position = 0;  // in the whole input, counting the records of other shards
   cb.next = [&]() -> std::optional<std::pair<uint64_t, llmkit::GenerationRequest>> {
-    while (!g_interrupted && input.next(line, line_no)) {
-      const uint64_t pos = position++;
-      llmkit::JsonObject rec;
-      std::optional<llmkit::Error> bad;
+    while (!g_interrupted) {
+      std::optional<llmkit::RecordRun::Item> it = run.next();
+      if (!it) return std::nullopt;
       try {
-        rec = llmkit::parse_json_object(line);
+        PreparedPrompt p = prepare_record(it->rec, ps, tok);
+        in_flight.emplace(it->seq, InFlight{std::move(it->rec), p.dropped});
+        return std::make_pair(it->seq, std::move(p.request));
       } catch (const llmkit::Error& e) {
-        bad = llmkit::Error(e.code(), input.source() + " line " + std::to_string(line_no) + ": " + e.what());
-      }
-      if (bad ? !shard.takes_position(pos) : !shard.takes(rec, pos)) continue;
-      if (o.index) rec.set("index", static_cast<int64_t>(pos));
-      const uint64_t idx = next_in++;
-      auto before = earlier_record();
-      if (bad) {
-        ready[idx] = failed_record(o.index ? &rec : nullptr, *bad, line_no);
-        ++failed;
-        flush_ready();
-        continue;
-      }
-      if (before) {
-        const std::string* was = before->second.raw("id");
-        const std::string* is = rec.raw("id");
-        if ((was == nullptr) != (is == nullptr) || (was && *was != *is))
-          throw llmkit::Error("usage", "--resume: input record " + std::to_string(idx + 1) + " (" + (is ? "id " + *is : "no id") +
-                                           ") is not the one the earlier run wrote there (" + (was ? "id " + *was : "no id") +
-                                           "): the input differs from the first run's");
-        const bool was_error = before->second.has("error");
-        if (!was_error || !o.retry_errors) {
-          ready[idx] = std::move(before->first);
-          ++copied;
-          if (was_error) ++failed, ++copied_failed;
-          flush_ready();
-          continue;
-        }
-      }
-      try {
-        PreparedPrompt p = prepare_record(rec, ps, tok);
-        in_flight.emplace(idx, InFlight{std::move(rec), p.dropped});
-        return std::make_pair(idx, std::move(p.request));
-      } catch (const llmkit::Error& e) {
-        ready[idx] = failed_record(&rec, e);
-        ++failed;
-        flush_ready();
+        run.done_error(it->seq, &it->rec, e);
       }
     }
     return std::nullopt;
   };
   cb.on_done = [&](uint64_t id, llmkit::GenerationResult&& r) {
     auto it = in_flight.find(id);
-    generated += r.tokens.size();
     if (r.error) {
-      ready[id] = failed_record(&it->second.rec, *r.error);
-      ++failed;
+      ++generation_errors;
+      run.done_error(id, &it->second.rec, *r.error);
     } else {
+      const uint64_t n = r.tokens.size();
       add_result(it->second.rec, o.output_field, r, it->second.dropped);
-      ready[id] = it->second.rec.dump();
+      run.done(id, it->second.rec.dump(), false, n);
     }
     in_flight.erase(it);
-    flush_ready();
   };
   cb.cancelled = [] { return g_interrupted != 0; };
   const llmkit::GenerationStats s = llmkit::generate(m, tok, kv, o.n_batch, cb, !o.no_prefix_cache);
   if (g_interrupted) {
-    // On stdout, finished records still waiting behind an unfinished one are written too: nothing
-    // done is lost. A file keeps input order, which --resume relies on: it redoes them.
-    if (!out.to_file())
-      for (const auto& [idx, text] : ready) out.record(text);
-    progress.finish();
+    run.stop();
     std::fprintf(stderr, "llm-generate: interrupted; %zu unfinished records not written%s\n", in_flight.size(),
-                 out.to_file() ? (", the output so far is in " + out.partial_path()).c_str() : "");
+                 run.output().to_file() ? (", the output so far is in " + run.output().partial_path()).c_str() : "");
     return kExitInterrupted;
   }
-  if (earlier && !earlier->empty() && earlier->next())
-    std::fprintf(stderr, "llm-generate: warning: %s holds more records than the input; the extra ones are dropped\n",
-                 earlier->path().c_str());
-  out.finish();
-  progress.finish();
-  if (copied) std::fprintf(stderr, "llm-generate: %llu records kept from the earlier run\n", static_cast<unsigned long long>(copied));
-  report(s, failed, copied - copied_failed);
-  return failed ? llmkit::kExitSomeFailed : llmkit::kExitOk;
+  run.finish();
+  report(s, run.failed() - generation_errors, run.kept_ok());
+  return run.failed() ? llmkit::kExitSomeFailed : llmkit::kExitOk;
 }
 
 // What makes two runs the same command, for --resume: the model file, the chat template, every
@@ -353,36 +286,17 @@ int dry_run_prompt(const Options& o, const PromptSettings& ps, const llmkit::Tok
   return llmkit::kExitOk;
 }
 
-int dry_run_records(const Options& o, const PromptSettings& ps, const llmkit::Tokenizer& tok, llmkit::RecordInput& input,
-                    llmkit::RecordOutput& out) {
-  const llmkit::Shard shard = o.shard.empty() ? llmkit::Shard{} : llmkit::Shard::parse(o.shard);
-  std::string line;
-  uint64_t line_no = 0, position = 0;
-  int64_t failed = 0;
-  while (input.next(line, line_no)) {
-    const uint64_t pos = position++;
-    llmkit::JsonObject rec;
+int dry_run_records(const PromptSettings& ps, const llmkit::Tokenizer& tok, llmkit::RecordRun& run) {
+  while (std::optional<llmkit::RecordRun::Item> it = run.next()) {
     try {
-      rec = llmkit::parse_json_object(line);
-    } catch (const llmkit::Error&) {
-      if (!shard.takes_position(pos)) continue;
-    }
-    if (!rec.fields().empty() && !shard.takes(rec, pos)) continue;
-    try {
-      rec = llmkit::parse_json_object(line);
-      if (o.index) rec.set("index", static_cast<int64_t>(pos));
-      add_dry_run(rec, prepare_record(rec, ps, tok));
-      out.record(rec.dump());
+      add_dry_run(it->rec, prepare_record(it->rec, ps, tok));
+      run.done(it->seq, it->rec.dump(), false);
     } catch (const llmkit::Error& e) {
-      const bool parsed = !rec.fields().empty();
-      out.record(failed_record(parsed ? &rec : nullptr,
-                               parsed ? e : llmkit::Error(e.code(), input.source() + " line " + std::to_string(line_no) + ": " + e.what()),
-                               parsed ? std::nullopt : std::optional<uint64_t>(line_no)));
-      ++failed;
+      run.done_error(it->seq, &it->rec, e);
     }
   }
-  out.finish();
-  return failed ? llmkit::kExitSomeFailed : llmkit::kExitOk;
+  run.finish();
+  return run.failed() ? llmkit::kExitSomeFailed : llmkit::kExitOk;
 }
 
 }  // namespace
@@ -511,16 +425,22 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     std::fprintf(stderr, "llm-generate: --resume needs -o FILE (and no --dry-run); --retry-errors needs --resume\n");
     return llmkit::kExitUsage;
   }
-  std::optional<llmkit::RecordInput> input;
-  std::optional<llmkit::RecordOutput> sink;
-  std::optional<ResumeSource> earlier;
+  std::optional<llmkit::RecordRun> run;
   if (!o.have_prompt) {
+    llmkit::RecordRunOptions ro;
+    ro.files = o.input_files;
+    ro.output = o.output_file;
+    ro.progress = o.progress;
+    ro.resume = o.resume;
+    ro.retry_errors = o.retry_errors;
+    ro.index = o.index;
+    ro.shard = o.shard;
+    ro.identity = o.dry_run ? "" : run_identity(o, ps);
+    ro.error_record = [](const llmkit::JsonObject* rec, const llmkit::Error& e, std::optional<uint64_t> line) {
+      return failed_record(rec, e, line);
+    };
     try {
-      input.emplace(o.input_files);
-      if (o.resume) earlier.emplace(o.output_file);
-      const bool resuming = earlier && !earlier->empty();
-      if (!o.output_file.empty() && !o.dry_run) check_run_identity(o.output_file, run_identity(o, ps), resuming);
-      sink.emplace(out, o.output_file, resuming);
+      run.emplace("llm-generate", out, std::move(ro));
     } catch (const llmkit::Error& e) {
       std::fprintf(stderr, "llm-generate: %s\n", e.what());
       return llmkit::kExitUsage;
@@ -528,8 +448,8 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   }
   if (!o.dry_run) install_sigint();
   try {
-    if (o.dry_run) return o.have_prompt ? dry_run_prompt(o, ps, *tok, out) : dry_run_records(o, ps, *tok, *input, *sink);
-    return o.have_prompt ? run_prompt(o, ps, *model, *tok, *kv, out) : run_records(o, ps, *model, *tok, *kv, *input, *sink, earlier ? &*earlier : nullptr);
+    if (o.dry_run) return o.have_prompt ? dry_run_prompt(o, ps, *tok, out) : dry_run_records(ps, *tok, *run);
+    return o.have_prompt ? run_prompt(o, ps, *model, *tok, *kv, out) : run_records(o, ps, *model, *tok, *kv, *run);
   } catch (const llmkit::Error& e) {
     std::fprintf(stderr, "llm-generate: %s\n", e.what());
     // An input file that cannot be read on, or an input that is not the resumed run's.
