@@ -88,5 +88,15 @@ if command -v zstd > /dev/null; then
   expect_eq "-f/-o equals stdin/stdout" "$(zstd -q -dc "$WORK/emb.jsonl.zst" | py '[(x["id"], x["embedding"][:3]) for x in rs]')" \
     "$(cat "$WORK/f1.jsonl" <(zstd -q -dc "$WORK/f2.jsonl.zst") | "$E" -m "$BERT" 2> /dev/null | py '[(x["id"], x["embedding"][:3]) for x in rs]')"
   "$E" -m "$BERT" -f "$WORK/f1.jsonl" -o "$WORK/x.bin" --format f32 2> /dev/null; expect_eq "-o with f32: exit" $? 2
+  # The shared record loop: a resumed run keeps what the earlier one wrote.
+  python3 -c 'import json; [print(json.dumps({"id": i, "text": "hello world " * (i % 4 + 1)})) for i in range(12)]' > "$WORK/e12.jsonl"
+  "$E" -m "$BERT" -f "$WORK/e12.jsonl" -o "$WORK/e12.out.jsonl" 2> /dev/null
+  head -5 "$WORK/e12.out.jsonl" > "$WORK/e12.r.jsonl.partial"
+  cp "$WORK/e12.out.jsonl.run.json" "$WORK/e12.r.jsonl.run.json"
+  "$E" -m "$BERT" -f "$WORK/e12.jsonl" -o "$WORK/e12.r.jsonl" --resume 2> "$WORK/err"
+  expect_contains "embed resume keeps" "$(cat "$WORK/err")" "5 records kept"
+  expect_eq "embed resumed output" "$(cat "$WORK/e12.r.jsonl")" "$(cat "$WORK/e12.out.jsonl")"
+  "$E" -m "$BERT" -f "$WORK/e12.jsonl" -o "$WORK/e12.r.jsonl" --resume --pooling cls 2> "$WORK/err"
+  expect_eq "embed resume with other settings: exit" $? 2
 fi
 finish

@@ -3,6 +3,7 @@
 . "$(dirname "$0")/common.bash"
 need_shared
 T="$BIN/llm-tokenize"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 V="$SHARED/vocab"
 expect_eq "-p json" "$("$T" -m "$V/ggml-vocab-llama-spm.gguf" -p 'Hello world' | py 'r["tokens"], r["n_tokens"]')" "([1, 15043, 3186], 3)"
 expect_eq "-p --ids" "$("$T" -m "$V/ggml-vocab-gpt-2.gguf" -p 'Hello world' --ids)" "15496 995"
@@ -49,5 +50,17 @@ if command -v zstd > /dev/null; then
     "$(cat "$WORK/t1.jsonl" <(zstd -q -dc "$WORK/t2.jsonl.zst") | "$T" -m "$SHARED/models/stories260K.gguf" | py '[(x["id"], x["n_tokens"]) for x in rs]')"
   "$T" -m "$SHARED/models/stories260K.gguf" -f "$WORK/t1.jsonl" -o "$WORK/t1.jsonl" 2> /dev/null
   expect_eq "-o over the input: exit" $? 2
+  # The record loop llm-generate has: shards, index, resume.
+  python3 -c 'import json; [print(json.dumps({"id": i, "text": "Once upon a time " * (i % 5 + 1)})) for i in range(30)]' > "$WORK/t30.jsonl"
+  "$T" -m "$SHARED/models/stories260K.gguf" -f "$WORK/t30.jsonl" > "$WORK/t30.all"
+  for k in 0 1; do "$T" -m "$SHARED/models/stories260K.gguf" -f "$WORK/t30.jsonl" --shard "$k/2" --index -o "$WORK/t30.s$k.jsonl"; done
+  "$ROOT/examples/merge-shards.sh" "$WORK/t30.merged" "$WORK/t30.s0.jsonl" "$WORK/t30.s1.jsonl"
+  expect_eq "tokenize shards merged" "$(cat "$WORK/t30.merged")" "$(cat "$WORK/t30.all")"
+  "$T" -m "$SHARED/models/stories260K.gguf" -f "$WORK/t30.jsonl" -o "$WORK/t30.out.jsonl"
+  head -7 "$WORK/t30.out.jsonl" > "$WORK/t30.r.jsonl.partial"
+  cp "$WORK/t30.out.jsonl.run.json" "$WORK/t30.r.jsonl.run.json"
+  "$T" -m "$SHARED/models/stories260K.gguf" -f "$WORK/t30.jsonl" -o "$WORK/t30.r.jsonl" --resume 2> "$WORK/err"
+  expect_contains "tokenize resume keeps" "$(cat "$WORK/err")" "7 records kept"
+  expect_eq "tokenize resumed output" "$(cat "$WORK/t30.r.jsonl")" "$(cat "$WORK/t30.all")"
 fi
 finish

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -21,6 +22,7 @@
 #include "llmkit/json_writer.h"
 #include "llmkit/jsonl.h"
 #include "llmkit/record_io.h"
+#include "llmkit/record_run.h"
 #include "llmkit/model.h"
 #include "llmkit/tokenizer.h"
 
@@ -33,11 +35,14 @@ struct Options {
   int64_t n_ctx = 0, n_batch = 2048;
   int threads = 0;
   bool have_prompt = false, truncate = false, no_repack = false;
+  bool progress = false, resume = false, retry_errors = false, index = false;
+  std::string shard;
   std::string backend = "auto";
 };
 
 // One input record on its way through: its tokens, or why it failed.
 struct Item {
+  uint64_t seq = 0;  // the record loop's number for it
   llmkit::JsonObject rec;
   bool parsed = false;
   uint64_t line = 0;
@@ -50,8 +55,9 @@ struct Run {
   const Options& o;
   const llmkit::Tokenizer& tok;
   llmkit::Embedder& emb;
-  llmkit::Stdout& out;        // f32 vectors
-  llmkit::RecordOutput& sink;  // JSON-lines records: stdout or -o FILE
+  llmkit::Stdout& out;          // f32 vectors
+  llmkit::RecordOutput& sink;    // JSON-lines records of -p
+  llmkit::RecordRun* loop;       // JSON-lines records of a batch run (null with -p or f32)
   llmkit::Pooling pooling;
   llmkit::Normalize norm;
   int64_t dim;
@@ -92,7 +98,12 @@ struct Run {
     std::string line = it.parsed ? llmkit::error_record(&it.rec, it.error->code(), it.error->what())
                                  : llmkit::error_record(nullptr, it.error->code(),
                                                         "line " + std::to_string(it.line) + ": " + it.error->what(), it.line);
-    sink.record(line);
+    put(it, std::move(line), true);
+  }
+
+  void put(const Item& it, std::string line, bool failed_record) {
+    if (loop) loop->done(it.seq, std::move(line), failed_record, it.tokens.size());
+    else sink.record(line);
   }
 
   void write(Item& it, const std::vector<float>& v) {
@@ -124,7 +135,7 @@ struct Run {
     it.rec.set_raw(o.output_field, w.end_array().take());
     it.rec.set("n_tokens", static_cast<int64_t>(it.tokens.size()));
     if (it.truncated) it.rec.set("truncated", true);
-    sink.record(it.rec.dump());
+    put(it, it.rec.dump(), false);
   }
 
   // Embeds the records that tokenized, then writes every record in input order.
@@ -151,6 +162,22 @@ struct Run {
 
 }  // namespace
 
+// What makes two runs the same command, for --resume.
+std::string identity(const Options& o) {
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(o.model, ec);
+  llmkit::JsonWriter w;
+  w.begin_object();
+  w.field("model", std::filesystem::path(o.model).filename().string()).field("model_bytes", static_cast<uint64_t>(ec ? 0 : bytes));
+  w.field("field", o.field).field("output_field", o.output_field).field("pooling", o.pooling).field("normalize", o.normalize);
+  w.field("ctx_size", o.n_ctx).field("truncate", o.truncate).field("shard", o.shard).field("index", o.index);
+  w.key("inputs").begin_array();
+  for (const std::string& f : o.input_files) w.value(f);
+  if (o.input_files.empty()) w.value("stdin");
+  w.end_array();
+  return w.end_object().take();
+}
+
 int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   Options o;
   CLI::App app{
@@ -162,6 +189,11 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   app.add_option("-p,--prompt", o.prompt, "embed this text instead of reading stdin");
   app.add_option("-f,--file", o.input_files, "JSON-lines input file, plain or zstd (repeatable, read in order; default stdin)");
   app.add_option("-o,--output", o.output_file, "write the records to FILE (zstd when it ends in .zst; FILE.partial until done)");
+  app.add_flag("--progress", o.progress, "report progress on stderr even when it is not a terminal");
+  app.add_flag("--resume", o.resume, "with -o: keep the records an earlier run of this command wrote, compute the rest");
+  app.add_flag("--retry-errors", o.retry_errors, "with --resume: compute again the records that ended in an error");
+  app.add_option("--shard", o.shard, "K/N: only the records whose id hashes to shard K of N (0 <= K < N)");
+  app.add_flag("--index", o.index, "add \"index\", the record's position in the input (counting from 0)");
   app.add_option("--field", o.field, "input field holding the text (default text)");
   app.add_option("--output-field", o.output_field, "name of the added field (default embedding)");
   app.add_option("--pooling", o.pooling, "mean, cls, last or none (one vector per token); default: the model's")
@@ -222,24 +254,46 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     std::fprintf(stderr, "llm-embed: -o writes JSON-lines records: not with -p or --format f32 (use > FILE)\n");
     return llmkit::kExitUsage;
   }
-  std::optional<llmkit::RecordInput> input;
+  const bool batch = !o.have_prompt && o.format != "f32";  // the shared record loop: files, shards, resume
+  std::optional<llmkit::RecordInput> input;  // f32 vectors: one row per input line, in order
   std::optional<llmkit::RecordOutput> sink;
+  std::optional<llmkit::RecordRun> records;
   try {
-    input.emplace(o.have_prompt ? std::vector<std::string>{} : o.input_files);
-    sink.emplace(out, o.output_file);
+    sink.emplace(out, "");
+    if (batch) {
+      llmkit::RecordRunOptions ro;
+      ro.files = o.input_files;
+      ro.output = o.output_file;
+      ro.progress = o.progress;
+      ro.resume = o.resume;
+      ro.retry_errors = o.retry_errors;
+      ro.index = o.index;
+      ro.shard = o.shard;
+      ro.identity = identity(o);
+      ro.error_record = [](const llmkit::JsonObject* rec, const llmkit::Error& e, std::optional<uint64_t> line) {
+        return llmkit::error_record(rec, e.code(), e.what(), line);
+      };
+      records.emplace("llm-embed", out, std::move(ro));
+    } else {
+      if (o.resume || !o.shard.empty() || o.index) throw llmkit::Error("usage", "--resume, --shard and --index need JSON-lines records (not -p or --format f32)");
+      input.emplace(o.have_prompt ? std::vector<std::string>{} : o.input_files);
+    }
   } catch (const llmkit::Error& e) {
     std::fprintf(stderr, "llm-embed: %s\n", e.what());
     return llmkit::kExitUsage;
   }
-  Run run{o, *tok, *emb, out, *sink, pooling, llmkit::parse_normalize(o.normalize), model->params().n_embd};
+  Run run{o, *tok, *emb, out, *sink, records ? &*records : nullptr, pooling, llmkit::parse_normalize(o.normalize),
+          model->params().n_embd};
   const auto start = std::chrono::steady_clock::now();
   // What a batch run did, on stderr: records, tokens and their rates (model loading excluded).
   auto summary = [&] {
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const int64_t n = records ? static_cast<int64_t>(records->answered()) : run.records;
+    const int64_t failed = records ? records->failed() : run.errors;
     std::fprintf(stderr, "llm-embed: %lld records (%lld failed), %lld tokens in %.2f s: %.1f records/s, %.1f tokens/s\n",
-                 static_cast<long long>(run.records), static_cast<long long>(run.errors), static_cast<long long>(run.tokens), s,
-                 s > 0 ? static_cast<double>(run.records) / s : 0.0, s > 0 ? static_cast<double>(run.tokens) / s : 0.0);
-    return run.failed ? llmkit::kExitSomeFailed : llmkit::kExitOk;
+                 static_cast<long long>(n), static_cast<long long>(failed), static_cast<long long>(run.tokens), s,
+                 s > 0 ? static_cast<double>(n) / s : 0.0, s > 0 ? static_cast<double>(run.tokens) / s : 0.0);
+    return failed ? llmkit::kExitSomeFailed : llmkit::kExitOk;
   };
   if (o.format == "f32") std::fprintf(stderr, "llm-embed: dimension %lld\n", static_cast<long long>(run.dim));
 
@@ -265,31 +319,35 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
 
   // Records are gathered until their tokens fill a few passes, so that short texts share passes;
   // output keeps input order.
-  std::string line;
-  uint64_t no = 0;
   int64_t pending = 0;
-  while (true) {
-    try {
-      if (!input->next(line, no)) break;
-    } catch (const llmkit::Error& e) {  // an input file that cannot be read on
-      run.flush(items);
-      std::fprintf(stderr, "llm-embed: %s\n", e.what());
-      return llmkit::kExitUsage;
+  try {
+    while (true) {
+      Item it;
+      if (records) {
+        std::optional<llmkit::RecordRun::Item> r = records->next();
+        if (!r) break;
+        it.seq = r->seq, it.rec = std::move(r->rec), it.line = r->line_no, it.parsed = true;
+      } else {
+        std::string line;
+        if (!input->next(line, it.line)) break;
+        try {
+          it.rec = llmkit::parse_json_object(line);
+          it.parsed = true;
+        } catch (const llmkit::Error& e) {
+          it.error = e;
+        }
+      }
+      add(std::move(it));
+      pending += static_cast<int64_t>(items.back().tokens.size());
+      if (pending >= 4 * o.n_batch || items.size() >= 1024) run.flush(items), pending = 0;
     }
-    Item it;
-    it.line = no;
-    try {
-      it.rec = llmkit::parse_json_object(line);
-      it.parsed = true;
-    } catch (const llmkit::Error& e) {
-      it.error = e;
-    }
-    add(std::move(it));
-    pending += static_cast<int64_t>(items.back().tokens.size());
-    if (pending >= 4 * o.n_batch || items.size() >= 1024) run.flush(items), pending = 0;
+  } catch (const llmkit::Error& e) {  // an input file that cannot be read on, a resume of another input
+    run.flush(items);
+    std::fprintf(stderr, "llm-embed: %s\n", e.what());
+    return llmkit::kExitUsage;
   }
   run.flush(items);
-  sink->finish();
+  if (records) records->finish();
   return summary();
 }
 

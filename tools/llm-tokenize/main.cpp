@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -17,6 +18,7 @@
 #include "llmkit/json_writer.h"
 #include "llmkit/jsonl.h"
 #include "llmkit/record_io.h"
+#include "llmkit/record_run.h"
 #include "llmkit/tokenizer.h"
 
 namespace {
@@ -24,6 +26,8 @@ namespace {
 struct Options {
   std::string model, prompt, field = "text", output;
   std::vector<std::string> files;
+  std::string shard;
+  bool progress = false, resume = false, retry_errors = false, index = false;
   bool have_prompt = false, ids = false, pieces = false, detokenize = false, count = false, no_bos = false,
        parse_special = false;
 };
@@ -66,6 +70,22 @@ void add_results(llmkit::JsonObject& rec, const llmkit::Tokenizer& tok, const Op
   }
 }
 
+// What makes two runs the same command, for --resume.
+std::string identity(const Options& o) {
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(o.model, ec);
+  llmkit::JsonWriter w;
+  w.begin_object();
+  w.field("model", std::filesystem::path(o.model).filename().string()).field("model_bytes", static_cast<uint64_t>(ec ? 0 : bytes));
+  w.field("field", o.field).field("pieces", o.pieces).field("count", o.count).field("no_bos", o.no_bos);
+  w.field("parse_special", o.parse_special).field("shard", o.shard).field("index", o.index);
+  w.key("inputs").begin_array();
+  for (const std::string& f : o.files) w.value(f);
+  if (o.files.empty()) w.value("stdin");
+  w.end_array();
+  return w.end_object().take();
+}
+
 }  // namespace
 
 int tool_main(int argc, char** argv, llmkit::Stdout& out) {
@@ -79,6 +99,11 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   app.add_option("-p,--prompt", o.prompt, "tokenize this text instead of reading stdin");
   app.add_option("-f,--file", o.files, "JSON-lines input file, plain or zstd (repeatable, read in order; default stdin)");
   app.add_option("-o,--output", o.output, "write the records to FILE (zstd when it ends in .zst; FILE.partial until done)");
+  app.add_flag("--progress", o.progress, "report progress on stderr even when it is not a terminal");
+  app.add_flag("--resume", o.resume, "with -o: keep the records an earlier run of this command wrote, compute the rest");
+  app.add_flag("--retry-errors", o.retry_errors, "with --resume: compute again the records that ended in an error");
+  app.add_option("--shard", o.shard, "K/N: only the records whose id hashes to shard K of N (0 <= K < N)");
+  app.add_flag("--index", o.index, "add \"index\", the record's position in the input (counting from 0)");
   app.add_option("--field", o.field, "input field holding the text (default: text)");
   app.add_flag("--ids", o.ids, "plain output: the ids separated by spaces, one line per input");
   app.add_flag("--pieces", o.pieces, "add \"pieces\": the token strings");
@@ -130,61 +155,58 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     std::fprintf(stderr, "llm-tokenize: no -p TEXT or -f FILE, and stdin is a terminal (try --help)\n");
     return llmkit::kExitUsage;
   }
-  std::optional<llmkit::RecordInput> input;
-  std::optional<llmkit::RecordOutput> sink;
+  llmkit::RecordRunOptions ro;
+  ro.files = o.files;
+  ro.output = o.output;
+  ro.progress = o.progress;
+  ro.resume = o.resume;
+  ro.retry_errors = o.retry_errors;
+  ro.index = o.index;
+  ro.shard = o.shard;
+  ro.identity = identity(o);
+  ro.error_record = [](const llmkit::JsonObject* rec, const llmkit::Error& e, std::optional<uint64_t> line) {
+    return llmkit::error_record(rec, e.code(), e.what(), line);
+  };
+  if ((o.ids || o.detokenize) && o.resume) {
+    std::fprintf(stderr, "llm-tokenize: --resume needs JSON-lines output (not --ids or --detokenize)\n");
+    return llmkit::kExitUsage;
+  }
+  std::optional<llmkit::RecordRun> run;
   try {
-    input.emplace(o.files);
-    sink.emplace(out, o.output);
-  } catch (const llmkit::Error& e) {
+    run.emplace("llm-tokenize", out, std::move(ro));
+    while (std::optional<llmkit::RecordRun::Item> it = run->next()) {
+      llmkit::JsonObject& rec = it->rec;
+      try {
+        if (o.detokenize) {
+          std::vector<int32_t> ids = record_ids(rec);
+          std::string text = tok->decode(ids);
+          if (o.ids) {
+            run->done(it->seq, text, false);
+          } else {
+            rec.set("text", std::string_view(text));
+            run->done(it->seq, rec.dump(), false);
+          }
+        } else {
+          auto text = rec.get_string(o.field);
+          if (!text) throw llmkit::Error("missing_field", "record has no \"" + o.field + "\" string");
+          if (o.ids) {
+            std::vector<int32_t> ids = tok->encode(*text, !o.no_bos, o.parse_special);
+            run->done(it->seq, o.count ? std::to_string(ids.size()) : ids_text(ids), false, ids.size());
+          } else {
+            add_results(rec, *tok, o, *text);
+            run->done(it->seq, rec.dump(), false);
+          }
+        }
+      } catch (const llmkit::Error& e) {
+        run->done_error(it->seq, &rec, e);
+      }
+    }
+    run->finish();
+  } catch (const llmkit::Error& e) {  // a file that cannot be read or written, a resume of another command
     std::fprintf(stderr, "llm-tokenize: %s\n", e.what());
     return llmkit::kExitUsage;
   }
-
-  int status = llmkit::kExitOk;
-  std::string line;
-  uint64_t no = 0;
-  while (true) {
-    try {
-      if (!input->next(line, no)) break;
-    } catch (const llmkit::Error& e) {  // an input file that cannot be read on
-      std::fprintf(stderr, "llm-tokenize: %s\n", e.what());
-      return llmkit::kExitUsage;
-    }
-    llmkit::JsonObject rec;
-    try {
-      rec = llmkit::parse_json_object(line);
-    } catch (const llmkit::Error& e) {
-      sink->record(llmkit::error_record(nullptr, e.code(), input->source() + " line " + std::to_string(no) + ": " + e.what(), no));
-      status = llmkit::kExitSomeFailed;
-      continue;
-    }
-    try {
-      if (o.detokenize) {
-        std::vector<int32_t> ids = record_ids(rec);
-        std::string text = tok->decode(ids);
-        if (o.ids) sink->record(text);
-        else {
-          rec.set("text", std::string_view(text));
-          sink->record(rec.dump());
-        }
-      } else {
-        auto text = rec.get_string(o.field);
-        if (!text) throw llmkit::Error("missing_field", "record has no \"" + o.field + "\" string");
-        if (o.ids) {
-          std::vector<int32_t> ids = tok->encode(*text, !o.no_bos, o.parse_special);
-          sink->record(o.count ? std::to_string(ids.size()) : ids_text(ids));
-        } else {
-          add_results(rec, *tok, o, *text);
-          sink->record(rec.dump());
-        }
-      }
-    } catch (const llmkit::Error& e) {
-      sink->record(llmkit::error_record(&rec, e.code(), e.what()));
-      status = llmkit::kExitSomeFailed;
-    }
-  }
-  sink->finish();
-  return status;
+  return run->failed() ? llmkit::kExitSomeFailed : llmkit::kExitOk;
 }
 
 int main(int argc, char** argv) { return llmkit::run_tool("llm-tokenize", argc, argv, tool_main); }

@@ -72,6 +72,7 @@ class RecordRun {
   void stop();
 
   int64_t failed() const { return failed_; }
+  uint64_t answered() const { return answered_; }  // records with an output (kept, failed or computed)
   uint64_t kept_ok() const { return kept_ - kept_failed_; }  // copied from the earlier run, not errors
   uint64_t records_in_flight() const { return handed_ - answered_; }
   const std::string& source() const { return input_.source(); }
