@@ -29,6 +29,13 @@ expect_eq "nothing on stdout with -o" "$("$G" -m "$S" --temp 0 -f "$WORK/a.jsonl
 expect_eq "plain output" "$(strip < "$WORK/out.jsonl")" "$(head -c 10000 "$WORK/want" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)[:3]))')"
 expect_contains "progress with the total" "$(cat "$WORK/err")" "6/6 records, 0 failed"
 
+# A full disk (the output file is /dev/full): the run stops, non-zero, saying how many records
+# were written.
+ln -s /dev/full "$WORK/full.jsonl.partial"
+"$G" -m "$S" --temp 0 -n 4 -f "$WORK/a.jsonl" -o "$WORK/full.jsonl" 2> "$WORK/err"; rc=$?
+expect_eq "full disk: exit" "$rc" 1
+expect_contains "full disk: message" "$(cat "$WORK/err")" "No space left on device (0 records written)"
+
 # Usage errors: -o over an input, an unreadable input, -f with -p.
 "$G" -m "$S" -f "$WORK/a.jsonl" -o "$WORK/a.jsonl" 2> "$WORK/err"; rc=$?
 expect_eq "output over input exit" "$rc" 2
