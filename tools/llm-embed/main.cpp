@@ -23,20 +23,18 @@
 #include "llmkit/jsonl.h"
 #include "llmkit/record_io.h"
 #include "llmkit/record_run.h"
+#include "record_flags.h"
 #include "llmkit/model.h"
 #include "llmkit/tokenizer.h"
 
 namespace {
 
 struct Options {
-  std::string output_file;
-  std::vector<std::string> input_files;
+  llmkit::RecordRunOptions records;  // -f -o --progress --resume --retry-errors --shard --index
   std::string model, prompt, field = "text", output_field = "embedding", pooling, normalize = "l2", format = "jsonl";
   int64_t n_ctx = 0, n_batch = 2048;
   int threads = 0;
   bool have_prompt = false, truncate = false, no_repack = false;
-  bool progress = false, resume = false, retry_errors = false, index = false;
-  std::string shard;
   std::string backend = "auto";
 };
 
@@ -170,11 +168,7 @@ std::string identity(const Options& o) {
   w.begin_object();
   w.field("model", std::filesystem::path(o.model).filename().string()).field("model_bytes", static_cast<uint64_t>(ec ? 0 : bytes));
   w.field("field", o.field).field("output_field", o.output_field).field("pooling", o.pooling).field("normalize", o.normalize);
-  w.field("ctx_size", o.n_ctx).field("truncate", o.truncate).field("shard", o.shard).field("index", o.index);
-  w.key("inputs").begin_array();
-  for (const std::string& f : o.input_files) w.value(f);
-  if (o.input_files.empty()) w.value("stdin");
-  w.end_array();
+  w.field("ctx_size", o.n_ctx).field("truncate", o.truncate);
   return w.end_object().take();
 }
 
@@ -187,13 +181,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
       "llm-embed"};
   app.add_option("-m,--model", o.model, "model (GGUF)")->required();
   app.add_option("-p,--prompt", o.prompt, "embed this text instead of reading stdin");
-  app.add_option("-f,--file", o.input_files, "JSON-lines input file, plain or zstd (repeatable, read in order; default stdin)");
-  app.add_option("-o,--output", o.output_file, "write the records to FILE (zstd when it ends in .zst; FILE.partial until done)");
-  app.add_flag("--progress", o.progress, "report progress on stderr even when it is not a terminal");
-  app.add_flag("--resume", o.resume, "with -o: keep the records an earlier run of this command wrote, compute the rest");
-  app.add_flag("--retry-errors", o.retry_errors, "with --resume: compute again the records that ended in an error");
-  app.add_option("--shard", o.shard, "K/N: only the records whose id hashes to shard K of N (0 <= K < N)");
-  app.add_flag("--index", o.index, "add \"index\", the record's position in the input (counting from 0)");
+  add_record_flags(app, o.records);
   app.add_option("--field", o.field, "input field holding the text (default text)");
   app.add_option("--output-field", o.output_field, "name of the added field (default embedding)");
   app.add_option("--pooling", o.pooling, "mean, cls, last or none (one vector per token); default: the model's")
@@ -221,7 +209,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     std::fprintf(stderr, "llm-embed: --format f32 writes one row per record; --pooling none needs jsonl\n");
     return llmkit::kExitUsage;
   }
-  if (!o.have_prompt && o.input_files.empty() && isatty(0)) {
+  if (!o.have_prompt && o.records.files.empty() && isatty(0)) {
     std::fprintf(stderr, "llm-embed: no -p TEXT and stdin is a terminal (try --help)\n");
     return llmkit::kExitUsage;
   }
@@ -250,7 +238,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     std::fprintf(stderr, "llm-embed: %s: %s\n", o.model.c_str(), e.what());
     return llmkit::kExitUsage;
   }
-  if (!o.output_file.empty() && (o.format == "f32" || o.have_prompt)) {
+  if (!o.records.output.empty() && (o.format == "f32" || o.have_prompt)) {
     std::fprintf(stderr, "llm-embed: -o writes JSON-lines records: not with -p or --format f32 (use > FILE)\n");
     return llmkit::kExitUsage;
   }
@@ -261,22 +249,15 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   try {
     sink.emplace(out, "");
     if (batch) {
-      llmkit::RecordRunOptions ro;
-      ro.files = o.input_files;
-      ro.output = o.output_file;
-      ro.progress = o.progress;
-      ro.resume = o.resume;
-      ro.retry_errors = o.retry_errors;
-      ro.index = o.index;
-      ro.shard = o.shard;
+      llmkit::RecordRunOptions ro = o.records;
       ro.identity = identity(o);
       ro.error_record = [](const llmkit::JsonObject* rec, const llmkit::Error& e, std::optional<uint64_t> line) {
         return llmkit::error_record(rec, e.code(), e.what(), line);
       };
       records.emplace("llm-embed", out, std::move(ro));
     } else {
-      if (o.resume || !o.shard.empty() || o.index) throw llmkit::Error("usage", "--resume, --shard and --index need JSON-lines records (not -p or --format f32)");
-      input.emplace(o.have_prompt ? std::vector<std::string>{} : o.input_files);
+      if (o.records.resume || !o.records.shard.empty() || o.records.index) throw llmkit::Error("usage", "--resume, --shard and --index need JSON-lines records (not -p or --format f32)");
+      input.emplace(o.have_prompt ? std::vector<std::string>{} : o.records.files);
     }
   } catch (const llmkit::Error& e) {
     std::fprintf(stderr, "llm-embed: %s\n", e.what());

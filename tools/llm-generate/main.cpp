@@ -27,6 +27,7 @@
 #include "llmkit/model.h"
 #include "llmkit/record_io.h"
 #include "llmkit/record_run.h"
+#include "record_flags.h"
 #include "llmkit/tokenizer.h"
 #include "prompt.h"
 
@@ -49,10 +50,9 @@ constexpr int kExitInterrupted = 130;
 
 struct Options {
   std::string model, prompt, template_text, system, chat_template, chat_template_file, chat_template_kwargs;
-  std::string output_field = "output", output_file;
-  std::vector<std::string> input_files;
-  bool progress = false, resume = false, retry_errors = false, index = false, no_prefix_cache = false;
-  std::string shard;
+  std::string output_field = "output";
+  llmkit::RecordRunOptions records;  // -f -o --progress --resume --retry-errors --shard --index
+  bool no_prefix_cache = false;
   std::string cache_type_k = "f16", cache_type_v = "f16";
   bool have_prompt = false, chat = false, truncate = false, json = false, ignore_eos = false, no_repack = false;
   bool dry_run = false;
@@ -203,7 +203,7 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
 }
 
 // What makes two runs the same command, for --resume: the model file, the chat template, every
-// setting that shapes an output, and the inputs' names.
+// setting that shapes an output (the record loop adds the inputs, shard and index).
 std::string run_identity(const Options& o, const PromptSettings& ps) {
   llmkit::JsonWriter w;
   std::error_code ec;
@@ -221,11 +221,7 @@ std::string run_identity(const Options& o, const PromptSettings& ps) {
   w.key("stop").begin_array();
   for (const std::string& x : o.stop) w.value(x);
   w.end_array();
-  w.field("shard", o.shard).field("index", o.index);
-  w.key("inputs").begin_array();
-  for (const std::string& f : o.input_files) w.value(f);
-  if (o.input_files.empty()) w.value("stdin");
-  w.end_array();
+  w;
   return w.end_object().take();
 }
 
@@ -311,14 +307,8 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
       "llm-generate"};
   app.add_option("-m,--model", o.model, "model (GGUF)")->required();
   app.add_option("-p,--prompt", o.prompt, "one prompt (escapes such as \\n are read)");
-  app.add_option("-f,--file", o.input_files, "JSON-lines input file, plain or zstd (repeatable, read in order; default stdin)");
-  app.add_option("-o,--output", o.output_file, "write the records to FILE (zstd when it ends in .zst; FILE.partial until the run completes)");
-  app.add_flag("--progress", o.progress, "report progress on stderr even when it is not a terminal");
-  app.add_flag("--resume", o.resume, "with -o: keep the records an interrupted (or finished) run of this command wrote, compute the rest");
-  app.add_flag("--retry-errors", o.retry_errors, "with --resume: compute again the records that ended in an error");
-  app.add_option("--shard", o.shard, "K/N: only the records whose id hashes to shard K of N (0 <= K < N), for runs spread over machines");
+  add_record_flags(app, o.records);
   app.add_flag("--no-prefix-cache", o.no_prefix_cache, "compute every prompt in full, even the start it shares with another record's (the output is the same)");
-  app.add_flag("--index", o.index, "add \"index\", the record's position in the input (counting from 0), to merge shards back in order");
   app.add_option("-n,--n-predict", o.n_predict, "tokens to generate at most (-1: until end of text or full context)");
   app.add_option("-c,--ctx-size", o.n_ctx, "context per sequence (0: the model's, at most 4096)")->check(CLI::NonNegativeNumber);
   app.add_option("-b,--batch-size", o.n_batch, "tokens per forward pass (default 512)")->check(CLI::PositiveNumber);
@@ -359,7 +349,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? llmkit::kExitOk : llmkit::kExitUsage;
   }
-  if (!o.have_prompt && o.input_files.empty() && isatty(0)) {
+  if (!o.have_prompt && o.records.files.empty() && isatty(0)) {
     std::fprintf(stderr, "llm-generate: no -p TEXT or -f FILE, and stdin is a terminal (try --help)\n");
     return llmkit::kExitUsage;
   }
@@ -409,32 +399,25 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     std::fprintf(stderr, "llm-generate: %s: %s\n", o.model.c_str(), e.what());
     return llmkit::kExitUsage;
   }
-  if (o.have_prompt && (!o.input_files.empty() || !o.output_file.empty())) {
+  if (o.have_prompt && (!o.records.files.empty() || !o.records.output.empty())) {
     std::fprintf(stderr, "llm-generate: -f and -o are for JSON-lines records, not -p (use --json > FILE)\n");
     return llmkit::kExitUsage;
   }
-  if (!o.shard.empty()) {
+  if (!o.records.shard.empty()) {
     try {
-      llmkit::Shard::parse(o.shard);
+      llmkit::Shard::parse(o.records.shard);
     } catch (const llmkit::Error& e) {
       std::fprintf(stderr, "llm-generate: %s\n", e.what());
       return llmkit::kExitUsage;
     }
   }
-  if ((o.resume && o.output_file.empty()) || (o.retry_errors && !o.resume) || (o.resume && o.dry_run)) {
+  if ((o.records.resume && o.records.output.empty()) || (o.records.retry_errors && !o.records.resume) || (o.records.resume && o.dry_run)) {
     std::fprintf(stderr, "llm-generate: --resume needs -o FILE (and no --dry-run); --retry-errors needs --resume\n");
     return llmkit::kExitUsage;
   }
   std::optional<llmkit::RecordRun> run;
   if (!o.have_prompt) {
-    llmkit::RecordRunOptions ro;
-    ro.files = o.input_files;
-    ro.output = o.output_file;
-    ro.progress = o.progress;
-    ro.resume = o.resume;
-    ro.retry_errors = o.retry_errors;
-    ro.index = o.index;
-    ro.shard = o.shard;
+    llmkit::RecordRunOptions ro = o.records;
     ro.identity = o.dry_run ? "" : run_identity(o, ps);
     ro.error_record = [](const llmkit::JsonObject* rec, const llmkit::Error& e, std::optional<uint64_t> line) {
       return failed_record(rec, e, line);

@@ -19,15 +19,14 @@
 #include "llmkit/jsonl.h"
 #include "llmkit/record_io.h"
 #include "llmkit/record_run.h"
+#include "record_flags.h"
 #include "llmkit/tokenizer.h"
 
 namespace {
 
 struct Options {
-  std::string model, prompt, field = "text", output;
-  std::vector<std::string> files;
-  std::string shard;
-  bool progress = false, resume = false, retry_errors = false, index = false;
+  std::string model, prompt, field = "text";
+  llmkit::RecordRunOptions records;  // -f -o --progress --resume --retry-errors --shard --index
   bool have_prompt = false, ids = false, pieces = false, detokenize = false, count = false, no_bos = false,
        parse_special = false;
 };
@@ -78,11 +77,7 @@ std::string identity(const Options& o) {
   w.begin_object();
   w.field("model", std::filesystem::path(o.model).filename().string()).field("model_bytes", static_cast<uint64_t>(ec ? 0 : bytes));
   w.field("field", o.field).field("pieces", o.pieces).field("count", o.count).field("no_bos", o.no_bos);
-  w.field("parse_special", o.parse_special).field("shard", o.shard).field("index", o.index);
-  w.key("inputs").begin_array();
-  for (const std::string& f : o.files) w.value(f);
-  if (o.files.empty()) w.value("stdin");
-  w.end_array();
+  w.field("parse_special", o.parse_special);
   return w.end_object().take();
 }
 
@@ -97,13 +92,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
       "llm-tokenize"};
   app.add_option("-m,--model", o.model, "GGUF file with the tokenizer")->required();
   app.add_option("-p,--prompt", o.prompt, "tokenize this text instead of reading stdin");
-  app.add_option("-f,--file", o.files, "JSON-lines input file, plain or zstd (repeatable, read in order; default stdin)");
-  app.add_option("-o,--output", o.output, "write the records to FILE (zstd when it ends in .zst; FILE.partial until done)");
-  app.add_flag("--progress", o.progress, "report progress on stderr even when it is not a terminal");
-  app.add_flag("--resume", o.resume, "with -o: keep the records an earlier run of this command wrote, compute the rest");
-  app.add_flag("--retry-errors", o.retry_errors, "with --resume: compute again the records that ended in an error");
-  app.add_option("--shard", o.shard, "K/N: only the records whose id hashes to shard K of N (0 <= K < N)");
-  app.add_flag("--index", o.index, "add \"index\", the record's position in the input (counting from 0)");
+  add_record_flags(app, o.records);
   app.add_option("--field", o.field, "input field holding the text (default: text)");
   app.add_flag("--ids", o.ids, "plain output: the ids separated by spaces, one line per input");
   app.add_flag("--pieces", o.pieces, "add \"pieces\": the token strings");
@@ -151,23 +140,16 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     }
     return llmkit::kExitOk;
   }
-  if (o.files.empty() && isatty(0)) {
+  if (o.records.files.empty() && isatty(0)) {
     std::fprintf(stderr, "llm-tokenize: no -p TEXT or -f FILE, and stdin is a terminal (try --help)\n");
     return llmkit::kExitUsage;
   }
-  llmkit::RecordRunOptions ro;
-  ro.files = o.files;
-  ro.output = o.output;
-  ro.progress = o.progress;
-  ro.resume = o.resume;
-  ro.retry_errors = o.retry_errors;
-  ro.index = o.index;
-  ro.shard = o.shard;
+  llmkit::RecordRunOptions ro = o.records;
   ro.identity = identity(o);
   ro.error_record = [](const llmkit::JsonObject* rec, const llmkit::Error& e, std::optional<uint64_t> line) {
     return llmkit::error_record(rec, e.code(), e.what(), line);
   };
-  if ((o.ids || o.detokenize) && o.resume) {
+  if ((o.ids || o.detokenize) && o.records.resume) {
     std::fprintf(stderr, "llm-tokenize: --resume needs JSON-lines output (not --ids or --detokenize)\n");
     return llmkit::kExitUsage;
   }

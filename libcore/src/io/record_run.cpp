@@ -6,6 +6,7 @@
 
 #include "llmkit/atomic_file.h"
 #include "llmkit/cli.h"
+#include "llmkit/json_writer.h"
 
 namespace llmkit {
 
@@ -70,6 +71,19 @@ bool check_identity(const std::string& output, const std::string& identity, bool
   return true;
 }
 
+// The tool's identity with what the loop itself knows: the inputs' names, the shard, --index.
+std::string full_identity(const RecordRunOptions& o) {
+  if (o.identity.empty()) return "";
+  JsonObject id = parse_json_object(o.identity);
+  std::string inputs = "[";
+  for (const std::string& f : o.files) inputs += (inputs.size() > 1 ? "," : "") + json_string(f);
+  inputs += o.files.empty() ? "\"stdin\"]" : "]";
+  id.set_raw("inputs", inputs);
+  id.set("shard", std::string_view(o.shard));
+  id.set("index", o.index);
+  return id.dump();
+}
+
 std::optional<EarlierOutput> open_earlier(const RecordRunOptions& o) {
   if (!o.resume) return std::nullopt;
   if (o.output.empty()) throw Error("usage", "--resume needs -o FILE");
@@ -84,7 +98,7 @@ RecordRun::RecordRun(const char* tool, Stdout& out, RecordRunOptions options)
       shard_(opt_.shard.empty() ? Shard{} : Shard::parse(opt_.shard)),
       input_(opt_.files),
       earlier_(open_earlier(opt_)),
-      resuming_(check_identity(opt_.output, opt_.identity, earlier_ && !earlier_->empty())),
+      resuming_(check_identity(opt_.output, full_identity(opt_), earlier_ && !earlier_->empty())),
       output_(out, opt_.output, resuming_) {
   if (opt_.retry_errors && !opt_.resume) throw Error("usage", "--retry-errors needs --resume");
   const bool show = opt_.progress || stderr_is_tty();
