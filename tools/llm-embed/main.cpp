@@ -162,11 +162,8 @@ struct Run {
 
 // What makes two runs the same command, for --resume.
 std::string identity(const Options& o) {
-  std::error_code ec;
-  const auto bytes = std::filesystem::file_size(o.model, ec);
   llmkit::JsonWriter w;
   w.begin_object();
-  w.field("model", std::filesystem::path(o.model).filename().string()).field("model_bytes", static_cast<uint64_t>(ec ? 0 : bytes));
   w.field("field", o.field).field("output_field", o.output_field).field("pooling", o.pooling).field("normalize", o.normalize);
   w.field("ctx_size", o.n_ctx).field("truncate", o.truncate);
   return w.end_object().take();
@@ -250,6 +247,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     sink.emplace(out, "");
     if (batch) {
       llmkit::RecordRunOptions ro = o.records;
+    ro.model = o.model;
       ro.identity = identity(o);
       ro.error_record = [](const llmkit::JsonObject* rec, const llmkit::Error& e, std::optional<uint64_t> line) {
         return llmkit::error_record(rec, e.code(), e.what(), line);

@@ -203,13 +203,10 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
 }
 
 // What makes two runs the same command, for --resume: the model file, the chat template, every
-// setting that shapes an output (the record loop adds the inputs, shard and index).
+// setting that shapes an output (the record loop adds the model file, inputs, shard and index).
 std::string run_identity(const Options& o, const PromptSettings& ps) {
   llmkit::JsonWriter w;
-  std::error_code ec;
-  const auto bytes = std::filesystem::file_size(o.model, ec);
   w.begin_object();
-  w.field("model", std::filesystem::path(o.model).filename().string()).field("model_bytes", static_cast<uint64_t>(ec ? 0 : bytes));
   w.field("chat_template", ps.chat_template_hash);
   w.field("n_predict", o.n_predict).field("ctx_size", o.n_ctx).field("temp", o.sampling.temperature);
   w.field("top_k", static_cast<int64_t>(o.sampling.top_k)).field("top_p", o.sampling.top_p).field("min_p", o.sampling.min_p);
@@ -221,7 +218,6 @@ std::string run_identity(const Options& o, const PromptSettings& ps) {
   w.key("stop").begin_array();
   for (const std::string& x : o.stop) w.value(x);
   w.end_array();
-  w;
   return w.end_object().take();
 }
 
@@ -418,6 +414,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   std::optional<llmkit::RecordRun> run;
   if (!o.have_prompt) {
     llmkit::RecordRunOptions ro = o.records;
+    ro.model = o.model;
     ro.identity = o.dry_run ? "" : run_identity(o, ps);
     ro.error_record = [](const llmkit::JsonObject* rec, const llmkit::Error& e, std::optional<uint64_t> line) {
       return failed_record(rec, e, line);

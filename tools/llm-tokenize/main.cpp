@@ -71,11 +71,8 @@ void add_results(llmkit::JsonObject& rec, const llmkit::Tokenizer& tok, const Op
 
 // What makes two runs the same command, for --resume.
 std::string identity(const Options& o) {
-  std::error_code ec;
-  const auto bytes = std::filesystem::file_size(o.model, ec);
   llmkit::JsonWriter w;
   w.begin_object();
-  w.field("model", std::filesystem::path(o.model).filename().string()).field("model_bytes", static_cast<uint64_t>(ec ? 0 : bytes));
   w.field("field", o.field).field("pieces", o.pieces).field("count", o.count).field("no_bos", o.no_bos);
   w.field("parse_special", o.parse_special);
   return w.end_object().take();
@@ -145,6 +142,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     return llmkit::kExitUsage;
   }
   llmkit::RecordRunOptions ro = o.records;
+  ro.model = o.model;
   ro.identity = identity(o);
   ro.error_record = [](const llmkit::JsonObject* rec, const llmkit::Error& e, std::optional<uint64_t> line) {
     return llmkit::error_record(rec, e.code(), e.what(), line);

@@ -28,6 +28,7 @@ struct RecordRunOptions {
   bool resume = false, retry_errors = false, index = false;
   std::string shard;     // "K/N", or "" for all records
   std::string identity;  // a JSON object: what makes two runs the same command ("": no FILE.run.json)
+  std::string model;     // the model file, named in the identity with its size
   // The tool's error record for a record that failed (rec null: a line that is not JSON).
   std::function<std::string(const JsonObject* rec, const Error& e, std::optional<uint64_t> line)> error_record;
 };

@@ -79,6 +79,12 @@ std::string full_identity(const RecordRunOptions& o) {
   for (const std::string& f : o.files) inputs += (inputs.size() > 1 ? "," : "") + json_string(f);
   inputs += o.files.empty() ? "\"stdin\"]" : "]";
   id.set_raw("inputs", inputs);
+  if (!o.model.empty()) {
+    std::error_code ec;
+    const auto bytes = std::filesystem::file_size(o.model, ec);
+    id.set("model", std::string_view(std::filesystem::path(o.model).filename().string()));
+    id.set("model_bytes", static_cast<int64_t>(ec ? 0 : bytes));
+  }
   id.set("shard", std::string_view(o.shard));
   id.set("index", o.index);
   return id.dump();
