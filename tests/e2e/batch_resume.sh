@@ -7,10 +7,7 @@
 need_shared
 G="$BIN/llm-generate"
 S="$SHARED/models/stories260K.gguf"
-if ! command -v zstd > /dev/null; then
-  echo "FAIL: the zstd command is not installed (scripts/install-deps.sh installs it)" >&2
-  exit 1
-fi
+need_tools zstd
 A=(--temp 0 -np 2 --ignore-eos -c 128)
 python3 -c '
 import json

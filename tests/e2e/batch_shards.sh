@@ -8,12 +8,7 @@ need_shared
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 G="$BIN/llm-generate"
 S="$SHARED/models/stories260K.gguf"
-for tool in parallel zstd jq; do
-  if ! command -v "$tool" > /dev/null; then
-    echo "FAIL: $tool is not installed (scripts/install-deps.sh installs it)" >&2
-    exit 1
-  fi
-done
+need_tools parallel zstd jq
 python3 -c '
 import json
 for i in range(40):

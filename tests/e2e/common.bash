@@ -18,6 +18,16 @@ need_shared() {
     exit 77
   fi
 }
+# need_tools CMD...: each command a test needs; missing is a failure (scripts/install-deps.sh
+# installs them), not a skip, so that a machine without them cannot pass silently.
+need_tools() {
+  for t in "$@"; do
+    if ! command -v "$t" > /dev/null; then
+      echo "FAIL: $t is not installed (scripts/install-deps.sh installs it)" >&2
+      exit 1
+    fi
+  done
+}
 # jq-like one-liners without jq: py 'EXPR over r (one record) or rs (all records)' < jsonl
 py() { python3 -c "import json,sys; rs=[json.loads(l) for l in sys.stdin if l.strip()]; r=rs[0] if rs else None; v=($1); print(v)"; }
 finish() {
