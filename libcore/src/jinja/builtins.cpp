@@ -693,16 +693,13 @@ Value Interp::filter(const std::string& name, const Value& v, Args& args, Kwargs
     const Value* attr = a(1, "attribute");
     const std::string s = sep ? to_str(*sep) : "";
     std::string out;
-    bool first = true, markup = false;
+    bool first = true;
     for (const Value& x : items_of(v)) {
       if (!first) out += s;
-      const Value item = attr && !attr->is_none() ? attribute_path(*this, x, to_str(*attr)) : x;
-      markup = markup || item.markup;
-      out += to_str(item);
+      out += to_str(attr && !attr->is_none() ? attribute_path(*this, x, to_str(*attr)) : x);
       first = false;
       check_size(out.size());
     }
-    (void)markup;
     return Value::string(std::move(out));
   }
   if (name == "items") {

@@ -86,7 +86,7 @@ class Parser {
       } else if (t.type == Tok::VarBegin) {
         ++i_;
         Ptr n = node(N::Print, t);
-        n->a = tuple(true, false);
+        n->a = tuple(true);
         if (cur().type != Tok::VarEnd) fail("expected the end of the print tag");
         ++i_;
         out.push_back(n);
@@ -140,7 +140,7 @@ class Parser {
   NodePtr if_stmt() {
     Ptr n = node(N::If, cur());
     ++i_;
-    n->a = tuple(false, true);
+    n->a = tuple(false);
     expect_block_end();
     n->body = statements({"elif", "else", "endif"});
     if (last_end_ == "elif") {
@@ -162,7 +162,7 @@ class Parser {
     n->a = assign_target(true);
     if (!is_name("in")) fail("expected 'in'");
     ++i_;
-    n->b = tuple(false, false, "recursive");
+    n->b = tuple(false, "recursive");
     if (is_name("if")) {
       ++i_;
       n->c = expression(true);
@@ -230,7 +230,7 @@ class Parser {
       ++i_;
       Ptr n = node(N::Set, at);
       n->a = target;
-      n->b = tuple(true, false);
+      n->b = tuple(true);
       expect_block_end();
       return n;
     }
@@ -320,8 +320,7 @@ class Parser {
   // ---- expressions ----
 
   // An expression, or a tuple when commas follow (`set a = 1, 2`, `{{ a, b }}`).
-  NodePtr tuple(bool condexpr, bool simplified_only_one, const char* extra_end = nullptr) {
-    (void)simplified_only_one;
+  NodePtr tuple(bool condexpr, const char* extra_end = nullptr) {
     const Token& at = cur();
     NodePtr first = expression(condexpr);
     if (!is_op(",")) return first;
