@@ -23,7 +23,7 @@
 #include "llmkit/jsonl.h"
 #include "llmkit/record_io.h"
 #include "llmkit/record_run.h"
-#include "record_flags.h"
+#include "llmkit/record_flags.h"
 #include "llmkit/model.h"
 #include "llmkit/tokenizer.h"
 
@@ -53,8 +53,7 @@ struct Run {
   const Options& o;
   const llmkit::Tokenizer& tok;
   llmkit::Embedder& emb;
-  llmkit::Stdout& out;          // f32 vectors
-  llmkit::RecordOutput& sink;    // JSON-lines records of -p
+  llmkit::Stdout& out;          // f32 vectors, and the record of -p
   llmkit::RecordRun* loop;       // JSON-lines records of a batch run (null with -p or f32)
   llmkit::Pooling pooling;
   llmkit::Normalize norm;
@@ -101,7 +100,7 @@ struct Run {
 
   void put(const Item& it, std::string line, bool failed_record) {
     if (loop) loop->done(it.seq, std::move(line), failed_record, it.tokens.size());
-    else sink.record(line);
+    else out.record(line);
   }
 
   void write(Item& it, const std::vector<float>& v) {
@@ -241,10 +240,8 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   }
   const bool batch = !o.have_prompt && o.format != "f32";  // the shared record loop: files, shards, resume
   std::optional<llmkit::RecordInput> input;  // f32 vectors: one row per input line, in order
-  std::optional<llmkit::RecordOutput> sink;
   std::optional<llmkit::RecordRun> records;
   try {
-    sink.emplace(out, "");
     if (batch) {
       llmkit::RecordRunOptions ro = o.records;
     ro.model = o.model;
@@ -261,7 +258,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     std::fprintf(stderr, "llm-embed: %s\n", e.what());
     return llmkit::kExitUsage;
   }
-  Run run{o, *tok, *emb, out, *sink, records ? &*records : nullptr, pooling, llmkit::parse_normalize(o.normalize),
+  Run run{o, *tok, *emb, out, records ? &*records : nullptr, pooling, llmkit::parse_normalize(o.normalize),
           model->params().n_embd};
   const auto start = std::chrono::steady_clock::now();
   // What a batch run did, on stderr: records, tokens and their rates (model loading excluded).

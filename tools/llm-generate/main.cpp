@@ -27,7 +27,7 @@
 #include "llmkit/model.h"
 #include "llmkit/record_io.h"
 #include "llmkit/record_run.h"
-#include "record_flags.h"
+#include "llmkit/record_flags.h"
 #include "llmkit/tokenizer.h"
 #include "prompt.h"
 

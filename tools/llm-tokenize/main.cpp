@@ -19,7 +19,7 @@
 #include "llmkit/jsonl.h"
 #include "llmkit/record_io.h"
 #include "llmkit/record_run.h"
-#include "record_flags.h"
+#include "llmkit/record_flags.h"
 #include "llmkit/tokenizer.h"
 
 namespace {

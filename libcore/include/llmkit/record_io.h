@@ -57,7 +57,6 @@ class RecordOutput {
 
   // One record and a newline, flushed. A failed write throws OutputError (as Stdout does).
   void record(std::string_view line);
-  uint64_t records() const { return records_; }
   // A rewriting output has copied what the earlier file held: path.partial.new becomes
   // path.partial (atomically; until then the earlier file is what a later --resume reads).
   void settle();

@@ -75,8 +75,6 @@ class RecordRun {
   int64_t failed() const { return failed_; }
   uint64_t answered() const { return answered_; }  // records with an output (kept, failed or computed)
   uint64_t kept_ok() const { return kept_ - kept_failed_; }  // copied from the earlier run, not errors
-  uint64_t records_in_flight() const { return handed_ - answered_; }
-  const std::string& source() const { return input_.source(); }
   const RecordOutput& output() const { return output_; }
 
  private:
@@ -90,7 +88,7 @@ class RecordRun {
   RecordOutput output_;
   std::optional<RecordProgress> progress_;
   std::map<uint64_t, std::string> ready_;
-  uint64_t position_ = 0, next_seq_ = 0, written_ = 0, handed_ = 0, answered_ = 0, tokens_ = 0, kept_ = 0, kept_failed_ = 0;
+  uint64_t position_ = 0, next_seq_ = 0, written_ = 0, answered_ = 0, tokens_ = 0, kept_ = 0, kept_failed_ = 0;
   int64_t failed_ = 0;
 };
 

@@ -134,7 +134,6 @@ std::optional<RecordRun::Item> RecordRun::next() {
       if (!before) output_.settle();
     }
     if (bad) {
-      ++handed_;
       done(it.seq, opt_.error_record(opt_.index ? &it.rec : nullptr, *bad, line_no), true);
       continue;
     }
@@ -149,12 +148,10 @@ std::optional<RecordRun::Item> RecordRun::next() {
       if (!was_error || !opt_.retry_errors) {
         ++kept_;
         if (was_error) ++kept_failed_;
-        ++handed_;
-        done(it.seq, std::move(before->first), was_error);
+          done(it.seq, std::move(before->first), was_error);
         continue;
       }
     }
-    ++handed_;
     return it;
   }
   return std::nullopt;

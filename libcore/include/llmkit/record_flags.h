@@ -1,4 +1,5 @@
-// The record loop's flags (llmkit/record_run.h), the same in every JSON-lines tool.
+// The record loop's flags (llmkit/record_run.h), the same in every JSON-lines tool. Header-only:
+// the tools parse their command lines with CLI11; libcore itself does not.
 #pragma once
 #include <CLI/CLI.hpp>
 
