@@ -149,6 +149,11 @@ TEST_CASE("Jinja renders untrusted templates within bounds", "[jinja][limits]") 
     CHECK(code == "template_limit");
     CHECK(render("{{ s[-1] }}{{ s[1:3] }}{{ s|length }}", ctx, o) == "xxx2097152");
   }
+  SECTION("numbers in a format spec past 64 bits") {
+    CHECK(code_of("{{ '{:5555555555555555555555d}'.format(1) }}", o) != "ok");
+    CHECK(code_of("{{ '{:.5555555555555555555555f}'.format(1.0) }}", o) != "ok");
+    CHECK(code_of("{{ '%5555555555555555555555d' % 1 }}", o) != "ok");
+  }
   SECTION("a namespace that holds itself") {
     CHECK(code_of("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns }}", o) == "template_limit");
   }

@@ -92,16 +92,21 @@ std::string format_spec(const Value& v, const std::string& spec) {
     if (!align) fill = "0", align = '=';
     ++i;
   }
-  int64_t width = 0, precision = -1;
-  while (i < spec.size() && std::isdigit(static_cast<unsigned char>(spec[i]))) width = width * 10 + (spec[i++] - '0');
-  if (width > 10000) fail("format width too large");
+  // Digits are bounded as they are read so a long run of them cannot overflow.
+  auto read_count = [&](int64_t limit, const char* what) {
+    int64_t n = 0;
+    while (i < spec.size() && std::isdigit(static_cast<unsigned char>(spec[i]))) {
+      n = n * 10 + (spec[i++] - '0');
+      if (n > limit) fail(std::string("format ") + what + " too large");
+    }
+    return n;
+  };
+  int64_t width = read_count(10000, "width"), precision = -1;
   char group = 0;
   if (i < spec.size() && (spec[i] == ',' || spec[i] == '_')) group = spec[i++];
   if (i < spec.size() && spec[i] == '.') {
-    precision = 0;
     ++i;
-    while (i < spec.size() && std::isdigit(static_cast<unsigned char>(spec[i]))) precision = precision * 10 + (spec[i++] - '0');
-    if (precision > 100) fail("format precision too large");
+    precision = read_count(100, "precision");
   }
   if (i < spec.size()) type = spec[i++];
   if (i != spec.size()) fail("invalid format specifier '" + spec + "'");

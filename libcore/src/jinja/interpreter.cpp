@@ -110,7 +110,7 @@ std::string percent_format(const std::string& fmt, const Value& rhs) {
       case 's': out += to_str(v); break;
       case 'r': out += repr(v); break;
       case 'd':
-      case 'i': out += std::to_string(v.kind == Value::Kind::Float ? static_cast<int64_t>(v.f) : as_int(v)); break;
+      case 'i': out += std::to_string(as_int(v)); break;  // as_int truncates a float, as %d does
       case 'f': {
         char buf[64];
         std::snprintf(buf, sizeof buf, "%f", as_float(v));
