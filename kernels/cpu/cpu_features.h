@@ -3,6 +3,8 @@
 
 namespace llmkit::kernels {
 
+// AVX2 with FMA and F16C: Haswell, Zen 1 and later.
+bool cpu_has_avx2();
 // AVX-512 F/BW/VL with VNNI (vpdpbusd, vpdpwssd): Zen 4, Ice Lake and later.
 bool cpu_has_avx512_vnni();
 

@@ -1,6 +1,5 @@
 #include "cpu/gemm.h"
 
-#include "cpu/cpu_features.h"
 #include "cpu/fp16.h"
 #include "cpu/quant_common.h"
 #include "cpu/vec_dot.h"
@@ -11,9 +10,9 @@
 #endif
 
 namespace llmkit::kernels {
-namespace {
 
 #ifdef LLMKIT_X86
+namespace {
 // GCC 12 warns about the placeholder operands inside its own AVX-512 intrinsics.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #define LLMKIT_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
@@ -25,12 +24,14 @@ LLMKIT_VNNI inline float hsum256(__m256 m) {
   return _mm_cvtss_f32(s);
 }
 
+}  // namespace
+
 // Q4_K row x up to kGemmTokens Q8_K rows. Per super-block, the 256 four-bit codes become four
 // 64-byte vectors laid out like the activations (sub-block 2j in the low half, 2j+1 in the
 // high), multiplied with vpdpbusd (unsigned codes x signed activations, four products per lane),
 // then each lane is scaled by its sub-block's six-bit scale. The minimum term uses the
 // activations' 16-value sums.
-LLMKIT_VNNI void gemm_q4_K_vnni(int64_t n, const void* vw, const void* va, size_t a_stride, int ntok, float* y,
+LLMKIT_VNNI void gemm_q4_K_q8_K_vnni(int64_t n, const void* vw, const void* va, size_t a_stride, int ntok, float* y,
                                 size_t y_stride) {
   const auto* w = static_cast<const block_q4_K*>(vw);
   const uint8_t* a = static_cast<const uint8_t*>(va);
@@ -74,7 +75,7 @@ LLMKIT_VNNI void gemm_q4_K_vnni(int64_t n, const void* vw, const void* va, size_
 
 // Q6_K row x up to kGemmTokens Q8_K rows. The signed six-bit codes are shifted to 0..63 for
 // vpdpbusd; the shift comes back out as 32 x (scale . the activations' 16-value sums).
-LLMKIT_VNNI void gemm_q6_K_vnni(int64_t n, const void* vw, const void* va, size_t a_stride, int ntok, float* y,
+LLMKIT_VNNI void gemm_q6_K_q8_K_vnni(int64_t n, const void* vw, const void* va, size_t a_stride, int ntok, float* y,
                                 size_t y_stride) {
   const auto* w = static_cast<const block_q6_K*>(vw);
   const uint8_t* a = static_cast<const uint8_t*>(va);
@@ -119,6 +120,8 @@ LLMKIT_VNNI void gemm_q6_K_vnni(int64_t n, const void* vw, const void* va, size_
 
 #endif
 
+namespace {
+
 // One dot product per token: the reference, and the path for CPUs without VNNI.
 template <class Block, float (*Dot)(int64_t, const Block*, const block_q8_K*)>
 void by_dots(int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
@@ -138,23 +141,19 @@ void gemm_q6_K_q8_K_ref(int64_t n, const void* w, const void* a, size_t a_stride
 }
 
 void gemm_q4_K_q8_K(int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
-#ifdef LLMKIT_X86
-  if (cpu_has_avx512_vnni()) return gemm_q4_K_vnni(n, w, a, a_stride, ntok, y, y_stride);
-#endif
   by_dots<block_q4_K, vec_dot_q4_K_q8_K>(n, w, a, a_stride, ntok, y, y_stride);
 }
 void gemm_q6_K_q8_K(int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
-#ifdef LLMKIT_X86
-  if (cpu_has_avx512_vnni()) return gemm_q6_K_vnni(n, w, a, a_stride, ntok, y, y_stride);
-#endif
   by_dots<block_q6_K, vec_dot_q6_K_q8_K>(n, w, a, a_stride, ntok, y, y_stride);
 }
 
-const char* gemm_path() {
-#ifdef LLMKIT_X86
-  if (cpu_has_avx512_vnni()) return "avx512vnni";
-#endif
-  return vec_dot_path();
+#ifndef LLMKIT_X86  // never chosen off x86-64, but the symbols must exist
+void gemm_q4_K_q8_K_vnni(int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
+  gemm_q4_K_q8_K(n, w, a, a_stride, ntok, y, y_stride);
 }
+void gemm_q6_K_q8_K_vnni(int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
+  gemm_q6_K_q8_K(n, w, a, a_stride, ntok, y, y_stride);
+}
+#endif
 
 }  // namespace llmkit::kernels

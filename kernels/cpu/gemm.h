@@ -1,7 +1,7 @@
 // One weight row against several activation rows (tokens) at once: the weight's codes and scales
 // are unpacked once and used for every token, which is what makes prompt processing faster than
-// token-by-token dot products. The AVX-512 VNNI path is chosen at run time when the CPU has it;
-// otherwise, and as the reference, each token takes the dot product of vec_dot.h.
+// token-by-token dot products. The AVX-512 VNNI kernels run only where cpu_has_avx512_vnni() (the
+// kernel table chooses); the others, and the references, take one dot product of vec_dot.h per token.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -18,11 +18,10 @@ using GemmRowFn = void (*)(int64_t n, const void* w, const void* a, size_t a_str
 
 void gemm_q4_K_q8_K_ref(int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride);
 void gemm_q4_K_q8_K(int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride);
+void gemm_q4_K_q8_K_vnni(int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride);
 
 void gemm_q6_K_q8_K_ref(int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride);
 void gemm_q6_K_q8_K(int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride);
-
-// "avx512vnni", "avx2" or "scalar": the path the gemm_* functions take on this CPU.
-const char* gemm_path();
+void gemm_q6_K_q8_K_vnni(int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride);
 
 }  // namespace llmkit::kernels

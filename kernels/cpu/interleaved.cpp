@@ -79,6 +79,17 @@ void quantize_row_q8_0u(const float* x, block_q8_0u* y, int64_t n) {
   }
 }
 
+void quantize_row_q8_0s(const float* x, block_q8_0s* y, int64_t n) {
+  block_q8_0 q;
+  for (int64_t b = 0; b < n / 32; ++b) {
+    quantize_row_q8_0_act(x + 32 * b, &q, 32);
+    y[b].d = fp16_to_fp32(q.d);
+    int32_t sum = 0;
+    for (int i = 0; i < 32; ++i) sum += y[b].qs[i] = q.qs[i];
+    y[b].sum = sum;
+  }
+}
+
 void pack_q8_0_x16(const void* rows, size_t row_bytes, int64_t n, block_q8_0x16* dst) {
   for (int r = 0; r < kPackRows; ++r) {
     const auto* src = reinterpret_cast<const block_q8_0*>(static_cast<const uint8_t*>(rows) + r * row_bytes);
@@ -112,37 +123,50 @@ void pack_q5_0_x16(const void* rows, size_t row_bytes, int64_t n, block_q5_0x16*
 }
 
 namespace {
-// Row r against block_q8_0u activations, given the weight code of (block, column).
-template <class Block, class Code>
+// Row r against activations of the Q8_0 family (block_q8_0u, biased, or block_q8_0s, signed),
+// given the weight code of (block, column).
+inline int act_code(const block_q8_0u& a, int c) { return a.qs[c] - 128; }
+inline int act_code(const block_q8_0s& a, int c) { return a.qs[c]; }
+template <class Act, class Block, class Code>
 void q8_0_act_ref(int64_t n, const Block* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride,
                   Code code) {
-  by_blocks<Block, block_q8_0u, 32>(n, w, a, a_stride, ntok, y, y_stride, [&](const Block& x, int r, const block_q8_0u& q8) {
+  by_blocks<Block, Act, 32>(n, w, a, a_stride, ntok, y, y_stride, [&](const Block& x, int r, const Act& q8) {
     int32_t sumi = 0;
-    for (int c = 0; c < 32; ++c) sumi += code(x, r, c) * (q8.qs[c] - 128);
+    for (int c = 0; c < 32; ++c) sumi += code(x, r, c) * act_code(q8, c);
     return fp16_to_fp32(x.d[r]) * q8.d * static_cast<float>(sumi);
   });
+}
+int q8_0_code(const block_q8_0x16& x, int r, int c) { return x.qs[c / 4][r][c % 4]; }
+int q4_0_code(const block_q4_0x16& x, int r, int c) { return ((x.qs[(c % 16) / 4][r][c % 4] >> (c < 16 ? 0 : 4)) & 0xF) - 8; }
+int q5_0_code(const block_q5_0x16& x, int r, int c) {
+  const int nibble = (x.qs[(c % 16) / 4][r][c % 4] >> (c < 16 ? 0 : 4)) & 0xF;
+  return (nibble | static_cast<int>((x.qh[r] >> c) & 1) << 4) - 16;
 }
 }  // namespace
 
 void gemm_q8_0x16_q8_0_ref(int64_t n, const block_q8_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
                            size_t y_stride) {
-  q8_0_act_ref(n, w, a, a_stride, ntok, y, y_stride,
-               [](const block_q8_0x16& x, int r, int c) { return static_cast<int>(x.qs[c / 4][r][c % 4]); });
+  q8_0_act_ref<block_q8_0u>(n, w, a, a_stride, ntok, y, y_stride, q8_0_code);
 }
-
 void gemm_q4_0x16_q8_0_ref(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
                            size_t y_stride) {
-  q8_0_act_ref(n, w, a, a_stride, ntok, y, y_stride, [](const block_q4_0x16& x, int r, int c) {
-    return ((x.qs[(c % 16) / 4][r][c % 4] >> (c < 16 ? 0 : 4)) & 0xF) - 8;
-  });
+  q8_0_act_ref<block_q8_0u>(n, w, a, a_stride, ntok, y, y_stride, q4_0_code);
 }
-
 void gemm_q5_0x16_q8_0_ref(int64_t n, const block_q5_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
                            size_t y_stride) {
-  q8_0_act_ref(n, w, a, a_stride, ntok, y, y_stride, [](const block_q5_0x16& x, int r, int c) {
-    const int nibble = (x.qs[(c % 16) / 4][r][c % 4] >> (c < 16 ? 0 : 4)) & 0xF;
-    return (nibble | static_cast<int>((x.qh[r] >> c) & 1) << 4) - 16;
-  });
+  q8_0_act_ref<block_q8_0u>(n, w, a, a_stride, ntok, y, y_stride, q5_0_code);
+}
+void gemm_q8_0x16_q8_0s_ref(int64_t n, const block_q8_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                            size_t y_stride) {
+  q8_0_act_ref<block_q8_0s>(n, w, a, a_stride, ntok, y, y_stride, q8_0_code);
+}
+void gemm_q4_0x16_q8_0s_ref(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                            size_t y_stride) {
+  q8_0_act_ref<block_q8_0s>(n, w, a, a_stride, ntok, y, y_stride, q4_0_code);
+}
+void gemm_q5_0x16_q8_0s_ref(int64_t n, const block_q5_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                            size_t y_stride) {
+  q8_0_act_ref<block_q8_0s>(n, w, a, a_stride, ntok, y, y_stride, q5_0_code);
 }
 
 void pack_f16_x16(const void* rows, size_t row_bytes, int64_t n, uint16_t* dst) {

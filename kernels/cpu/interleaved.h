@@ -4,7 +4,9 @@
 // are laid out the same way (one row per lane). This is what lets a prompt run near the CPU's
 // integer throughput instead of spending most of its time on per-row shuffles and reductions.
 //
-// Only for CPUs with AVX-512 VNNI (cpu_has_avx512_vnni()); the scalar references read the same
+// Two sets of kernels read these layouts: AVX-512 VNNI (interleaved_vnni.cpp, one 512-bit vector
+// per line of 16 rows) and AVX2 (interleaved_avx2.cpp, the line as two halves of 8 rows); the
+// kernel table (libcore/src/quant) picks one for the CPU. The scalar references read the same
 // layout and exist to test the fast paths (and the packing) against the plain dot products.
 #pragma once
 #include <cstddef>
@@ -80,6 +82,16 @@ struct block_q8_0u {
 };
 void quantize_row_q8_0u(const float* x, block_q8_0u* y, int64_t n);  // the values of quantize_row_q8_0
 
+// The AVX2 kernels' form of the same activations: vpmaddubsw saturates where a biased byte (up to
+// 255) meets a large weight, so the codes stay signed, with their sum for the formats whose codes
+// are stored with an offset (Q4_0's 8, Q5_0's 16).
+struct block_q8_0s {
+  float d;
+  int32_t sum;  // of qs
+  int8_t qs[32];
+};
+void quantize_row_q8_0s(const float* x, block_q8_0s* y, int64_t n);  // the values of quantize_row_q8_0
+
 // The same for Q8_0 and Q4_0 rows against those activations (n a multiple of 32).
 void pack_q8_0_x16(const void* rows, size_t row_bytes, int64_t n, block_q8_0x16* dst);
 void pack_q4_0_x16(const void* rows, size_t row_bytes, int64_t n, block_q4_0x16* dst);
@@ -114,5 +126,27 @@ void gemm_q6_Kx16_q8_K_ref(int64_t n, const block_q6_Kx16* w, const void* a, siz
                            size_t y_stride);
 void gemm_q6_Kx16_q8_K(int64_t n, const block_q6_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride);
+
+// The AVX2 kernels (256-bit; vpmaddubsw/vpmaddwd integer dots), for CPUs with AVX2, FMA and F16C
+// (cpu_has_avx2()); the K-quants and F16 take the same activations as their AVX-512 kernels, the
+// Q8_0 family block_q8_0s.
+void gemm_q4_Kx16_q8_K_avx2(int64_t n, const block_q4_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                            size_t y_stride);
+void gemm_q6_Kx16_q8_K_avx2(int64_t n, const block_q6_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                            size_t y_stride);
+void gemm_q8_0x16_q8_0s_ref(int64_t n, const block_q8_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                            size_t y_stride);
+void gemm_q4_0x16_q8_0s_ref(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                            size_t y_stride);
+void gemm_q5_0x16_q8_0s_ref(int64_t n, const block_q5_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                            size_t y_stride);
+void gemm_q8_0x16_q8_0s_avx2(int64_t n, const block_q8_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                             size_t y_stride);
+void gemm_q4_0x16_q8_0s_avx2(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                             size_t y_stride);
+void gemm_q5_0x16_q8_0s_avx2(int64_t n, const block_q5_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                             size_t y_stride);
+void gemm_f16x16_f32_avx2(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
+                          size_t y_stride);
 
 }  // namespace llmkit::kernels

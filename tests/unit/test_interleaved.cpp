@@ -1,10 +1,13 @@
 // Interleaved (repacked) weight layouts: the packing and its scalar reference against one plain
-// reference dot product per row and token, and the AVX-512 VNNI kernels against that reference.
+// reference dot product per row and token, and the AVX-512 VNNI and AVX2 kernels (each where the
+// CPU runs it) against that reference.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <vector>
 
 #include "cpu/cpu_features.h"
 #include "cpu/fp16.h"
@@ -17,15 +20,25 @@ using namespace llmkit::kernels;
 
 namespace {
 
+// A fast kernel of one path over the packed layout, with the activations it takes.
+template <class Packed>
+struct Fast {
+  const char* path;
+  bool available;                               // on this CPU
+  void (*prep)(const float*, void*, int64_t);   // its activations
+  uint64_t (*prep_bytes)(int64_t);              // ... bytes per row
+  void (*kernel)(int64_t, const Packed*, const void*, size_t, int, float*, size_t);
+};
+
 template <class Packed, class Plain>
 struct Kind {
   GgmlType type, act_type;  // weights; activations of the plain dot
-  void (*prep)(const float*, void*, int64_t);  // the packed kernel's activations
+  void (*prep)(const float*, void*, int64_t);  // the reference's activations
   uint64_t (*prep_bytes)(int64_t);              // ... bytes per row
   void (*pack)(const void*, size_t, int64_t, Packed*);
   void (*ref)(int64_t, const Packed*, const void*, size_t, int, float*, size_t);
-  void (*fast)(int64_t, const Packed*, const void*, size_t, int, float*, size_t);
   float (*plain)(int64_t, const Plain*, const void*);
+  std::vector<Fast<Packed>> fast;
 };
 
 template <class Packed, class Plain>
@@ -51,9 +64,9 @@ void check_kind(const Kind<Packed, Plain>& k) {
     std::vector<Packed> packed(static_cast<size_t>(nb));
     k.pack(wq.data(), row_bytes, n, packed.data());
 
-    for (int ntok : {1, 3, 8}) {
+    for (int ntok : {1, 3, 4, 5, 8}) {
       const size_t stride = kPackRows + 5;  // outputs strided as in a matmul
-      std::vector<float> ref(static_cast<size_t>(kPackTokens) * stride, -1.f), fast = ref;
+      std::vector<float> ref(static_cast<size_t>(kPackTokens) * stride, -1.f);
       k.ref(n, packed.data(), ak.data(), k_stride, ntok, ref.data(), stride);
       for (int t = 0; t < ntok; ++t)
         for (int r = 0; r < kPackRows; ++r) {
@@ -61,20 +74,29 @@ void check_kind(const Kind<Packed, Plain>& k) {
           INFO(ggml_type_name(k.type) << " n " << n << " token " << t << " row " << r);
           CHECK(std::fabs(ref[t * stride + r] - plain) <= 1e-4f * (1.f + std::fabs(plain)));
         }
-      if (!cpu_has_avx512_vnni()) continue;
-      k.fast(n, packed.data(), ak.data(), k_stride, ntok, fast.data(), stride);
-      for (size_t i = 0; i < ref.size(); ++i) {
-        INFO(ggml_type_name(k.type) << " n " << n << " tokens " << ntok << " output " << i);
-        if (i % stride >= kPackRows || i / stride >= static_cast<size_t>(ntok)) CHECK(fast[i] == -1.f);
-        else CHECK(std::fabs(fast[i] - ref[i]) <= 1e-4f * (1.f + std::fabs(ref[i])));
+      for (const Fast<Packed>& f : k.fast) {
+        if (!f.available) continue;
+        const size_t f_stride = f.prep_bytes(n);
+        std::vector<uint8_t> af(f_stride * kPackTokens);
+        for (int t = 0; t < kPackTokens; ++t) f.prep(a.data() + t * n, af.data() + t * f_stride, n);
+        std::vector<float> fast(ref.size(), -1.f);
+        f.kernel(n, packed.data(), af.data(), f_stride, ntok, fast.data(), stride);
+        for (size_t i = 0; i < ref.size(); ++i) {
+          INFO(ggml_type_name(k.type) << " " << f.path << " n " << n << " tokens " << ntok << " output " << i);
+          if (i % stride >= kPackRows || i / stride >= static_cast<size_t>(ntok)) CHECK(fast[i] == -1.f);
+          else CHECK(std::fabs(fast[i] - ref[i]) <= 1e-4f * (1.f + std::fabs(ref[i])));
+        }
       }
     }
   }
-  if (!cpu_has_avx512_vnni()) WARN("no AVX-512 VNNI on this CPU: only the reference was tested");
+  for (const Fast<Packed>& f : k.fast)
+    if (!f.available) WARN("this CPU cannot run the " << f.path << " kernels: only the others were tested");
 }
 
 void prep_q8_K(const float* x, void* y, int64_t n) { quantize_row(GgmlType::Q8_K, x, y, n); }
 void prep_q8_0u(const float* x, void* y, int64_t n) { quantize_row_q8_0u(x, static_cast<block_q8_0u*>(y), n); }
+void prep_q8_0s(const float* x, void* y, int64_t n) { quantize_row_q8_0s(x, static_cast<block_q8_0s*>(y), n); }
+uint64_t q8_0s_bytes(int64_t n) { return sizeof(block_q8_0s) * static_cast<uint64_t>(n / 32); }
 uint64_t q8_K_bytes(int64_t n) { return ggml_bytes(GgmlType::Q8_K, static_cast<uint64_t>(n)); }
 uint64_t q8_0u_bytes(int64_t n) { return sizeof(block_q8_0u) * static_cast<uint64_t>(n / 32); }
 
@@ -86,32 +108,53 @@ float plain_dot(int64_t n, const Plain* w, const void* a) {
 
 }  // namespace
 
-TEST_CASE("Q4_K rows packed by 16: reference and VNNI kernels equal the plain dot products", "[kernels][interleaved]") {
-  check_kind(Kind<block_q4_Kx16, block_q4_K>{GgmlType::Q4_K, GgmlType::Q8_K, prep_q8_K, q8_K_bytes, pack_q4_K_x16, gemm_q4_Kx16_q8_K_ref,
-                                             gemm_q4_Kx16_q8_K,
-                                             plain_dot<block_q4_K, block_q8_K, vec_dot_q4_K_q8_K_ref>});
+TEST_CASE("Q4_K rows packed by 16: reference, AVX-512 VNNI and AVX2 kernels equal the plain dot products", "[kernels][interleaved]") {
+  check_kind(Kind<block_q4_Kx16, block_q4_K>{
+      GgmlType::Q4_K, GgmlType::Q8_K, prep_q8_K, q8_K_bytes, pack_q4_K_x16, gemm_q4_Kx16_q8_K_ref,
+      plain_dot<block_q4_K, block_q8_K, vec_dot_q4_K_q8_K_ref>,
+      {{"avx512", cpu_has_avx512_vnni(), prep_q8_K, q8_K_bytes, gemm_q4_Kx16_q8_K},
+       {"avx2", cpu_has_avx2(), prep_q8_K, q8_K_bytes, gemm_q4_Kx16_q8_K_avx2}}});
 }
 
-TEST_CASE("Q6_K rows packed by 16: reference and VNNI kernels equal the plain dot products", "[kernels][interleaved]") {
-  check_kind(Kind<block_q6_Kx16, block_q6_K>{GgmlType::Q6_K, GgmlType::Q8_K, prep_q8_K, q8_K_bytes, pack_q6_K_x16, gemm_q6_Kx16_q8_K_ref,
-                                             gemm_q6_Kx16_q8_K,
-                                             plain_dot<block_q6_K, block_q8_K, vec_dot_q6_K_q8_K_ref>});
+TEST_CASE("Q6_K rows packed by 16: reference, AVX-512 VNNI and AVX2 kernels equal the plain dot products", "[kernels][interleaved]") {
+  check_kind(Kind<block_q6_Kx16, block_q6_K>{
+      GgmlType::Q6_K, GgmlType::Q8_K, prep_q8_K, q8_K_bytes, pack_q6_K_x16, gemm_q6_Kx16_q8_K_ref,
+      plain_dot<block_q6_K, block_q8_K, vec_dot_q6_K_q8_K_ref>,
+      {{"avx512", cpu_has_avx512_vnni(), prep_q8_K, q8_K_bytes, gemm_q6_Kx16_q8_K},
+       {"avx2", cpu_has_avx2(), prep_q8_K, q8_K_bytes, gemm_q6_Kx16_q8_K_avx2}}});
 }
 
-TEST_CASE("Q8_0, Q4_0 and Q5_0 rows packed by 16: reference and VNNI kernels equal the plain dot products",
+TEST_CASE("Q8_0, Q4_0 and Q5_0 rows packed by 16: references, AVX-512 VNNI and AVX2 kernels equal the plain dot products",
           "[kernels][interleaved]") {
-  check_kind(Kind<block_q5_0x16, block_q5_0>{GgmlType::Q5_0, GgmlType::Q8_0, prep_q8_0u, q8_0u_bytes, pack_q5_0_x16, gemm_q5_0x16_q8_0_ref,
-                                             gemm_q5_0x16_q8_0,
-                                             plain_dot<block_q5_0, block_q8_0, vec_dot_q5_0_q8_0_ref>});
-  check_kind(Kind<block_q8_0x16, block_q8_0>{GgmlType::Q8_0, GgmlType::Q8_0, prep_q8_0u, q8_0u_bytes, pack_q8_0_x16, gemm_q8_0x16_q8_0_ref,
-                                             gemm_q8_0x16_q8_0,
-                                             plain_dot<block_q8_0, block_q8_0, vec_dot_q8_0_q8_0_ref>});
-  check_kind(Kind<block_q4_0x16, block_q4_0>{GgmlType::Q4_0, GgmlType::Q8_0, prep_q8_0u, q8_0u_bytes, pack_q4_0_x16, gemm_q4_0x16_q8_0_ref,
-                                             gemm_q4_0x16_q8_0,
-                                             plain_dot<block_q4_0, block_q8_0, vec_dot_q4_0_q8_0_ref>});
+  // Each format twice: against the biased activations of the AVX-512 kernels, and the signed ones
+  // of the AVX2 kernels (whose reference is checked against the plain dot product as well).
+  check_kind(Kind<block_q5_0x16, block_q5_0>{
+      GgmlType::Q5_0, GgmlType::Q8_0, prep_q8_0u, q8_0u_bytes, pack_q5_0_x16, gemm_q5_0x16_q8_0_ref,
+      plain_dot<block_q5_0, block_q8_0, vec_dot_q5_0_q8_0_ref>,
+      {{"avx512", cpu_has_avx512_vnni(), prep_q8_0u, q8_0u_bytes, gemm_q5_0x16_q8_0}}});
+  check_kind(Kind<block_q5_0x16, block_q5_0>{
+      GgmlType::Q5_0, GgmlType::Q8_0, prep_q8_0s, q8_0s_bytes, pack_q5_0_x16, gemm_q5_0x16_q8_0s_ref,
+      plain_dot<block_q5_0, block_q8_0, vec_dot_q5_0_q8_0_ref>,
+      {{"avx2", cpu_has_avx2(), prep_q8_0s, q8_0s_bytes, gemm_q5_0x16_q8_0s_avx2}}});
+  check_kind(Kind<block_q8_0x16, block_q8_0>{
+      GgmlType::Q8_0, GgmlType::Q8_0, prep_q8_0u, q8_0u_bytes, pack_q8_0_x16, gemm_q8_0x16_q8_0_ref,
+      plain_dot<block_q8_0, block_q8_0, vec_dot_q8_0_q8_0_ref>,
+      {{"avx512", cpu_has_avx512_vnni(), prep_q8_0u, q8_0u_bytes, gemm_q8_0x16_q8_0}}});
+  check_kind(Kind<block_q8_0x16, block_q8_0>{
+      GgmlType::Q8_0, GgmlType::Q8_0, prep_q8_0s, q8_0s_bytes, pack_q8_0_x16, gemm_q8_0x16_q8_0s_ref,
+      plain_dot<block_q8_0, block_q8_0, vec_dot_q8_0_q8_0_ref>,
+      {{"avx2", cpu_has_avx2(), prep_q8_0s, q8_0s_bytes, gemm_q8_0x16_q8_0s_avx2}}});
+  check_kind(Kind<block_q4_0x16, block_q4_0>{
+      GgmlType::Q4_0, GgmlType::Q8_0, prep_q8_0u, q8_0u_bytes, pack_q4_0_x16, gemm_q4_0x16_q8_0_ref,
+      plain_dot<block_q4_0, block_q8_0, vec_dot_q4_0_q8_0_ref>,
+      {{"avx512", cpu_has_avx512_vnni(), prep_q8_0u, q8_0u_bytes, gemm_q4_0x16_q8_0}}});
+  check_kind(Kind<block_q4_0x16, block_q4_0>{
+      GgmlType::Q4_0, GgmlType::Q8_0, prep_q8_0s, q8_0s_bytes, pack_q4_0_x16, gemm_q4_0x16_q8_0s_ref,
+      plain_dot<block_q4_0, block_q8_0, vec_dot_q4_0_q8_0_ref>,
+      {{"avx2", cpu_has_avx2(), prep_q8_0s, q8_0s_bytes, gemm_q4_0x16_q8_0s_avx2}}});
 }
 
-TEST_CASE("F16 rows packed by 16: reference and AVX-512 kernels equal a float dot product", "[kernels][interleaved]") {
+TEST_CASE("F16 rows packed by 16: reference, AVX-512 and AVX2 kernels equal a float dot product", "[kernels][interleaved]") {
   std::mt19937 rng(31);
   std::normal_distribution<float> g(0.f, 1.f);
   const int64_t n = 320;
@@ -134,12 +177,21 @@ TEST_CASE("F16 rows packed by 16: reference and AVX-512 kernels equal a float do
         }
         CHECK(std::fabs(ref[t * stride + r] - plain) <= 1e-5 * (1 + mag));
       }
-    if (!cpu_has_avx512_vnni()) continue;
-    gemm_f16x16_f32(n, packed.data(), a.data(), static_cast<size_t>(n) * 4, ntok, fast.data(), stride);
-    for (size_t i = 0; i < ref.size(); ++i) {
-      INFO("tokens " << ntok << " output " << i);
-      if (i % stride >= kPackRows || i / stride >= static_cast<size_t>(ntok)) CHECK(fast[i] == -1.f);
-      else CHECK(std::fabs(fast[i] - ref[i]) <= 1e-4f * (1.f + std::fabs(ref[i])));
+    using F16Fn = void (*)(int64_t, const uint16_t*, const void*, size_t, int, float*, size_t);
+    const struct {
+      const char* path;
+      bool available;
+      F16Fn kernel;
+    } paths[] = {{"avx512", cpu_has_avx512_vnni(), gemm_f16x16_f32}, {"avx2", cpu_has_avx2(), gemm_f16x16_f32_avx2}};
+    for (const auto& p : paths) {
+      if (!p.available) continue;
+      std::fill(fast.begin(), fast.end(), -1.f);
+      p.kernel(n, packed.data(), a.data(), static_cast<size_t>(n) * 4, ntok, fast.data(), stride);
+      for (size_t i = 0; i < ref.size(); ++i) {
+        INFO(p.path << " tokens " << ntok << " output " << i);
+        if (i % stride >= kPackRows || i / stride >= static_cast<size_t>(ntok)) CHECK(fast[i] == -1.f);
+        else CHECK(std::fabs(fast[i] - ref[i]) <= 1e-4f * (1.f + std::fabs(ref[i])));
+      }
     }
   }
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "cpu/cpu_features.h"
 #include "cpu/gemm.h"
 #include "cpu/vec_dot.h"
 #include "llmkit/quant.h"
@@ -144,7 +145,6 @@ TEST_CASE("Q4_1, Q5_1 (Q8_1 activations), Q5_0 (Q8_0), Q2_K, Q3_K, Q5_K (Q8_K): 
 }
 
 TEST_CASE("Q4_K and Q6_K several-token kernels equal one dot product per token", "[kernels][gemm]") {
-  INFO("gemm path: " << gemm_path());
   std::mt19937 rng(23);
   std::student_t_distribution<float> g(4.f);
   const int64_t n = 2048;
@@ -158,7 +158,14 @@ TEST_CASE("Q4_K and Q6_K several-token kernels equal one dot product per token",
     GgmlType type;
     GemmRowFn ref, fast;
   };
-  for (const Case& c : {Case{GgmlType::Q4_K, gemm_q4_K_q8_K_ref, gemm_q4_K_q8_K}, Case{GgmlType::Q6_K, gemm_q6_K_q8_K_ref, gemm_q6_K_q8_K}}) {
+  std::vector<Case> cases{{GgmlType::Q4_K, gemm_q4_K_q8_K_ref, gemm_q4_K_q8_K}, {GgmlType::Q6_K, gemm_q6_K_q8_K_ref, gemm_q6_K_q8_K}};
+  if (cpu_has_avx512_vnni()) {
+    cases.push_back({GgmlType::Q4_K, gemm_q4_K_q8_K_ref, gemm_q4_K_q8_K_vnni});
+    cases.push_back({GgmlType::Q6_K, gemm_q6_K_q8_K_ref, gemm_q6_K_q8_K_vnni});
+  } else {
+    WARN("no AVX-512 VNNI on this CPU: its several-token kernels were not tested");
+  }
+  for (const Case& c : cases) {
     std::vector<uint8_t> wq(ggml_bytes(c.type, static_cast<uint64_t>(n)));
     quantize_row(c.type, w.data(), wq.data(), n);
     for (int ntok = 1; ntok <= kGemmTokens; ++ntok) {

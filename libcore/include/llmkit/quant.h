@@ -8,7 +8,8 @@
 
 namespace llmkit {
 
-// The matrix kernels this CPU runs: "avx512vnni" (with repacked weights), "avx2" or "scalar".
+// The matrix kernels this process runs: "avx512" (AVX-512 VNNI, weights repacked), "avx2" (AVX2,
+// weights repacked) or "scalar" (row layout, reference dot products); LLMKIT_KERNELS chooses.
 const char* cpu_kernel_path();
 
 // false when llmkit cannot convert this type (yet): IQ*, TQ*, MXFP4, integer types.

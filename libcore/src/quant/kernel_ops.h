@@ -1,7 +1,7 @@
-// The kernel table of each ggml type, chosen once for this CPU: row conversions, the integer dot
-// product and the activation type it takes, several-token kernels, and the interleaved layouts
-// weights are repacked into at load. Inside libcore only: tools call the functions of
-// llmkit/quant.h and never see a kernel.
+// The kernel table of each ggml type, chosen once per process for this CPU (kernel_table.cpp):
+// row conversions, the integer dot product and the activation type it takes, several-token
+// kernels, and the interleaved layouts weights are repacked into at load. Inside libcore only:
+// tools call the functions of llmkit/quant.h and never see a kernel.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -49,9 +49,16 @@ struct PackedOps {
   void (*gemm_pair)(int64_t n, const void* groups, const void* activations, size_t act_stride, int ntok, float* y,
                     size_t y_stride) = nullptr;
 };
+// The kernel paths, best last. The process runs the best its CPU has, or the one LLMKIT_KERNELS
+// names (scalar, avx2, avx512; auto: the best), so that every path can be tested and measured on
+// one machine; naming a path the CPU lacks is an Error("bad_kernels").
+enum class KernelPath { Scalar, Avx2, Avx512 };
+KernelPath kernel_path();
+const char* kernel_path_name(KernelPath p);
+
 // nullptr when llmkit cannot convert this type (yet).
 const QuantOps* quant_ops(GgmlType t);
-// nullptr when this CPU has no packed kernel for the type (they need AVX-512 VNNI).
+// nullptr when the path has no packed kernel for the type (the scalar path has none).
 const PackedOps* packed_ops(GgmlType t);
 
 }  // namespace llmkit

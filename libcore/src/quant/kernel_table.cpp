@@ -1,0 +1,212 @@
+// The kernel table: which kernels compute each ggml type, chosen once per process for the CPU
+// (or for LLMKIT_KERNELS), as simdjson picks its implementation. Three paths:
+//   avx512  weights repacked 16 rows at a time, AVX-512 VNNI kernels (interleaved_vnni.cpp);
+//   avx2    the same layouts, AVX2 kernels (interleaved_avx2.cpp);
+//   scalar  row layout and the scalar reference dot products: the baseline the others are tested
+//           against, on any CPU.
+// The row-layout dot products of the two SIMD paths (for the rows a layout leaves over and the
+// types without one) are the AVX2 ones of vec_dot.h where the build targets AVX2.
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "cpu/cpu_features.h"
+#include "cpu/fp16.h"
+#include "cpu/gemm.h"
+#include "cpu/interleaved.h"
+#include "cpu/quants.h"
+#include "cpu/vec_dot.h"
+#include "llmkit/error.h"
+#include "llmkit/quant.h"
+#include "quant/kernel_ops.h"
+
+namespace llmkit {
+namespace {
+
+namespace k = kernels;
+
+KernelPath choose_path() {
+  const char* want = std::getenv("LLMKIT_KERNELS");
+  const KernelPath best = k::cpu_has_avx512_vnni() ? KernelPath::Avx512 : k::cpu_has_avx2() ? KernelPath::Avx2 : KernelPath::Scalar;
+  if (!want || !*want || std::strcmp(want, "auto") == 0) return best;
+  for (KernelPath p : {KernelPath::Scalar, KernelPath::Avx2, KernelPath::Avx512}) {
+    if (std::strcmp(want, kernel_path_name(p)) != 0) continue;
+    if (p == KernelPath::Avx512 && !k::cpu_has_avx512_vnni())
+      throw Error("bad_kernels", "LLMKIT_KERNELS=avx512, but this CPU has no AVX-512 VNNI");
+    if (p == KernelPath::Avx2 && !k::cpu_has_avx2())
+      throw Error("bad_kernels", "LLMKIT_KERNELS=avx2, but this CPU has no AVX2 with FMA and F16C");
+    return p;
+  }
+  throw Error("bad_kernels", std::string("LLMKIT_KERNELS=") + want + ": expected auto, scalar, avx2 or avx512");
+}
+
+// --- Row layouts -----------------------------------------------------------------------------
+
+void f32_to_f32(const void* s, float* d, int64_t n) { std::memcpy(d, s, static_cast<size_t>(n) * 4); }
+void f32_from_f32(const float* s, void* d, int64_t n) { std::memcpy(d, s, static_cast<size_t>(n) * 4); }
+void f16_to_f32(const void* s, float* d, int64_t n) { k::fp16_to_fp32_row(static_cast<const uint16_t*>(s), d, static_cast<size_t>(n)); }
+void f16_from_f32(const float* s, void* d, int64_t n) { k::fp32_to_fp16_row(s, static_cast<uint16_t*>(d), static_cast<size_t>(n)); }
+void bf16_to_f32(const void* s, float* d, int64_t n) { k::bf16_to_fp32_row(static_cast<const uint16_t*>(s), d, static_cast<size_t>(n)); }
+void bf16_from_f32(const float* s, void* d, int64_t n) { k::fp32_to_bf16_row(s, static_cast<uint16_t*>(d), static_cast<size_t>(n)); }
+
+// Each integer dot product twice: the SIMD one and its scalar reference (suffix _ref).
+#define LLMKIT_DOT(name, wblock, ablock)                                                               \
+  float dot_##name(int64_t n, const void* w, const void* a) {                                          \
+    return k::vec_dot_##name(n, static_cast<const k::wblock*>(w), static_cast<const k::ablock*>(a));     \
+  }                                                                                                     \
+  float dot_##name##_ref(int64_t n, const void* w, const void* a) {                                    \
+    return k::vec_dot_##name##_ref(n, static_cast<const k::wblock*>(w), static_cast<const k::ablock*>(a)); \
+  }
+LLMKIT_DOT(q4_0_q8_0, block_q4_0, block_q8_0)
+LLMKIT_DOT(q8_0_q8_0, block_q8_0, block_q8_0)
+LLMKIT_DOT(q4_1_q8_1, block_q4_1, block_q8_1)
+LLMKIT_DOT(q5_0_q8_0, block_q5_0, block_q8_0)
+LLMKIT_DOT(q5_1_q8_1, block_q5_1, block_q8_1)
+LLMKIT_DOT(q2_K_q8_K, block_q2_K, block_q8_K)
+LLMKIT_DOT(q3_K_q8_K, block_q3_K, block_q8_K)
+LLMKIT_DOT(q4_K_q8_K, block_q4_K, block_q8_K)
+LLMKIT_DOT(q5_K_q8_K, block_q5_K, block_q8_K)
+LLMKIT_DOT(q6_K_q8_K, block_q6_K, block_q8_K)
+#undef LLMKIT_DOT
+
+// One table per path, indexed by the types llmkit computes with.
+struct RowTable {
+  QuantOps f32{f32_to_f32, f32_from_f32}, f16{f16_to_f32, f16_from_f32}, bf16{bf16_to_f32, bf16_from_f32};
+  QuantOps q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, q3_K, q4_K, q5_K, q6_K;
+  QuantOps q8_K{k::dequantize_row_q8_K, k::quantize_row_q8_K};
+  // Only ever activations (Q4_1 and Q5_1 weights meet them), made at run time.
+  QuantOps q8_1{k::dequantize_row_q8_1, k::quantize_row_q8_1_act};
+};
+
+#define LLMKIT_ROWS(sfx, gemm_q4_K, gemm_q6_K)                                                                        \
+  [] {                                                                                                                \
+    RowTable t;                                                                                                       \
+    t.q4_0 = {k::dequantize_row_q4_0, k::quantize_row_q4_0_ref, dot_q4_0_q8_0##sfx, GgmlType::Q8_0};                 \
+    t.q4_1 = {k::dequantize_row_q4_1, k::quantize_row_q4_1_ref, dot_q4_1_q8_1##sfx, GgmlType::Q8_1};                 \
+    t.q5_0 = {k::dequantize_row_q5_0, k::quantize_row_q5_0_ref, dot_q5_0_q8_0##sfx, GgmlType::Q8_0};                 \
+    t.q5_1 = {k::dequantize_row_q5_1, k::quantize_row_q5_1_ref, dot_q5_1_q8_1##sfx, GgmlType::Q8_1};                 \
+    t.q8_0 = {k::dequantize_row_q8_0, k::quantize_row_q8_0, dot_q8_0_q8_0##sfx, GgmlType::Q8_0, nullptr,             \
+              k::quantize_row_q8_0_act};                                                                              \
+    t.q2_K = {k::dequantize_row_q2_K, k::quantize_row_q2_K, dot_q2_K_q8_K##sfx, GgmlType::Q8_K};                     \
+    t.q3_K = {k::dequantize_row_q3_K, k::quantize_row_q3_K_ref, dot_q3_K_q8_K##sfx, GgmlType::Q8_K};                 \
+    t.q4_K = {k::dequantize_row_q4_K, k::quantize_row_q4_K, dot_q4_K_q8_K##sfx, GgmlType::Q8_K, gemm_q4_K};          \
+    t.q5_K = {k::dequantize_row_q5_K, k::quantize_row_q5_K, dot_q5_K_q8_K##sfx, GgmlType::Q8_K};                     \
+    t.q6_K = {k::dequantize_row_q6_K, k::quantize_row_q6_K, dot_q6_K_q8_K##sfx, GgmlType::Q8_K, gemm_q6_K};          \
+    return t;                                                                                                         \
+  }()
+const RowTable kRowsScalar = LLMKIT_ROWS(_ref, k::gemm_q4_K_q8_K_ref, k::gemm_q6_K_q8_K_ref);
+const RowTable kRowsAvx2 = LLMKIT_ROWS(, k::gemm_q4_K_q8_K, k::gemm_q6_K_q8_K);
+const RowTable kRowsAvx512 = LLMKIT_ROWS(, k::gemm_q4_K_q8_K_vnni, k::gemm_q6_K_q8_K_vnni);
+#undef LLMKIT_ROWS
+
+// --- Interleaved layouts ---------------------------------------------------------------------
+
+uint64_t q8_K_bytes(int64_t n) { return ggml_bytes(GgmlType::Q8_K, static_cast<uint64_t>(n)); }
+void q8_K_prepare(const float* x, void* dst, int64_t n) { k::quantize_row_q8_K(x, dst, n); }
+uint64_t q8_0u_bytes(int64_t n) { return sizeof(k::block_q8_0u) * static_cast<uint64_t>(n / 32); }
+void q8_0u_prepare(const float* x, void* dst, int64_t n) { k::quantize_row_q8_0u(x, static_cast<k::block_q8_0u*>(dst), n); }
+uint64_t q8_0s_bytes(int64_t n) { return sizeof(k::block_q8_0s) * static_cast<uint64_t>(n / 32); }
+void q8_0s_prepare(const float* x, void* dst, int64_t n) { k::quantize_row_q8_0s(x, static_cast<k::block_q8_0s*>(dst), n); }
+uint64_t f32_bytes(int64_t n) { return 4 * static_cast<uint64_t>(n); }
+
+// A packed layout's entry: Block is one group's unit of Cols columns; Act the activations' form.
+template <class Block, int Cols, void (*Pack)(const void*, size_t, int64_t, Block*),
+          void (*Gemm)(int64_t, const Block*, const void*, size_t, int, float*, size_t)>
+constexpr PackedOps packed(uint64_t (*act_bytes)(int64_t), void (*prepare)(const float*, void*, int64_t)) {
+  return {k::kPackRows, act_bytes, prepare,
+          [](int64_t n) -> uint64_t { return sizeof(Block) * (Cols == 1 ? k::kPackRows : 1) * static_cast<uint64_t>(n / Cols); },
+          [](const void* rows, size_t row_bytes, int64_t n, void* dst) { Pack(rows, row_bytes, n, static_cast<Block*>(dst)); },
+          [](int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
+            Gemm(n, static_cast<const Block*>(w), a, a_stride, ntok, y, y_stride);
+          }};
+}
+// The same with a kernel for two consecutive groups at once.
+template <class Block, int Cols, void (*Pack)(const void*, size_t, int64_t, Block*),
+          void (*Gemm)(int64_t, const Block*, const void*, size_t, int, float*, size_t),
+          void (*Pair)(int64_t, const Block*, const void*, size_t, int, float*, size_t)>
+constexpr PackedOps packed_pair(uint64_t (*act_bytes)(int64_t), void (*prepare)(const float*, void*, int64_t)) {
+  PackedOps ops = packed<Block, Cols, Pack, Gemm>(act_bytes, prepare);
+  ops.gemm_pair = [](int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
+    Pair(n, static_cast<const Block*>(w), a, a_stride, ntok, y, y_stride);
+  };
+  return ops;
+}
+
+struct PackedTable {
+  PackedOps q4_K, q6_K, q8_0, q4_0, q5_0, f16;
+};
+// F16 groups are columns of 16 halves (Cols 1: one column per unit of 16 rows).
+const PackedTable kPackedAvx512{
+    packed<k::block_q4_Kx16, k::kQK_K, k::pack_q4_K_x16, k::gemm_q4_Kx16_q8_K>(q8_K_bytes, q8_K_prepare),
+    packed<k::block_q6_Kx16, k::kQK_K, k::pack_q6_K_x16, k::gemm_q6_Kx16_q8_K>(q8_K_bytes, q8_K_prepare),
+    packed<k::block_q8_0x16, 32, k::pack_q8_0_x16, k::gemm_q8_0x16_q8_0>(q8_0u_bytes, q8_0u_prepare),
+    packed<k::block_q4_0x16, 32, k::pack_q4_0_x16, k::gemm_q4_0x16_q8_0>(q8_0u_bytes, q8_0u_prepare),
+    packed<k::block_q5_0x16, 32, k::pack_q5_0_x16, k::gemm_q5_0x16_q8_0>(q8_0u_bytes, q8_0u_prepare),
+    packed_pair<uint16_t, 1, k::pack_f16_x16, k::gemm_f16x16_f32, k::gemm_f16x32_f32>(f32_bytes, nullptr),
+};
+const PackedTable kPackedAvx2{
+    packed<k::block_q4_Kx16, k::kQK_K, k::pack_q4_K_x16, k::gemm_q4_Kx16_q8_K_avx2>(q8_K_bytes, q8_K_prepare),
+    packed<k::block_q6_Kx16, k::kQK_K, k::pack_q6_K_x16, k::gemm_q6_Kx16_q8_K_avx2>(q8_K_bytes, q8_K_prepare),
+    packed<k::block_q8_0x16, 32, k::pack_q8_0_x16, k::gemm_q8_0x16_q8_0s_avx2>(q8_0s_bytes, q8_0s_prepare),
+    packed<k::block_q4_0x16, 32, k::pack_q4_0_x16, k::gemm_q4_0x16_q8_0s_avx2>(q8_0s_bytes, q8_0s_prepare),
+    packed<k::block_q5_0x16, 32, k::pack_q5_0_x16, k::gemm_q5_0x16_q8_0s_avx2>(q8_0s_bytes, q8_0s_prepare),
+    packed<uint16_t, 1, k::pack_f16_x16, k::gemm_f16x16_f32_avx2>(f32_bytes, nullptr),
+};
+
+}  // namespace
+
+const char* kernel_path_name(KernelPath p) {
+  switch (p) {
+    case KernelPath::Scalar: return "scalar";
+    case KernelPath::Avx2: return "avx2";
+    case KernelPath::Avx512: return "avx512";
+  }
+  return "?";
+}
+
+KernelPath kernel_path() {
+  static const KernelPath path = choose_path();
+  return path;
+}
+
+const char* cpu_kernel_path() { return kernel_path_name(kernel_path()); }
+
+const QuantOps* quant_ops(GgmlType t) {
+  const KernelPath path = kernel_path();
+  const RowTable& r = path == KernelPath::Scalar ? kRowsScalar : path == KernelPath::Avx2 ? kRowsAvx2 : kRowsAvx512;
+  switch (t) {
+    case GgmlType::F32: return &r.f32;
+    case GgmlType::F16: return &r.f16;
+    case GgmlType::BF16: return &r.bf16;
+    case GgmlType::Q4_0: return &r.q4_0;
+    case GgmlType::Q4_1: return &r.q4_1;
+    case GgmlType::Q5_0: return &r.q5_0;
+    case GgmlType::Q5_1: return &r.q5_1;
+    case GgmlType::Q8_0: return &r.q8_0;
+    case GgmlType::Q2_K: return &r.q2_K;
+    case GgmlType::Q3_K: return &r.q3_K;
+    case GgmlType::Q4_K: return &r.q4_K;
+    case GgmlType::Q5_K: return &r.q5_K;
+    case GgmlType::Q6_K: return &r.q6_K;
+    case GgmlType::Q8_K: return &r.q8_K;
+    case GgmlType::Q8_1: return &r.q8_1;
+    default: return nullptr;
+  }
+}
+
+const PackedOps* packed_ops(GgmlType t) {
+  const KernelPath path = kernel_path();
+  if (path == KernelPath::Scalar) return nullptr;
+  const PackedTable& p = path == KernelPath::Avx2 ? kPackedAvx2 : kPackedAvx512;
+  switch (t) {
+    case GgmlType::Q4_K: return &p.q4_K;
+    case GgmlType::Q6_K: return &p.q6_K;
+    case GgmlType::Q8_0: return &p.q8_0;
+    case GgmlType::Q4_0: return &p.q4_0;
+    case GgmlType::Q5_0: return &p.q5_0;
+    case GgmlType::F16: return &p.f16;
+    default: return nullptr;
+  }
+}
+
+}  // namespace llmkit

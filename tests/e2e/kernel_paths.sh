@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Every kernel path this CPU runs (LLMKIT_KERNELS=scalar, avx2, avx512), end to end: the engine's
+# tests against llama.cpp's golden results (greedy continuations, perplexity within 0.1%, repacked
+# against plain layouts), llm-bench naming the path it ran, and the same greedy text from
+# llm-generate on every path; on the SIMD paths other than the default, every architecture
+# against llama.cpp (architectures.sh). A path the CPU lacks is skipped with a message; asking for it is a
+# clear error.
+source "$(dirname "$0")/common.bash"
+need_shared
+TEST_BIN=${TEST_BIN:?TEST_BIN not set}
+flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
+has() { for f in "$@"; do [[ " $flags " == *" $f "* ]] || return 1; done; }
+paths=(scalar)
+if has avx2 fma f16c; then paths+=(avx2); else echo "note: no AVX2 on this CPU: the avx2 path is not tested"; fi
+if has avx512f avx512bw avx512vl avx512_vnni; then paths+=(avx512); else echo "note: no AVX-512 VNNI: the avx512 path is not tested"; fi
+
+model="$SHARED/models/stories260K.gguf"
+first_text=""
+for p in "${paths[@]}"; do
+  if LLMKIT_KERNELS=$p LLMKIT_SHARED=$SHARED "$TEST_BIN/unit_tests" "[engine]" > "$WORK/engine.$p" 2>&1; then pass; else
+    fail "$p: the engine tests failed"
+    tail -30 "$WORK/engine.$p" >&2
+  fi
+  got=$(LLMKIT_KERNELS=$p "$BIN/llm-bench" -m "$model" -p 16 -n 4 -r 1 -o jsonl 2> /dev/null | py 'r["kernels"]')
+  expect_eq "$p: llm-bench's kernels field" "$got" "$p"
+  text=$(LLMKIT_KERNELS=$p "$BIN/llm-generate" -m "$model" -p "Once upon a time" -n 24 2> /dev/null)
+  if [ -z "$first_text" ]; then first_text=$text; fi
+  expect_eq "$p: greedy text equals the ${paths[0]} path's" "$text" "$first_text"
+  [ -n "$text" ] && pass || fail "$p: no text generated"
+done
+
+# Every architecture against llama.cpp again on the SIMD paths other than the default (the default
+# runs it as e2e.architectures): real quantized models meet the packed kernels there.
+for p in "${paths[@]:1:${#paths[@]}-2}"; do
+  if LLMKIT_KERNELS=$p bash "$(dirname "$0")/architectures.sh" > "$WORK/arch.$p" 2>&1; then pass; else
+    fail "$p: the architectures' checks against llama.cpp failed"
+    grep FAIL "$WORK/arch.$p" >&2
+  fi
+  grep -E "perplexity|greedy" "$WORK/arch.$p" | sed "s/^/$p: /"
+done
+
+# The default is the best path the CPU has.
+got=$("$BIN/llm-bench" -m "$model" -p 16 -n 4 -r 1 -o jsonl 2> /dev/null | py 'r["kernels"]')
+expect_eq "the default path" "$got" "${paths[-1]}"
+
+# A path that does not exist, or that the CPU lacks: exit 2 and a message naming it.
+err=$(LLMKIT_KERNELS=avx1024 "$BIN/llm-generate" -m "$model" -p "Once" -n 2 2>&1 > /dev/null)
+expect_eq "an unknown path's exit code" "$?" "2"
+expect_contains "an unknown path's message" "$err" "LLMKIT_KERNELS=avx1024: expected auto, scalar, avx2 or avx512"
+if ! has avx512f avx512bw avx512vl avx512_vnni; then
+  err=$(LLMKIT_KERNELS=avx512 "$BIN/llm-generate" -m "$model" -p "Once" -n 2 2>&1 > /dev/null)
+  expect_contains "a path the CPU lacks" "$err" "no AVX-512 VNNI"
+fi
+finish
