@@ -22,11 +22,21 @@ void attn_scores_kt_ref(const float* q, size_t q_stride, int nq, const float* kt
 void attn_scores_kt(const float* q, size_t q_stride, int nq, const float* kt, size_t kt_stride, int64_t n_keys,
                     int64_t d, float scale, float* out, size_t out_stride);
 
+// The same over keys as the KV cache holds them, in blocks of 16 positions: element i of key j at
+// kb[(j / 16) * block_stride + i * 16 + j % 16], as F16 (converted exactly: the scores of the same
+// keys as F32) or F32. Each block is readable in full, past n_keys too.
+void attn_scores_kb(const float* q, size_t q_stride, int nq, const uint16_t* kb, size_t block_stride, int64_t n_keys,
+                    int64_t d, float scale, float* out, size_t out_stride);
+void attn_scores_kb(const float* q, size_t q_stride, int nq, const float* kb, size_t block_stride, int64_t n_keys,
+                    int64_t d, float scale, float* out, size_t out_stride);
+
 // out[r * out_stride + i] += sum_j p[r * p_stride + j] * v[j * v_stride + i], r < nq (1..8): each
-// value row loaded once for every query of the block.
+// value row loaded once for every query of the block; v as F32 or as F16 (converted exactly).
 void attn_weighted_sum_multi_ref(const float* p, size_t p_stride, int nq, const float* v, size_t v_stride, int64_t n,
                                  int64_t d, float* out, size_t out_stride);
 void attn_weighted_sum_multi(const float* p, size_t p_stride, int nq, const float* v, size_t v_stride, int64_t n,
+                             int64_t d, float* out, size_t out_stride);
+void attn_weighted_sum_multi(const float* p, size_t p_stride, int nq, const uint16_t* v, size_t v_stride, int64_t n,
                              int64_t d, float* out, size_t out_stride);
 
 }  // namespace llmkit::kernels

@@ -35,10 +35,21 @@ class KvCache {
   int64_t window(int64_t l) const { return window_[static_cast<size_t>(l)]; }
   int64_t capacity(int64_t l) const { return cap_[static_cast<size_t>(l)]; }
 
-  // One position's keys (or values) for every KV head of one layer: kv_dim elements. A windowed
-  // layer's position must lie within its window of the sequence's latest positions.
-  uint8_t* k_row(int seq, int64_t layer, int64_t pos) { return k_.data() + offset(seq, layer, pos, k_row_); }
+  // One position's values for every KV head of one layer: kv_dim elements. A windowed layer's
+  // position must lie within its window of the sequence's latest positions.
   uint8_t* v_row(int seq, int64_t layer, int64_t pos) { return v_.data() + offset(seq, layer, pos, v_row_); }
+  // Keys. An F16 or F32 cache holds them in blocks of kKeyBlock positions, each block element by
+  // element (the 16 positions' element c side by side), the layout attention reads in place:
+  // element c of the position in ring slot r = pos % capacity(layer) lies at element
+  // (r / 16) * kv_dim * 16 + c * 16 + r % 16 of k_blocks(seq, layer). A Q8_0 cache keeps rows of
+  // blocks (k_row), for the integer dot products.
+  static constexpr int64_t kKeyBlock = 16;
+  bool k_blocked() const { return type_k_ != GgmlType::Q8_0; }
+  uint8_t* k_blocks(int seq, int64_t layer) { return k_.data() + offset(seq, layer, 0, k_row_); }
+  uint8_t* k_row(int seq, int64_t layer, int64_t pos) { return k_.data() + offset(seq, layer, pos, k_row_); }
+  // One position's keys in, converted to the cache's type (as quantize_act_row does), and out as F32.
+  void write_k(int seq, int64_t layer, int64_t pos, const float* k);
+  void read_k(int seq, int64_t layer, int64_t pos, float* dst);
   // Whether positions [0, n) of a sequence are all still held (a windowed layer's ring may have
   // overwritten its oldest positions), and a copy of them from one sequence to another.
   bool holds_prefix(int seq, int64_t n) const;

@@ -24,7 +24,7 @@ void attend(const ModelParams& p, KvCache& kv, int64_t l, const BatchLayout& b, 
 #pragma omp parallel for schedule(static) if (n >= 8)
   for (int64_t t = 0; t < n; ++t) {
     const int32_t s = b.seq[t];
-    quantize_act_row(tk, kk + t * KVD, kv.k_row(s, l, b.pos[t]), KVD);
+    kv.write_k(s, l, b.pos[t], kk + t * KVD);
     quantize_act_row(tv, vv + t * KVD, kv.v_row(s, l, b.pos[t]), KVD);
   }
   const float scale = p.q_scale > 0 ? 1.0f : 1.0f / std::sqrt(static_cast<float>(D));
@@ -35,14 +35,18 @@ void attend(const ModelParams& p, KvCache& kv, int64_t l, const BatchLayout& b, 
   const uint64_t qq_bytes = ggml_bytes(GgmlType::Q8_0, static_cast<uint64_t>(D));
   const KvRows& rows = window > 0 ? b.windowed : b.full;
   const int64_t kv_rows = rows.total;
-  // Keys transposed per KV head (kt[(kvh * D + i) * kt_stride + row]), so that 16 keys' scores
-  // fill the lanes of one vector and every query head of a group shares each key load; the
-  // columns past the last row are zero, read by the last 16-key block and never used.
+  // A global layer reads keys and values where the cache holds them: keys in blocks of 16
+  // positions (16 keys' scores fill the lanes of one vector, and every query head of a group
+  // shares each key load), F16 converted as it is loaded. Nothing is copied per call, which is
+  // what keeps a long context's generation from converting the whole cache for every token.
+  // A windowed layer's ring is not in position order: its keys are copied out transposed
+  // (kt[(kvh * D + i) * kt_stride + row], the columns past the last row zero, read by the last
+  // 16-key block and never used), its values as F32 rows; so are Q8_0 values everywhere.
+  const bool keys_in_place = window == 0 && kv.k_blocked();
+  const bool values_in_place = window == 0 && tv != GgmlType::Q8_0;
   const int64_t kt_stride = (kv_rows + 15) / 16 * 16 + 16;
-  float* kt = !k_ops ? reuse(buf.kt, static_cast<size_t>(KVD * kt_stride)) : nullptr;
-  // Values as F32 rows too, but for an F32 cache of a global layer, read in place (a windowed
-  // layer's ring is not in position order).
-  float* vf = tv != GgmlType::F32 || window > 0 ? reuse(buf.vf, static_cast<size_t>(kv_rows * KVD)) : nullptr;
+  float* kt = !k_ops && !keys_in_place ? reuse(buf.kt, static_cast<size_t>(KVD * kt_stride)) : nullptr;
+  float* vf = !values_in_place ? reuse(buf.vf, static_cast<size_t>(kv_rows * KVD)) : nullptr;
   const int64_t n_slots = static_cast<int64_t>(rows.first_row.size());
   // The sequence and position of F32 row r.
   auto locate = [&](int64_t r, int& s, int64_t& pos) {
@@ -55,8 +59,8 @@ void attend(const ModelParams& p, KvCache& kv, int64_t l, const BatchLayout& b, 
   // query head of a group reads the same KV head), the keys transposed 16 rows at a time so
   // that each write fills a cache line. A Q8_0 key cache keeps its integer dot. Short contexts
   // stay on the calling thread: waking the others would cost more than the copy.
-#pragma omp parallel if (kv_rows * KVD >= 65536)
-  {
+#pragma omp parallel if ((kt || vf) && kv_rows * KVD >= 65536)
+  if (kt || vf) {
     thread_local std::vector<float> rows_buf;
     float* tmp = kt ? reuse(rows_buf, static_cast<size_t>(16 * KVD)) : nullptr;
 #pragma omp for schedule(static)
@@ -72,9 +76,7 @@ void attend(const ModelParams& p, KvCache& kv, int64_t l, const BatchLayout& b, 
           int s;
           int64_t pos;
           locate(r, s, pos);
-          const uint8_t* src = kv.k_row(s, l, pos);
-          if (tk == GgmlType::F32) std::memcpy(dst, src, static_cast<size_t>(KVD) * sizeof(float));
-          else dequantize_row(tk, src, dst, KVD);
+          kv.read_k(s, l, pos, dst);
         }
         for (int64_t c = 0; c < KVD; ++c)
           for (int64_t rr = 0; rr < 16; ++rr) kt[c * kt_stride + r0 + rr] = tmp[rr * KVD + c];
@@ -128,8 +130,21 @@ void attend(const ModelParams& p, KvCache& kv, int64_t l, const BatchLayout& b, 
             k::fp16_to_fp32_row(qr, qh, static_cast<size_t>(nq * D));
             qs = qh;
           }
-          k::attn_scores_kt(qs, static_cast<size_t>(D), static_cast<int>(nq), kt + kvh * D * kt_stride + r0,
-                            static_cast<size_t>(kt_stride), len, D, scale, sc, static_cast<size_t>(sc_stride));
+          if (!keys_in_place) {
+            k::attn_scores_kt(qs, static_cast<size_t>(D), static_cast<int>(nq), kt + kvh * D * kt_stride + r0,
+                              static_cast<size_t>(kt_stride), len, D, scale, sc, static_cast<size_t>(sc_stride));
+          } else {
+            // Keys of this KV head from position 0 (a global layer: j0 is 0).
+            const size_t block = static_cast<size_t>(KVD * KvCache::kKeyBlock), head = static_cast<size_t>(kvh * D * KvCache::kKeyBlock);
+            if (tk == GgmlType::F16)
+              k::attn_scores_kb(qs, static_cast<size_t>(D), static_cast<int>(nq),
+                                reinterpret_cast<const uint16_t*>(kv.k_blocks(s, l)) + head, block, len, D, scale, sc,
+                                static_cast<size_t>(sc_stride));
+            else
+              k::attn_scores_kb(qs, static_cast<size_t>(D), static_cast<int>(nq),
+                                reinterpret_cast<const float*>(kv.k_blocks(s, l)) + head, block, len, D, scale, sc,
+                                static_cast<size_t>(sc_stride));
+          }
         }
         if (cap > 0)  // Gemma 2: scores soft-capped before the softmax
           for (int64_t r = 0; r < nq; ++r)
@@ -141,12 +156,20 @@ void attend(const ModelParams& p, KvCache& kv, int64_t l, const BatchLayout& b, 
             k::fp32_to_fp16_row(sc + r * sc_stride, pr, static_cast<size_t>(len));
             k::fp16_to_fp32_row(pr, sc + r * sc_stride, static_cast<size_t>(len));
           }
-        // Values of this KV head: rows KVD floats apart in the F32 copy (or the cache).
-        const float* v0 = vf ? vf + r0 * KVD + kvh * D : reinterpret_cast<const float*>(kv.v_row(s, l, j0)) + kvh * D;
+        // Values of this KV head: rows KVD elements apart in the F32 copy or the cache.
         float* o = att + t * QD + h0 * D;
         std::fill(o, o + nq * D, 0.f);
-        k::attn_weighted_sum_multi(sc, static_cast<size_t>(sc_stride), static_cast<int>(nq), v0, static_cast<size_t>(KVD),
-                                   len, D, o, static_cast<size_t>(D));
+        if (vf)
+          k::attn_weighted_sum_multi(sc, static_cast<size_t>(sc_stride), static_cast<int>(nq), vf + r0 * KVD + kvh * D,
+                                     static_cast<size_t>(KVD), len, D, o, static_cast<size_t>(D));
+        else if (tv == GgmlType::F16)
+          k::attn_weighted_sum_multi(sc, static_cast<size_t>(sc_stride), static_cast<int>(nq),
+                                     reinterpret_cast<const uint16_t*>(kv.v_row(s, l, j0)) + kvh * D,
+                                     static_cast<size_t>(KVD), len, D, o, static_cast<size_t>(D));
+        else
+          k::attn_weighted_sum_multi(sc, static_cast<size_t>(sc_stride), static_cast<int>(nq),
+                                     reinterpret_cast<const float*>(kv.v_row(s, l, j0)) + kvh * D,
+                                     static_cast<size_t>(KVD), len, D, o, static_cast<size_t>(D));
       }
   }
 }

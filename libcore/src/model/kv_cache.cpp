@@ -6,8 +6,10 @@
 #include <cctype>
 #include <cstdio>
 
+#include "cpu/fp16.h"
 #include "llmkit/error.h"
 #include "llmkit/model.h"
+#include "llmkit/quant.h"
 #include "llmkit/system_info.h"
 
 namespace llmkit {
@@ -27,7 +29,9 @@ KvCache::KvCache(const ModelParams& p, int64_t n_ctx, int n_seq, GgmlType type_k
   for (int64_t l = 0; l < p.n_layer; ++l) {
     const int64_t w = p.layer_is_swa(l) ? p.swa_window : 0;
     window_.push_back(w);
-    cap_.push_back(w > 0 ? std::min(n_ctx, w + n_batch) : n_ctx);
+    // Whole key blocks: a ring's slots and a block's lanes stay aligned.
+    const int64_t cap = w > 0 ? std::min(n_ctx, w + n_batch) : n_ctx;
+    cap_.push_back((cap + kKeyBlock - 1) / kKeyBlock * kKeyBlock);
     layer_row_.push_back(rows_per_seq_);
     rows_per_seq_ += static_cast<uint64_t>(cap_.back());
   }
@@ -79,10 +83,42 @@ bool KvCache::holds_prefix(int seq, int64_t n) const {
   return true;
 }
 
+void KvCache::write_k(int seq, int64_t layer, int64_t pos, const float* k) {
+  if (!k_blocked()) return quantize_act_row(type_k_, k, k_row(seq, layer, pos), kv_dim_);
+  const int64_t slot = pos % cap_[static_cast<size_t>(layer)];
+  const int64_t first = slot / kKeyBlock * kv_dim_ * kKeyBlock + slot % kKeyBlock;
+  if (type_k_ == GgmlType::F16) {
+    auto* dst = reinterpret_cast<uint16_t*>(k_blocks(seq, layer)) + first;
+    for (int64_t c = 0; c < kv_dim_; ++c) dst[c * kKeyBlock] = kernels::fp32_to_fp16(k[c]);
+  } else {
+    float* dst = reinterpret_cast<float*>(k_blocks(seq, layer)) + first;
+    for (int64_t c = 0; c < kv_dim_; ++c) dst[c * kKeyBlock] = k[c];
+  }
+}
+
+void KvCache::read_k(int seq, int64_t layer, int64_t pos, float* dst) {
+  if (!k_blocked()) return dequantize_row(type_k_, k_row(seq, layer, pos), dst, kv_dim_);
+  const int64_t slot = pos % cap_[static_cast<size_t>(layer)];
+  const int64_t first = slot / kKeyBlock * kv_dim_ * kKeyBlock + slot % kKeyBlock;
+  if (type_k_ == GgmlType::F16) {
+    const auto* src = reinterpret_cast<const uint16_t*>(k_blocks(seq, layer)) + first;
+    for (int64_t c = 0; c < kv_dim_; ++c) dst[c] = kernels::fp16_to_fp32(src[c * kKeyBlock]);
+  } else {
+    const float* src = reinterpret_cast<const float*>(k_blocks(seq, layer)) + first;
+    for (int64_t c = 0; c < kv_dim_; ++c) dst[c] = src[c * kKeyBlock];
+  }
+}
+
 void KvCache::copy_prefix(int from, int to, int64_t n) {
   for (int64_t l = 0; l < n_layer_; ++l) {
-    // Positions 0..n-1 are consecutive rows of a layer (no ring wrap: holds_prefix checked it).
-    std::memcpy(k_row(to, l, 0), k_row(from, l, 0), static_cast<size_t>(n) * k_row_);
+    // Positions 0..n-1 are consecutive rows of a layer (no ring wrap: holds_prefix checked it);
+    // blocked keys go by whole blocks (what lies past n in the last one is never read as a key).
+    if (k_blocked()) {
+      const int64_t rows = (n + kKeyBlock - 1) / kKeyBlock * kKeyBlock;
+      std::memcpy(k_blocks(to, l), k_blocks(from, l), static_cast<size_t>(rows) * k_row_);
+    } else {
+      std::memcpy(k_row(to, l, 0), k_row(from, l, 0), static_cast<size_t>(n) * k_row_);
+    }
     std::memcpy(v_row(to, l, 0), v_row(from, l, 0), static_cast<size_t>(n) * v_row_);
   }
   set_n_past(to, n);
