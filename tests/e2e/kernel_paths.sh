@@ -3,7 +3,7 @@
 # tests against llama.cpp's golden results (greedy continuations, perplexity within 0.1%, repacked
 # against plain layouts), llm-bench naming the path it ran, and the same greedy text from
 # llm-generate on every path; on the SIMD paths other than the default, every architecture
-# against llama.cpp (architectures.sh). A path the CPU lacks is skipped with a message; asking for it is a
+# against llama.cpp (architectures.sh) and llm-memcalc against measured memory (memcalc_accuracy.sh). A path the CPU lacks is skipped with a message; asking for it is a
 # clear error.
 source "$(dirname "$0")/common.bash"
 need_shared
@@ -37,6 +37,12 @@ for p in "${paths[@]:1:${#paths[@]}-2}"; do
     grep FAIL "$WORK/arch.$p" >&2
   fi
   grep -E "perplexity|greedy" "$WORK/arch.$p" | sed "s/^/$p: /"
+  # llm-memcalc's host prediction follows the path (what it repacks): within 5% of peak RSS.
+  if LLMKIT_KERNELS=$p bash "$(dirname "$0")/memcalc_accuracy.sh" > "$WORK/mem.$p" 2>&1; then pass; else
+    fail "$p: llm-memcalc's prediction against the measured peak"
+    grep FAIL "$WORK/mem.$p" >&2
+  fi
+  grep ratio "$WORK/mem.$p" | sed "s/^/$p: /"
 done
 
 # The default is the best path the CPU has.

@@ -171,8 +171,12 @@ MemPlan plan_memory(const ModelMemory& m, const MemOptions& o) {
   // window plus a batch.
   const uint64_t kv_dim = static_cast<uint64_t>(m.kv_heads * m.head_dim);
   const uint64_t per_pos = ggml_bytes(o.type_k, kv_dim) + ggml_bytes(o.type_v, kv_dim);
+  // Ring and context sizes in whole blocks of 16 keys, as the cache allocates them.
+  auto blocks = [](int64_t n) { return (n + 15) / 16 * 16; };
+  bool any_swa = false;
   for (int64_t l = 0; l < m.layers; ++l) {
-    const int64_t pos = m.layer_is_swa(l) ? std::min(o.n_ctx, m.swa_window + o.n_batch) : o.n_ctx;
+    any_swa |= m.layer_is_swa(l);
+    const int64_t pos = blocks(m.layer_is_swa(l) ? std::min(o.n_ctx, m.swa_window + o.n_batch) : o.n_ctx);
     const uint64_t bytes = static_cast<uint64_t>(o.n_parallel * pos) * per_pos;
     (l >= first_gpu_layer && p.layers_gpu > 0 ? p.kv_gpu : p.kv_host) += bytes;
   }
@@ -185,9 +189,13 @@ MemPlan plan_memory(const ModelMemory& m, const MemOptions& o) {
   const uint64_t E = static_cast<uint64_t>(std::max(m.embd, m.heads * m.head_dim)), F = static_cast<uint64_t>(m.ff);
   const uint64_t acts = nb * (5 * E + 2 * kv_dim + 2 * F) * 4;
   const uint64_t quantized = nb * (ggml_bytes(GgmlType::Q8_K, 2 * E) + ggml_bytes(GgmlType::Q8_K, F)) * 2;
-  const uint64_t f32_rows = static_cast<uint64_t>(o.n_parallel * o.n_ctx);
-  const uint64_t kv_f32 = (first_gpu_layer > 0 ? 1 : 0) * f32_rows * kv_dim * 4 *
-                          ((o.type_k == GgmlType::F16 || o.type_k == GgmlType::BF16 ? 1 : 0) + (o.type_v != GgmlType::F32 ? 1 : 0));
+  // Attention reads a global layer's F16/F32 keys and values in place; a windowed layer's ring
+  // is copied out as F32 (keys and values), and a Q8_0 value cache on every layer.
+  const uint64_t full_rows = static_cast<uint64_t>(o.n_parallel * o.n_ctx);
+  const uint64_t ring_rows = any_swa ? static_cast<uint64_t>(o.n_parallel * std::min(o.n_ctx, m.swa_window + o.n_batch)) : 0;
+  const uint64_t kt_rows = o.type_k == GgmlType::Q8_0 ? 0 : ring_rows;
+  const uint64_t vf_rows = o.type_v == GgmlType::Q8_0 ? full_rows : ring_rows;
+  const uint64_t kv_f32 = (first_gpu_layer > 0 ? 1 : 0) * (kt_rows + vf_rows) * kv_dim * 4;
   const uint64_t logits = static_cast<uint64_t>(o.n_parallel) * static_cast<uint64_t>(m.vocab) * 12;
   const uint64_t scratch = static_cast<uint64_t>(std::max(1, o.threads)) * static_cast<uint64_t>(o.n_ctx) * 4;
   p.compute_host = acts + quantized + kv_f32 + logits + scratch;
