@@ -111,6 +111,37 @@ void pack_q4_0_x16(const void* rows, size_t row_bytes, int64_t n, block_q4_0x16*
   }
 }
 
+void quantize_row_q8_1f(const float* x, block_q8_1f* y, int64_t n) {
+  block_q8_1 q;
+  for (int64_t b = 0; b < n / 32; ++b) {
+    quantize_row_q8_1_act(x + 32 * b, &q, 32);
+    y[b].d = fp16_to_fp32(q.d);
+    y[b].s = fp16_to_fp32(q.s);
+    std::memcpy(y[b].qs, q.qs, 32);
+  }
+}
+
+void pack_q4_1_x16(const void* rows, size_t row_bytes, int64_t n, block_q4_1x16* dst) {
+  for (int r = 0; r < kPackRows; ++r) {
+    const auto* src = reinterpret_cast<const block_q4_1*>(static_cast<const uint8_t*>(rows) + r * row_bytes);
+    for (int64_t b = 0; b < n / 32; ++b) {
+      dst[b].d[r] = src[b].d;
+      dst[b].m[r] = src[b].m;
+      for (int g = 0; g < 4; ++g) std::memcpy(dst[b].qs[g][r], src[b].qs + 4 * g, 4);
+    }
+  }
+}
+
+void gemm_q4_1x16_q8_1_ref(int64_t n, const block_q4_1x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                           size_t y_stride) {
+  by_blocks<block_q4_1x16, block_q8_1f, 32>(n, w, a, a_stride, ntok, y, y_stride,
+                                             [](const block_q4_1x16& x, int r, const block_q8_1f& q8) {
+    int32_t sumi = 0;
+    for (int c = 0; c < 32; ++c) sumi += ((x.qs[(c % 16) / 4][r][c % 4] >> (c < 16 ? 0 : 4)) & 0xF) * q8.qs[c];
+    return fp16_to_fp32(x.d[r]) * q8.d * static_cast<float>(sumi) + fp16_to_fp32(x.m[r]) * q8.s;
+  });
+}
+
 void pack_q5_0_x16(const void* rows, size_t row_bytes, int64_t n, block_q5_0x16* dst) {
   for (int r = 0; r < kPackRows; ++r) {
     const auto* src = reinterpret_cast<const block_q5_0*>(static_cast<const uint8_t*>(rows) + r * row_bytes);

@@ -109,6 +109,27 @@ void gemm_q5_0x16_q8_0_ref(int64_t n, const block_q5_0x16* w, const void* a, siz
 void gemm_q5_0x16_q8_0(int64_t n, const block_q5_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride);
 
+// One block (32 columns) of 16 Q4_1 rows: Q4_0's nibble layout, each row's minimum beside its scale.
+struct block_q4_1x16 {
+  uint16_t d[kPackRows], m[kPackRows];  // f16, per row
+  uint8_t qs[4][kPackRows][4];          // as block_q4_0x16
+};
+static_assert(sizeof(block_q4_1x16) == 16 * sizeof(block_q4_1));
+// Q4_1's activations (Q8_1) with the scale and the scaled sum as F32: the values of
+// quantize_row_q8_1_act, so the sums equal the plain dot product's.
+struct block_q8_1f {
+  float d, s;
+  int8_t qs[32];
+};
+void quantize_row_q8_1f(const float* x, block_q8_1f* y, int64_t n);
+void pack_q4_1_x16(const void* rows, size_t row_bytes, int64_t n, block_q4_1x16* dst);
+void gemm_q4_1x16_q8_1_ref(int64_t n, const block_q4_1x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                           size_t y_stride);
+void gemm_q4_1x16_q8_1(int64_t n, const block_q4_1x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                       size_t y_stride);  // AVX-512 VNNI
+void gemm_q4_1x16_q8_1_avx2(int64_t n, const block_q4_1x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                            size_t y_stride);
+
 // F16 rows: column k of 16 rows as 16 consecutive halves (32 bytes), against F32 activations.
 void pack_f16_x16(const void* rows, size_t row_bytes, int64_t n, uint16_t* dst);
 void gemm_f16x16_f32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,

@@ -197,6 +197,42 @@ struct Q4_0Codes {
   }
 };
 
+// Q4_1: Q4_0's nibbles without an offset; the rows' minimums meet the activations' scaled sums.
+template <int T>
+LLMKIT_AVX2_FN void q4_1x16_tile(int64_t nb, const block_q4_1x16* w, const uint8_t* a, size_t a_stride, float* y,
+                                 size_t y_stride) {
+  const block_q8_1f* at[T];
+  for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const block_q8_1f*>(a + t * a_stride);
+  const __m256i low = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+  for (int h = 0; h < 2; ++h) {
+    __m256 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+      const block_q4_1x16& x = w[b];
+      if constexpr (T <= kPrefetchTokens)
+        if (h == 0) prefetch_part<1>(&x, 0);
+      __m256i lo[4], hi[4];
+      for (int g = 0; g < 4; ++g) {
+        const __m256i v = half_of(x.qs[g], h);
+        lo[g] = _mm256_and_si256(v, low);
+        hi[g] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+      }
+      const __m256 d = halves_ps(x.d, h), m = halves_ps(x.m, h);
+      for (int t = 0; t < T; ++t) {
+        __m256i s = _mm256_setzero_si256();
+        for (int g = 0; g < 4; ++g) {
+          s = _mm256_add_epi16(s, _mm256_maddubs_epi16(lo[g], bcast4(at[t][b].qs + 4 * g)));
+          s = _mm256_add_epi16(s, _mm256_maddubs_epi16(hi[g], bcast4(at[t][b].qs + 16 + 4 * g)));
+        }
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(s, ones)), _mm256_mul_ps(d, _mm256_set1_ps(at[t][b].d)),
+                                 acc[t]);
+        acc[t] = _mm256_fmadd_ps(m, _mm256_set1_ps(at[t][b].s), acc[t]);
+      }
+    }
+    for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + t * y_stride + kHalf * h, acc[t]);
+  }
+}
+
 // Q5_0: five-bit codes (0..31), four vpmaddubsw per int16 sum (<= 31744), offset 16.
 struct Q5_0Codes {
   struct Unpacked {
@@ -321,6 +357,8 @@ void by_tiles(const TileFn<Block>* tiles, int64_t block_columns, int64_t n, cons
 template <class Block, class Codes>
 constexpr TileFn<Block> kQ8_0sTiles[kTileTokens] = {q8_0s_tile<1, Block, Codes>, q8_0s_tile<2, Block, Codes>,
                                                     q8_0s_tile<3, Block, Codes>, q8_0s_tile<4, Block, Codes>};
+constexpr TileFn<block_q4_1x16> kQ4_1Tiles[kTileTokens] = {q4_1x16_tile<1>, q4_1x16_tile<2>, q4_1x16_tile<3>,
+                                                           q4_1x16_tile<4>};
 constexpr TileFn<block_q4_Kx16> kQ4KTiles[kTileTokens] = {q4_Kx16_tile<1>, q4_Kx16_tile<2>, q4_Kx16_tile<3>,
                                                           q4_Kx16_tile<4>};
 constexpr TileFn<block_q6_Kx16> kQ6KTiles[kTileTokens] = {q6_Kx16_tile<1>, q6_Kx16_tile<2>, q6_Kx16_tile<3>,
@@ -349,6 +387,10 @@ void gemm_q4_0x16_q8_0s_avx2(int64_t n, const block_q4_0x16* w, const void* a, s
 void gemm_q5_0x16_q8_0s_avx2(int64_t n, const block_q5_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
                              size_t y_stride) {
   by_tiles(kQ8_0sTiles<block_q5_0x16, Q5_0Codes>, 32, n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_q4_1x16_q8_1_avx2(int64_t n, const block_q4_1x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                            size_t y_stride) {
+  by_tiles(kQ4_1Tiles, 32, n, w, a, a_stride, ntok, y, y_stride);
 }
 void gemm_f16x16_f32_avx2(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
                           size_t y_stride) {
@@ -382,6 +424,10 @@ void gemm_q4_0x16_q8_0s_avx2(int64_t n, const block_q4_0x16* w, const void* a, s
 void gemm_q5_0x16_q8_0s_avx2(int64_t n, const block_q5_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
                              size_t y_stride) {
   gemm_q5_0x16_q8_0s_ref(n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_q4_1x16_q8_1_avx2(int64_t n, const block_q4_1x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                            size_t y_stride) {
+  gemm_q4_1x16_q8_1_ref(n, w, a, a_stride, ntok, y, y_stride);
 }
 }  // namespace llmkit::kernels
 #endif

@@ -97,6 +97,8 @@ void prep_q8_K(const float* x, void* y, int64_t n) { quantize_row(GgmlType::Q8_K
 void prep_q8_0u(const float* x, void* y, int64_t n) { quantize_row_q8_0u(x, static_cast<block_q8_0u*>(y), n); }
 void prep_q8_0s(const float* x, void* y, int64_t n) { quantize_row_q8_0s(x, static_cast<block_q8_0s*>(y), n); }
 uint64_t q8_0s_bytes(int64_t n) { return sizeof(block_q8_0s) * static_cast<uint64_t>(n / 32); }
+void prep_q8_1f(const float* x, void* y, int64_t n) { quantize_row_q8_1f(x, static_cast<block_q8_1f*>(y), n); }
+uint64_t q8_1f_bytes(int64_t n) { return sizeof(block_q8_1f) * static_cast<uint64_t>(n / 32); }
 uint64_t q8_K_bytes(int64_t n) { return ggml_bytes(GgmlType::Q8_K, static_cast<uint64_t>(n)); }
 uint64_t q8_0u_bytes(int64_t n) { return sizeof(block_q8_0u) * static_cast<uint64_t>(n / 32); }
 
@@ -152,6 +154,14 @@ TEST_CASE("Q8_0, Q4_0 and Q5_0 rows packed by 16: references, AVX-512 VNNI and A
       GgmlType::Q4_0, GgmlType::Q8_0, prep_q8_0s, q8_0s_bytes, pack_q4_0_x16, gemm_q4_0x16_q8_0s_ref,
       plain_dot<block_q4_0, block_q8_0, vec_dot_q4_0_q8_0_ref>,
       {{"avx2", cpu_has_avx2(), prep_q8_0s, q8_0s_bytes, gemm_q4_0x16_q8_0s_avx2}}});
+}
+
+TEST_CASE("Q4_1 rows packed by 16: reference, AVX-512 VNNI and AVX2 kernels equal the plain dot products", "[kernels][interleaved]") {
+  check_kind(Kind<block_q4_1x16, block_q4_1>{
+      GgmlType::Q4_1, GgmlType::Q8_1, prep_q8_1f, q8_1f_bytes, pack_q4_1_x16, gemm_q4_1x16_q8_1_ref,
+      plain_dot<block_q4_1, block_q8_1, vec_dot_q4_1_q8_1_ref>,
+      {{"avx512", cpu_has_avx512_vnni(), prep_q8_1f, q8_1f_bytes, gemm_q4_1x16_q8_1},
+       {"avx2", cpu_has_avx2(), prep_q8_1f, q8_1f_bytes, gemm_q4_1x16_q8_1_avx2}}});
 }
 
 TEST_CASE("F16 rows packed by 16: reference, AVX-512 and AVX2 kernels equal a float dot product", "[kernels][interleaved]") {

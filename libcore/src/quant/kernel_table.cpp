@@ -107,6 +107,8 @@ uint64_t q8_0u_bytes(int64_t n) { return sizeof(k::block_q8_0u) * static_cast<ui
 void q8_0u_prepare(const float* x, void* dst, int64_t n) { k::quantize_row_q8_0u(x, static_cast<k::block_q8_0u*>(dst), n); }
 uint64_t q8_0s_bytes(int64_t n) { return sizeof(k::block_q8_0s) * static_cast<uint64_t>(n / 32); }
 void q8_0s_prepare(const float* x, void* dst, int64_t n) { k::quantize_row_q8_0s(x, static_cast<k::block_q8_0s*>(dst), n); }
+uint64_t q8_1f_bytes(int64_t n) { return sizeof(k::block_q8_1f) * static_cast<uint64_t>(n / 32); }
+void q8_1f_prepare(const float* x, void* dst, int64_t n) { k::quantize_row_q8_1f(x, static_cast<k::block_q8_1f*>(dst), n); }
 uint64_t f32_bytes(int64_t n) { return 4 * static_cast<uint64_t>(n); }
 
 // A packed layout's entry: Block is one group's unit of Cols columns; Act the activations' form.
@@ -133,7 +135,7 @@ constexpr PackedOps packed_pair(uint64_t (*act_bytes)(int64_t), void (*prepare)(
 }
 
 struct PackedTable {
-  PackedOps q4_K, q6_K, q8_0, q4_0, q5_0, f16;
+  PackedOps q4_K, q6_K, q8_0, q4_0, q5_0, q4_1, f16;
 };
 // F16 groups are columns of 16 halves (Cols 1: one column per unit of 16 rows).
 const PackedTable kPackedAvx512{
@@ -142,6 +144,7 @@ const PackedTable kPackedAvx512{
     packed<k::block_q8_0x16, 32, k::pack_q8_0_x16, k::gemm_q8_0x16_q8_0>(q8_0u_bytes, q8_0u_prepare),
     packed<k::block_q4_0x16, 32, k::pack_q4_0_x16, k::gemm_q4_0x16_q8_0>(q8_0u_bytes, q8_0u_prepare),
     packed<k::block_q5_0x16, 32, k::pack_q5_0_x16, k::gemm_q5_0x16_q8_0>(q8_0u_bytes, q8_0u_prepare),
+    packed<k::block_q4_1x16, 32, k::pack_q4_1_x16, k::gemm_q4_1x16_q8_1>(q8_1f_bytes, q8_1f_prepare),
     packed_pair<uint16_t, 1, k::pack_f16_x16, k::gemm_f16x16_f32, k::gemm_f16x32_f32>(f32_bytes, nullptr),
 };
 const PackedTable kPackedAvx2{
@@ -150,6 +153,7 @@ const PackedTable kPackedAvx2{
     packed<k::block_q8_0x16, 32, k::pack_q8_0_x16, k::gemm_q8_0x16_q8_0s_avx2>(q8_0s_bytes, q8_0s_prepare),
     packed<k::block_q4_0x16, 32, k::pack_q4_0_x16, k::gemm_q4_0x16_q8_0s_avx2>(q8_0s_bytes, q8_0s_prepare),
     packed<k::block_q5_0x16, 32, k::pack_q5_0_x16, k::gemm_q5_0x16_q8_0s_avx2>(q8_0s_bytes, q8_0s_prepare),
+    packed<k::block_q4_1x16, 32, k::pack_q4_1_x16, k::gemm_q4_1x16_q8_1_avx2>(q8_1f_bytes, q8_1f_prepare),
     packed<uint16_t, 1, k::pack_f16_x16, k::gemm_f16x16_f32_avx2>(f32_bytes, nullptr),
 };
 
@@ -204,6 +208,7 @@ const PackedOps* packed_ops(GgmlType t) {
     case GgmlType::Q8_0: return &p.q8_0;
     case GgmlType::Q4_0: return &p.q4_0;
     case GgmlType::Q5_0: return &p.q5_0;
+    case GgmlType::Q4_1: return &p.q4_1;
     case GgmlType::F16: return &p.f16;
     default: return nullptr;
   }
