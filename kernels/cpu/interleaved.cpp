@@ -25,28 +25,65 @@ void by_blocks(int64_t n, const Block* w, const void* a, size_t a_stride, int nt
 }
 }  // namespace
 
+namespace {
+// The scales, minimums and nibbles of a K-quant with Q4_K's scale packing (Q4_K, Q5_K), for row r.
+template <class Src, class Dst>
+void pack_k4_common(const Src& x, int r, Dst& o) {
+  o.d[r] = x.d;
+  o.dmin[r] = x.dmin;
+  int sc[8], mn[8];
+  for (int s = 0; s < 8; ++s) get_scale_min_k4(s, x.scales, &sc[s], &mn[s]);
+  for (int s = 0; s < 8; ++s) o.scales[s][r] = static_cast<uint8_t>(sc[s]);
+  for (int p = 0; p < 4; ++p) {
+    o.mins[p][r][0] = static_cast<uint8_t>(mn[2 * p]);
+    o.mins[p][r][1] = static_cast<uint8_t>(mn[2 * p + 1]);
+  }
+  // Column c of the block: byte qs[32 (c / 64) + c % 32], low nibble when c % 64 < 32.
+  auto code = [&](int c) { return (x.qs[32 * (c / 64) + c % 32] >> (c % 64 < 32 ? 0 : 4)) & 0xF; };
+  for (int s = 0; s < 8; ++s)
+    for (int g = 0; g < 4; ++g)
+      for (int i = 0; i < 4; ++i)
+        o.qs[s][g][r][i] = static_cast<uint8_t>(code(32 * s + 4 * g + i) | code(32 * s + 16 + 4 * g + i) << 4);
+}
+
+// Row r's dot with a Q8_K block, given the code (0..31) of a column.
+template <class Block, class Code>
+float k4_block_dot(const Block& x, int r, const block_q8_K& q8, Code code) {
+  int32_t sumi = 0, summ = 0;
+  for (int s = 0; s < 8; ++s) {
+    int32_t sub = 0;
+    for (int c = 32 * s; c < 32 * s + 32; ++c) sub += code(x, r, c) * q8.qs[c];
+    sumi += sub * x.scales[s][r];
+    summ += x.mins[s / 2][r][s % 2] * (q8.bsums[2 * s] + q8.bsums[2 * s + 1]);
+  }
+  return fp16_to_fp32(x.d[r]) * q8.d * static_cast<float>(sumi) - fp16_to_fp32(x.dmin[r]) * q8.d * static_cast<float>(summ);
+}
+// The nibble of column c (0..255) of row r in the packed layout.
+template <class Block>
+int k4_nibble(const Block& x, int r, int c) {
+  const int s = c / 32, j = c % 32;
+  return (x.qs[s][(j % 16) / 4][r][j % 4] >> (j < 16 ? 0 : 4)) & 0xF;
+}
+}  // namespace
+
 void pack_q4_K_x16(const void* rows, size_t row_bytes, int64_t n, block_q4_Kx16* dst) {
-  const int64_t nb = n / kQK_K;
   for (int r = 0; r < kPackRows; ++r) {
     const auto* src = reinterpret_cast<const block_q4_K*>(static_cast<const uint8_t*>(rows) + r * row_bytes);
-    for (int64_t b = 0; b < nb; ++b) {
-      const block_q4_K& x = src[b];
-      block_q4_Kx16& o = dst[b];
-      o.d[r] = x.d;
-      o.dmin[r] = x.dmin;
-      int sc[8], mn[8];
-      for (int s = 0; s < 8; ++s) get_scale_min_k4(s, x.scales, &sc[s], &mn[s]);
-      for (int s = 0; s < 8; ++s) o.scales[s][r] = static_cast<uint8_t>(sc[s]);
-      for (int p = 0; p < 4; ++p) {
-        o.mins[p][r][0] = static_cast<uint8_t>(mn[2 * p]);
-        o.mins[p][r][1] = static_cast<uint8_t>(mn[2 * p + 1]);
+    for (int64_t b = 0; b < n / kQK_K; ++b) pack_k4_common(src[b], r, dst[b]);
+  }
+}
+
+void pack_q5_K_x16(const void* rows, size_t row_bytes, int64_t n, block_q5_Kx16* dst) {
+  for (int r = 0; r < kPackRows; ++r) {
+    const auto* src = reinterpret_cast<const block_q5_K*>(static_cast<const uint8_t*>(rows) + r * row_bytes);
+    for (int64_t b = 0; b < n / kQK_K; ++b) {
+      pack_k4_common(src[b], r, dst[b]);
+      // The fifth bit of column c: bit c / 32 of qh[c % 32].
+      for (int s = 0; s < 8; ++s) {
+        uint32_t bits = 0;
+        for (int j = 0; j < 32; ++j) bits |= static_cast<uint32_t>((src[b].qh[j] >> s) & 1) << j;
+        dst[b].qh[s][r] = bits;
       }
-      // Column c of the block: byte qs[32 (c / 64) + c % 32], low nibble when c % 64 < 32.
-      auto code = [&](int c) { return (x.qs[32 * (c / 64) + c % 32] >> (c % 64 < 32 ? 0 : 4)) & 0xF; };
-      for (int s = 0; s < 8; ++s)
-        for (int g = 0; g < 4; ++g)
-          for (int i = 0; i < 4; ++i)
-            o.qs[s][g][r][i] = static_cast<uint8_t>(code(32 * s + 4 * g + i) | code(32 * s + 16 + 4 * g + i) << 4);
     }
   }
 }
@@ -55,18 +92,17 @@ void gemm_q4_Kx16_q8_K_ref(int64_t n, const block_q4_Kx16* w, const void* a, siz
                            size_t y_stride) {
   by_blocks<block_q4_Kx16, block_q8_K, kQK_K>(n, w, a, a_stride, ntok, y, y_stride,
                                                 [](const block_q4_Kx16& x, int r, const block_q8_K& q8) {
-    int32_t sumi = 0, summ = 0;
-    for (int s = 0; s < 8; ++s) {
-      int32_t sub = 0;
-      for (int g = 0; g < 4; ++g)
-        for (int i = 0; i < 4; ++i) {
-          const int c = 32 * s + 4 * g + i;
-          sub += (x.qs[s][g][r][i] & 0xF) * q8.qs[c] + (x.qs[s][g][r][i] >> 4) * q8.qs[c + 16];
-        }
-      sumi += sub * x.scales[s][r];
-      summ += x.mins[s / 2][r][s % 2] * (q8.bsums[2 * s] + q8.bsums[2 * s + 1]);
-    }
-    return fp16_to_fp32(x.d[r]) * q8.d * static_cast<float>(sumi) - fp16_to_fp32(x.dmin[r]) * q8.d * static_cast<float>(summ);
+    return k4_block_dot(x, r, q8, k4_nibble<block_q4_Kx16>);
+  });
+}
+
+void gemm_q5_Kx16_q8_K_ref(int64_t n, const block_q5_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                           size_t y_stride) {
+  by_blocks<block_q5_Kx16, block_q8_K, kQK_K>(n, w, a, a_stride, ntok, y, y_stride,
+                                                [](const block_q5_Kx16& x, int r, const block_q8_K& q8) {
+    return k4_block_dot(x, r, q8, [](const block_q5_Kx16& b, int row, int c) {
+      return k4_nibble(b, row, c) | static_cast<int>((b.qh[c / 32][row] >> (c % 32)) & 1) << 4;
+    });
   });
 }
 

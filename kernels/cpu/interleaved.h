@@ -30,6 +30,23 @@ struct block_q4_Kx16 {
 };
 static_assert(sizeof(block_q4_Kx16) == 2368);
 
+// One super-block (256 columns) of 16 Q5_K rows: Q4_K's layout plus the fifth bits, in qh[s][r]
+// bit j for column 32s + j.
+struct block_q5_Kx16 {
+  uint16_t d[kPackRows], dmin[kPackRows];
+  uint8_t scales[8][kPackRows];
+  uint8_t mins[4][kPackRows][2];
+  uint8_t qs[8][4][kPackRows][4];
+  uint32_t qh[8][kPackRows];
+};
+void pack_q5_K_x16(const void* rows, size_t row_bytes, int64_t n, block_q5_Kx16* dst);
+void gemm_q5_Kx16_q8_K_ref(int64_t n, const block_q5_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                           size_t y_stride);
+void gemm_q5_Kx16_q8_K(int64_t n, const block_q5_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                       size_t y_stride);  // AVX-512 VNNI
+void gemm_q5_Kx16_q8_K_avx2(int64_t n, const block_q5_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                            size_t y_stride);
+
 // One super-block (256 columns) of 16 Q6_K rows. Codes are stored as 0..63 (the value + 32).
 struct block_q6_Kx16 {
   uint16_t d[kPackRows];                 // f16, per row

@@ -9,6 +9,7 @@
 // in the same instruction. Where a format's bounds allow, several vpmaddubsw results are summed as
 // int16 before one vpmaddwd: that is what keeps AVX2 near the integer throughput without VNNI.
 #include <cstring>
+#include <type_traits>
 
 #include "cpu/interleaved.h"
 
@@ -58,12 +59,24 @@ inline void prefetch_part(const Block* block, int part) {
   for (int l = part * kPerPart; l < (part + 1) * kPerPart && l < kLines; ++l) _mm_prefetch(ahead + 64 * l, _MM_HINT_T0);
 }
 
+// The fifth bits of 8 rows (one 32-bit lane per row, bit j for column j), shifted down by
+// `shift`, spread to bit 4 of the four bytes of their columns: byte i of a lane gets bit i.
+LLMKIT_AVX2_FN inline __m256i fifth_bits(__m256i qh, int shift) {
+  const __m256i v = _mm256_and_si256(_mm256_srli_epi32(qh, shift), _mm256_set1_epi32(0xF));
+  const __m256i spread = _mm256_or_si256(_mm256_or_si256(v, _mm256_slli_epi32(v, 7)),
+                                         _mm256_or_si256(_mm256_slli_epi32(v, 14), _mm256_slli_epi32(v, 21)));
+  return _mm256_slli_epi32(_mm256_and_si256(spread, _mm256_set1_epi32(0x01010101)), 4);
+}
+
 // Q4_K: per sub-block of 32 columns, eight vpmaddubsw (4-bit codes x activations: |sum| <= 8 x 2 x
 // 15 x 128 = 30720) summed as int16, then one vpmaddwd with the sub-block's scales. The minimum
 // term: the rows' minimum pairs against the tokens' 32-value sums, one vpmaddwd per pair.
-template <int T>
-LLMKIT_AVX2_FN void q4_Kx16_tile(int64_t nb, const block_q4_Kx16* w, const uint8_t* a, size_t a_stride, float* y,
+// Q5_K: codes 0..31 with the fifth bits; four vpmaddubsw per int16 sum then (<= 31744), so the low
+// and high halves of a sub-block are summed apart.
+template <int T, class Block>
+LLMKIT_AVX2_FN void q4_Kx16_tile(int64_t nb, const Block* w, const uint8_t* a, size_t a_stride, float* y,
                                  size_t y_stride) {
+  constexpr bool kFive = std::is_same_v<Block, block_q5_Kx16>;
   const block_q8_K* at[T];
   for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const block_q8_K*>(a + t * a_stride);
   const __m256i low = _mm256_set1_epi8(0x0F);
@@ -71,25 +84,36 @@ LLMKIT_AVX2_FN void q4_Kx16_tile(int64_t nb, const block_q4_Kx16* w, const uint8
     __m256 acc[T];
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
-      const block_q4_Kx16& x = w[b];
+      const Block& x = w[b];
       __m256i blk[T];
       for (int t = 0; t < T; ++t) blk[t] = _mm256_setzero_si256();
       for (int s = 0; s < 8; ++s) {
         if constexpr (T <= kPrefetchTokens)
           if (h == 0) prefetch_part<8>(&x, s);
-        __m256i sub[T];
+        __m256i sub[T], sub2[kFive ? T : 1];
         for (int t = 0; t < T; ++t) sub[t] = _mm256_setzero_si256();
+        if constexpr (kFive)
+          for (int t = 0; t < T; ++t) sub2[t] = _mm256_setzero_si256();
         for (int g = 0; g < 4; ++g) {
           const __m256i v = half_of(x.qs[s][g], h);
-          const __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+          __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+          if constexpr (kFive) {
+            const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qh[s] + kHalf * h));
+            lo = _mm256_or_si256(lo, fifth_bits(qh, 4 * g));
+            hi = _mm256_or_si256(hi, fifth_bits(qh, 16 + 4 * g));
+          }
           for (int t = 0; t < T; ++t) {
             const int8_t* q = at[t][b].qs + 32 * s + 4 * g;
             sub[t] = _mm256_add_epi16(sub[t], _mm256_maddubs_epi16(lo, bcast4(q)));
-            sub[t] = _mm256_add_epi16(sub[t], _mm256_maddubs_epi16(hi, bcast4(q + 16)));
+            if constexpr (kFive) sub2[t] = _mm256_add_epi16(sub2[t], _mm256_maddubs_epi16(hi, bcast4(q + 16)));
+            else sub[t] = _mm256_add_epi16(sub[t], _mm256_maddubs_epi16(hi, bcast4(q + 16)));
           }
         }
         const __m256i sc = scale_pairs_u8(x.scales[s] + kHalf * h);
-        for (int t = 0; t < T; ++t) blk[t] = _mm256_add_epi32(blk[t], _mm256_madd_epi16(sub[t], sc));
+        for (int t = 0; t < T; ++t) {
+          blk[t] = _mm256_add_epi32(blk[t], _mm256_madd_epi16(sub[t], sc));
+          if constexpr (kFive) blk[t] = _mm256_add_epi32(blk[t], _mm256_madd_epi16(sub2[t], sc));
+        }
       }
       __m256i mn[T];
       for (int t = 0; t < T; ++t) mn[t] = _mm256_setzero_si256();
@@ -238,21 +262,13 @@ struct Q5_0Codes {
   struct Unpacked {
     __m256i lo[4], hi[4];
   };
-  // The fifth bits of the 8 rows' qh (one 32-bit lane per row), shifted, spread to bit 4 of the
-  // four bytes of their columns: byte i of a lane gets bit i.
-  LLMKIT_AVX2_FN static __m256i fifth(__m256i qh, int shift) {
-    const __m256i v = _mm256_and_si256(_mm256_srli_epi32(qh, shift), _mm256_set1_epi32(0xF));
-    const __m256i spread = _mm256_or_si256(_mm256_or_si256(v, _mm256_slli_epi32(v, 7)),
-                                           _mm256_or_si256(_mm256_slli_epi32(v, 14), _mm256_slli_epi32(v, 21)));
-    return _mm256_slli_epi32(_mm256_and_si256(spread, _mm256_set1_epi32(0x01010101)), 4);
-  }
   LLMKIT_AVX2_FN static void unpack(const block_q5_0x16& x, int h, Unpacked& u) {
     const __m256i low = _mm256_set1_epi8(0x0F);
     const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qh + kHalf * h));
     for (int g = 0; g < 4; ++g) {
       const __m256i v = half_of(x.qs[g], h);
-      u.lo[g] = _mm256_or_si256(_mm256_and_si256(v, low), fifth(qh, 4 * g));
-      u.hi[g] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), low), fifth(qh, 16 + 4 * g));
+      u.lo[g] = _mm256_or_si256(_mm256_and_si256(v, low), fifth_bits(qh, 4 * g));
+      u.hi[g] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), low), fifth_bits(qh, 16 + 4 * g));
     }
   }
   LLMKIT_AVX2_FN static __m256i dot(const Unpacked& u, const block_q8_0s& a) {
@@ -359,8 +375,9 @@ constexpr TileFn<Block> kQ8_0sTiles[kTileTokens] = {q8_0s_tile<1, Block, Codes>,
                                                     q8_0s_tile<3, Block, Codes>, q8_0s_tile<4, Block, Codes>};
 constexpr TileFn<block_q4_1x16> kQ4_1Tiles[kTileTokens] = {q4_1x16_tile<1>, q4_1x16_tile<2>, q4_1x16_tile<3>,
                                                            q4_1x16_tile<4>};
-constexpr TileFn<block_q4_Kx16> kQ4KTiles[kTileTokens] = {q4_Kx16_tile<1>, q4_Kx16_tile<2>, q4_Kx16_tile<3>,
-                                                          q4_Kx16_tile<4>};
+template <class Block>
+constexpr TileFn<Block> kK4Tiles[kTileTokens] = {q4_Kx16_tile<1, Block>, q4_Kx16_tile<2, Block>,
+                                                 q4_Kx16_tile<3, Block>, q4_Kx16_tile<4, Block>};
 constexpr TileFn<block_q6_Kx16> kQ6KTiles[kTileTokens] = {q6_Kx16_tile<1>, q6_Kx16_tile<2>, q6_Kx16_tile<3>,
                                                           q6_Kx16_tile<4>};
 constexpr TileFn<uint16_t> kF16Tiles[kF16TileTokens] = {f16_tile<1>, f16_tile<2>, f16_tile<3>,
@@ -370,7 +387,11 @@ constexpr TileFn<uint16_t> kF16Tiles[kF16TileTokens] = {f16_tile<1>, f16_tile<2>
 
 void gemm_q4_Kx16_q8_K_avx2(int64_t n, const block_q4_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
                             size_t y_stride) {
-  by_tiles(kQ4KTiles, kQK_K, n, w, a, a_stride, ntok, y, y_stride);
+  by_tiles(kK4Tiles<block_q4_Kx16>, kQK_K, n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_q5_Kx16_q8_K_avx2(int64_t n, const block_q5_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                            size_t y_stride) {
+  by_tiles(kK4Tiles<block_q5_Kx16>, kQK_K, n, w, a, a_stride, ntok, y, y_stride);
 }
 void gemm_q6_Kx16_q8_K_avx2(int64_t n, const block_q6_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
                             size_t y_stride) {
@@ -408,6 +429,10 @@ void gemm_q4_Kx16_q8_K_avx2(int64_t n, const block_q4_Kx16* w, const void* a, si
 void gemm_q6_Kx16_q8_K_avx2(int64_t n, const block_q6_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
                             size_t y_stride) {
   gemm_q6_Kx16_q8_K_ref(n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_q5_Kx16_q8_K_avx2(int64_t n, const block_q5_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                            size_t y_stride) {
+  gemm_q5_Kx16_q8_K_ref(n, w, a, a_stride, ntok, y, y_stride);
 }
 void gemm_f16x16_f32_avx2(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
                           size_t y_stride) {

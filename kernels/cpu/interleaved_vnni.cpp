@@ -1,6 +1,7 @@
 // AVX-512 VNNI kernels over the interleaved layouts (compiled for that target whatever the build's
 // -march, and called only after cpu_has_avx512_vnni()).
 #include <cstring>
+#include <type_traits>
 
 #include "cpu/interleaved.h"
 
@@ -37,12 +38,21 @@ LLMKIT_VNNI inline void prefetch_part(const Block* block, int part) {
   for (int l = part * kPerPart; l < (part + 1) * kPerPart && l < kLines; ++l) _mm_prefetch(ahead + 64 * l, _MM_HINT_T0);
 }
 
+// The fifth bits of 16 rows (one 32-bit lane per row, bit j for column j), shifted down by
+// `shift`, spread to bit 4 of the four bytes of their columns: byte i of a lane gets bit i.
+LLMKIT_VNNI inline __m512i fifth_bits(__m512i qh, int shift) {
+  const __m512i v = _mm512_and_si512(_mm512_srli_epi32(qh, static_cast<unsigned>(shift)), _mm512_set1_epi32(0xF));
+  const __m512i spread = _mm512_or_si512(_mm512_or_si512(v, _mm512_slli_epi32(v, 7)),
+                                         _mm512_or_si512(_mm512_slli_epi32(v, 14), _mm512_slli_epi32(v, 21)));
+  return _mm512_slli_epi32(_mm512_and_si512(spread, _mm512_set1_epi32(0x01010101)), 4);
+}
+
 // T tokens at once: each 64-byte load of codes (16 rows x 4 columns, low and high nibbles) feeds
 // 2T vpdpbusd, one per token with its four activation bytes broadcast. Sub-block sums are scaled
 // per lane (per row) with vpmulld; the minimum term is a vpdpwssd of the rows' minimum pairs with
-// the tokens' 32-value sums.
-template <int T>
-LLMKIT_VNNI void q4_Kx16_tile(int64_t nb, const block_q4_Kx16* w, const uint8_t* a, size_t a_stride, float* y,
+// the tokens' 32-value sums. Q5_K: the same with each code's fifth bit (codes 0..31).
+template <int T, class Block>
+LLMKIT_VNNI void q4_Kx16_tile(int64_t nb, const Block* w, const uint8_t* a, size_t a_stride, float* y,
                               size_t y_stride) {
   const block_q8_K* at[T];
   for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const block_q8_K*>(a + t * a_stride);
@@ -50,7 +60,7 @@ LLMKIT_VNNI void q4_Kx16_tile(int64_t nb, const block_q4_Kx16* w, const uint8_t*
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   const __m512i low = _mm512_set1_epi8(0x0F);
   for (int64_t b = 0; b < nb; ++b) {
-    const block_q4_Kx16& x = w[b];
+    const Block& x = w[b];
     __m512i blk[T], sub[T];
     for (int t = 0; t < T; ++t) blk[t] = _mm512_setzero_si512();
     for (int s = 0; s < 8; ++s) {
@@ -64,7 +74,12 @@ LLMKIT_VNNI void q4_Kx16_tile(int64_t nb, const block_q4_Kx16* w, const uint8_t*
         for (int t = 0; t < T; ++t) sub2[t] = _mm512_setzero_si512();
       for (int g = 0; g < 4; ++g) {
         const __m512i v = _mm512_loadu_si512(x.qs[s][g]);
-        const __m512i lo = _mm512_and_si512(v, low), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+        __m512i lo = _mm512_and_si512(v, low), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+        if constexpr (std::is_same_v<Block, block_q5_Kx16>) {
+          const __m512i qh = _mm512_loadu_si512(x.qh[s]);
+          lo = _mm512_or_si512(lo, fifth_bits(qh, 4 * g));
+          hi = _mm512_or_si512(hi, fifth_bits(qh, 16 + 4 * g));
+        }
         for (int t = 0; t < T; ++t) {
           const int8_t* q = at[t][b].qs + 32 * s + 4 * g;
           sub[t] = _mm512_dpbusd_epi32(sub[t], lo, _mm512_set1_epi32(load_i32(q)));
@@ -170,20 +185,13 @@ struct Q4_0Codes {
   }
 };
 
-// Q5_0: Q4_0's nibbles with the fifth bits of the 16 rows' qh (one 32-bit lane per row) spread
-// to bit 4 of the four bytes of their columns: byte i of a lane gets bit i of the shifted qh.
+// Q5_0: Q4_0's nibbles with the fifth bits of the 16 rows' qh (fifth_bits).
 struct Q5_0Codes {
-  LLMKIT_VNNI static __m512i fifth(__m512i qh, int shift) {
-    const __m512i v = _mm512_and_si512(_mm512_srli_epi32(qh, static_cast<unsigned>(shift)), _mm512_set1_epi32(0xF));
-    const __m512i spread = _mm512_or_si512(_mm512_or_si512(v, _mm512_slli_epi32(v, 7)),
-                                           _mm512_or_si512(_mm512_slli_epi32(v, 14), _mm512_slli_epi32(v, 21)));
-    return _mm512_slli_epi32(_mm512_and_si512(spread, _mm512_set1_epi32(0x01010101)), 4);
-  }
   LLMKIT_VNNI static void get(const block_q5_0x16& x, int g, __m512i& lo, __m512i& hi) {
     const __m512i v = _mm512_loadu_si512(x.qs[g]), low = _mm512_set1_epi8(0x0F), sixteen = _mm512_set1_epi8(16);
     const __m512i qh = _mm512_loadu_si512(x.qh);
-    lo = _mm512_sub_epi8(_mm512_or_si512(_mm512_and_si512(v, low), fifth(qh, 4 * g)), sixteen);
-    hi = _mm512_sub_epi8(_mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v, 4), low), fifth(qh, 16 + 4 * g)), sixteen);
+    lo = _mm512_sub_epi8(_mm512_or_si512(_mm512_and_si512(v, low), fifth_bits(qh, 4 * g)), sixteen);
+    hi = _mm512_sub_epi8(_mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v, 4), low), fifth_bits(qh, 16 + 4 * g)), sixteen);
   }
 };
 
@@ -323,9 +331,10 @@ constexpr TileFn<block_q4_0x16> kQ4_0Tiles[kPackTokens] = {kQ4_0Tile<1>, kQ4_0Ti
 constexpr TileFn<block_q4_1x16> kQ4_1Tiles[kPackTokens] = {q4_1x16_tile<1>, q4_1x16_tile<2>, q4_1x16_tile<3>,
                                                            q4_1x16_tile<4>, q4_1x16_tile<5>, q4_1x16_tile<6>,
                                                            q4_1x16_tile<7>, q4_1x16_tile<8>};
-constexpr TileFn<block_q4_Kx16> kQ4KTiles[kPackTokens] = {q4_Kx16_tile<1>, q4_Kx16_tile<2>, q4_Kx16_tile<3>,
-                                                          q4_Kx16_tile<4>, q4_Kx16_tile<5>, q4_Kx16_tile<6>,
-                                                          q4_Kx16_tile<7>, q4_Kx16_tile<8>};
+template <class Block>
+constexpr TileFn<Block> kK4Tiles[kPackTokens] = {q4_Kx16_tile<1, Block>, q4_Kx16_tile<2, Block>, q4_Kx16_tile<3, Block>,
+                                                 q4_Kx16_tile<4, Block>, q4_Kx16_tile<5, Block>, q4_Kx16_tile<6, Block>,
+                                                 q4_Kx16_tile<7, Block>, q4_Kx16_tile<8, Block>};
 constexpr TileFn<block_q6_Kx16> kQ6KTiles[kPackTokens] = {q6_Kx16_tile<1>, q6_Kx16_tile<2>, q6_Kx16_tile<3>,
                                                           q6_Kx16_tile<4>, q6_Kx16_tile<5>, q6_Kx16_tile<6>,
                                                           q6_Kx16_tile<7>, q6_Kx16_tile<8>};
@@ -334,7 +343,11 @@ constexpr TileFn<block_q6_Kx16> kQ6KTiles[kPackTokens] = {q6_Kx16_tile<1>, q6_Kx
 
 void gemm_q4_Kx16_q8_K(int64_t n, const block_q4_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride) {
-  by_tiles(kQ4KTiles, kQK_K, n, w, a, a_stride, ntok, y, y_stride);
+  by_tiles(kK4Tiles<block_q4_Kx16>, kQK_K, n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_q5_Kx16_q8_K(int64_t n, const block_q5_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                       size_t y_stride) {
+  by_tiles(kK4Tiles<block_q5_Kx16>, kQK_K, n, w, a, a_stride, ntok, y, y_stride);
 }
 void gemm_q6_Kx16_q8_K(int64_t n, const block_q6_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride) {
@@ -375,6 +388,10 @@ void gemm_q4_Kx16_q8_K(int64_t n, const block_q4_Kx16* w, const void* a, size_t 
 void gemm_q6_Kx16_q8_K(int64_t n, const block_q6_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride) {
   gemm_q6_Kx16_q8_K_ref(n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_q5_Kx16_q8_K(int64_t n, const block_q5_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                       size_t y_stride) {
+  gemm_q5_Kx16_q8_K_ref(n, w, a, a_stride, ntok, y, y_stride);
 }
 void gemm_f16x16_f32(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
   gemm_f16x16_f32_ref(n, w, a, a_stride, ntok, y, y_stride);

@@ -118,6 +118,14 @@ TEST_CASE("Q4_K rows packed by 16: reference, AVX-512 VNNI and AVX2 kernels equa
        {"avx2", cpu_has_avx2(), prep_q8_K, q8_K_bytes, gemm_q4_Kx16_q8_K_avx2}}});
 }
 
+TEST_CASE("Q5_K rows packed by 16: reference, AVX-512 VNNI and AVX2 kernels equal the plain dot products", "[kernels][interleaved]") {
+  check_kind(Kind<block_q5_Kx16, block_q5_K>{
+      GgmlType::Q5_K, GgmlType::Q8_K, prep_q8_K, q8_K_bytes, pack_q5_K_x16, gemm_q5_Kx16_q8_K_ref,
+      plain_dot<block_q5_K, block_q8_K, vec_dot_q5_K_q8_K_ref>,
+      {{"avx512", cpu_has_avx512_vnni(), prep_q8_K, q8_K_bytes, gemm_q5_Kx16_q8_K},
+       {"avx2", cpu_has_avx2(), prep_q8_K, q8_K_bytes, gemm_q5_Kx16_q8_K_avx2}}});
+}
+
 TEST_CASE("Q6_K rows packed by 16: reference, AVX-512 VNNI and AVX2 kernels equal the plain dot products", "[kernels][interleaved]") {
   check_kind(Kind<block_q6_Kx16, block_q6_K>{
       GgmlType::Q6_K, GgmlType::Q8_K, prep_q8_K, q8_K_bytes, pack_q6_K_x16, gemm_q6_Kx16_q8_K_ref,

@@ -135,11 +135,12 @@ constexpr PackedOps packed_pair(uint64_t (*act_bytes)(int64_t), void (*prepare)(
 }
 
 struct PackedTable {
-  PackedOps q4_K, q6_K, q8_0, q4_0, q5_0, q4_1, f16;
+  PackedOps q4_K, q5_K, q6_K, q8_0, q4_0, q5_0, q4_1, f16;
 };
 // F16 groups are columns of 16 halves (Cols 1: one column per unit of 16 rows).
 const PackedTable kPackedAvx512{
     packed<k::block_q4_Kx16, k::kQK_K, k::pack_q4_K_x16, k::gemm_q4_Kx16_q8_K>(q8_K_bytes, q8_K_prepare),
+    packed<k::block_q5_Kx16, k::kQK_K, k::pack_q5_K_x16, k::gemm_q5_Kx16_q8_K>(q8_K_bytes, q8_K_prepare),
     packed<k::block_q6_Kx16, k::kQK_K, k::pack_q6_K_x16, k::gemm_q6_Kx16_q8_K>(q8_K_bytes, q8_K_prepare),
     packed<k::block_q8_0x16, 32, k::pack_q8_0_x16, k::gemm_q8_0x16_q8_0>(q8_0u_bytes, q8_0u_prepare),
     packed<k::block_q4_0x16, 32, k::pack_q4_0_x16, k::gemm_q4_0x16_q8_0>(q8_0u_bytes, q8_0u_prepare),
@@ -149,6 +150,7 @@ const PackedTable kPackedAvx512{
 };
 const PackedTable kPackedAvx2{
     packed<k::block_q4_Kx16, k::kQK_K, k::pack_q4_K_x16, k::gemm_q4_Kx16_q8_K_avx2>(q8_K_bytes, q8_K_prepare),
+    packed<k::block_q5_Kx16, k::kQK_K, k::pack_q5_K_x16, k::gemm_q5_Kx16_q8_K_avx2>(q8_K_bytes, q8_K_prepare),
     packed<k::block_q6_Kx16, k::kQK_K, k::pack_q6_K_x16, k::gemm_q6_Kx16_q8_K_avx2>(q8_K_bytes, q8_K_prepare),
     packed<k::block_q8_0x16, 32, k::pack_q8_0_x16, k::gemm_q8_0x16_q8_0s_avx2>(q8_0s_bytes, q8_0s_prepare),
     packed<k::block_q4_0x16, 32, k::pack_q4_0_x16, k::gemm_q4_0x16_q8_0s_avx2>(q8_0s_bytes, q8_0s_prepare),
@@ -204,6 +206,7 @@ const PackedOps* packed_ops(GgmlType t) {
   const PackedTable& p = path == KernelPath::Avx2 ? kPackedAvx2 : kPackedAvx512;
   switch (t) {
     case GgmlType::Q4_K: return &p.q4_K;
+    case GgmlType::Q5_K: return &p.q5_K;
     case GgmlType::Q6_K: return &p.q6_K;
     case GgmlType::Q8_0: return &p.q8_0;
     case GgmlType::Q4_0: return &p.q4_0;
