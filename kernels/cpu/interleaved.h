@@ -186,5 +186,7 @@ void gemm_q5_0x16_q8_0s_avx2(int64_t n, const block_q5_0x16* w, const void* a, s
                              size_t y_stride);
 void gemm_f16x16_f32_avx2(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
                           size_t y_stride);
+void gemm_f16x32_f32_avx2(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
+                          size_t y_stride);  // two groups, as gemm_f16x32_f32
 
 }  // namespace llmkit::kernels

@@ -25,6 +25,10 @@ namespace {
 // keeps two per token and nothing unpacked, and its FMAs need the most tokens per weight load).
 constexpr int kTileTokens = 4;
 constexpr int kF16TileTokens = 6;
+// Both halves of a line in one pass over the blocks when few tokens leave registers to spare (a
+// matrix x vector then streams its weights once); with more, one half per pass.
+template <int T>
+constexpr int kHalves = T <= 2 ? 2 : 1;
 constexpr int kHalf = kPackRows / 2;
 
 inline int32_t load_i32(const void* p) {
@@ -80,60 +84,66 @@ LLMKIT_AVX2_FN void q4_Kx16_tile(int64_t nb, const Block* w, const uint8_t* a, s
   const block_q8_K* at[T];
   for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const block_q8_K*>(a + t * a_stride);
   const __m256i low = _mm256_set1_epi8(0x0F);
-  for (int h = 0; h < 2; ++h) {
-    __m256 acc[T];
-    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+  for (int h0 = 0; h0 < 2; h0 += kHalves<T>) {
+    __m256 accs[kHalves<T>][T];
+    for (auto& half : accs)
+      for (int t = 0; t < T; ++t) half[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
-      const Block& x = w[b];
-      __m256i blk[T];
-      for (int t = 0; t < T; ++t) blk[t] = _mm256_setzero_si256();
-      for (int s = 0; s < 8; ++s) {
-        if constexpr (T <= kPrefetchTokens)
-          if (h == 0) prefetch_part<8>(&x, s);
-        __m256i sub[T], sub2[kFive ? T : 1];
-        for (int t = 0; t < T; ++t) sub[t] = _mm256_setzero_si256();
-        if constexpr (kFive)
-          for (int t = 0; t < T; ++t) sub2[t] = _mm256_setzero_si256();
-        for (int g = 0; g < 4; ++g) {
-          const __m256i v = half_of(x.qs[s][g], h);
-          __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
-          if constexpr (kFive) {
-            const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qh[s] + kHalf * h));
-            lo = _mm256_or_si256(lo, fifth_bits(qh, 4 * g));
-            hi = _mm256_or_si256(hi, fifth_bits(qh, 16 + 4 * g));
+      for (int hh = 0; hh < kHalves<T>; ++hh) {
+        const int h = h0 + hh;
+        __m256* acc = accs[hh];
+        const Block& x = w[b];
+        __m256i blk[T];
+        for (int t = 0; t < T; ++t) blk[t] = _mm256_setzero_si256();
+        for (int s = 0; s < 8; ++s) {
+          if constexpr (T <= kPrefetchTokens)
+            if (h == 0) prefetch_part<8>(&x, s);
+          __m256i sub[T], sub2[kFive ? T : 1];
+          for (int t = 0; t < T; ++t) sub[t] = _mm256_setzero_si256();
+          if constexpr (kFive)
+            for (int t = 0; t < T; ++t) sub2[t] = _mm256_setzero_si256();
+          for (int g = 0; g < 4; ++g) {
+            const __m256i v = half_of(x.qs[s][g], h);
+            __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+            if constexpr (kFive) {
+              const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qh[s] + kHalf * h));
+              lo = _mm256_or_si256(lo, fifth_bits(qh, 4 * g));
+              hi = _mm256_or_si256(hi, fifth_bits(qh, 16 + 4 * g));
+            }
+            for (int t = 0; t < T; ++t) {
+              const int8_t* q = at[t][b].qs + 32 * s + 4 * g;
+              sub[t] = _mm256_add_epi16(sub[t], _mm256_maddubs_epi16(lo, bcast4(q)));
+              if constexpr (kFive) sub2[t] = _mm256_add_epi16(sub2[t], _mm256_maddubs_epi16(hi, bcast4(q + 16)));
+              else sub[t] = _mm256_add_epi16(sub[t], _mm256_maddubs_epi16(hi, bcast4(q + 16)));
+            }
           }
+          const __m256i sc = scale_pairs_u8(x.scales[s] + kHalf * h);
           for (int t = 0; t < T; ++t) {
-            const int8_t* q = at[t][b].qs + 32 * s + 4 * g;
-            sub[t] = _mm256_add_epi16(sub[t], _mm256_maddubs_epi16(lo, bcast4(q)));
-            if constexpr (kFive) sub2[t] = _mm256_add_epi16(sub2[t], _mm256_maddubs_epi16(hi, bcast4(q + 16)));
-            else sub[t] = _mm256_add_epi16(sub[t], _mm256_maddubs_epi16(hi, bcast4(q + 16)));
+            blk[t] = _mm256_add_epi32(blk[t], _mm256_madd_epi16(sub[t], sc));
+            if constexpr (kFive) blk[t] = _mm256_add_epi32(blk[t], _mm256_madd_epi16(sub2[t], sc));
           }
         }
-        const __m256i sc = scale_pairs_u8(x.scales[s] + kHalf * h);
-        for (int t = 0; t < T; ++t) {
-          blk[t] = _mm256_add_epi32(blk[t], _mm256_madd_epi16(sub[t], sc));
-          if constexpr (kFive) blk[t] = _mm256_add_epi32(blk[t], _mm256_madd_epi16(sub2[t], sc));
+        __m256i mn[T];
+        for (int t = 0; t < T; ++t) mn[t] = _mm256_setzero_si256();
+        for (int p = 0; p < 4; ++p) {
+          const __m256i m = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x.mins[p][kHalf * h])));
+          for (int t = 0; t < T; ++t) {
+            // The token's sums of sub-blocks 2p and 2p+1, as an int16 pair.
+            const int16_t* bs = at[t][b].bsums + 4 * p;
+            const int32_t pair = static_cast<uint16_t>(bs[0] + bs[1]) | static_cast<int32_t>(static_cast<uint16_t>(bs[2] + bs[3])) << 16;
+            mn[t] = _mm256_add_epi32(mn[t], _mm256_madd_epi16(m, _mm256_set1_epi32(pair)));
+          }
         }
-      }
-      __m256i mn[T];
-      for (int t = 0; t < T; ++t) mn[t] = _mm256_setzero_si256();
-      for (int p = 0; p < 4; ++p) {
-        const __m256i m = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x.mins[p][kHalf * h])));
+        const __m256 d = halves_ps(x.d, h), dmin = halves_ps(x.dmin, h);
         for (int t = 0; t < T; ++t) {
-          // The token's sums of sub-blocks 2p and 2p+1, as an int16 pair.
-          const int16_t* bs = at[t][b].bsums + 4 * p;
-          const int32_t pair = static_cast<uint16_t>(bs[0] + bs[1]) | static_cast<int32_t>(static_cast<uint16_t>(bs[2] + bs[3])) << 16;
-          mn[t] = _mm256_add_epi32(mn[t], _mm256_madd_epi16(m, _mm256_set1_epi32(pair)));
+          const __m256 ad = _mm256_set1_ps(at[t][b].d);
+          acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(blk[t]), _mm256_mul_ps(d, ad), acc[t]);
+          acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mn[t]), _mm256_mul_ps(dmin, ad), acc[t]);
         }
-      }
-      const __m256 d = halves_ps(x.d, h), dmin = halves_ps(x.dmin, h);
-      for (int t = 0; t < T; ++t) {
-        const __m256 ad = _mm256_set1_ps(at[t][b].d);
-        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(blk[t]), _mm256_mul_ps(d, ad), acc[t]);
-        acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mn[t]), _mm256_mul_ps(dmin, ad), acc[t]);
       }
     }
-    for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + t * y_stride + kHalf * h, acc[t]);
+    for (int hh = 0; hh < kHalves<T>; ++hh)
+      for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + t * y_stride + kHalf * (h0 + hh), accs[hh][t]);
   }
 }
 
@@ -146,52 +156,58 @@ LLMKIT_AVX2_FN void q6_Kx16_tile(int64_t nb, const block_q6_Kx16* w, const uint8
   const block_q8_K* at[T];
   for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const block_q8_K*>(a + t * a_stride);
   const __m256i low = _mm256_set1_epi8(0x0F), top = _mm256_set1_epi8(0x30);
-  for (int h = 0; h < 2; ++h) {
-    __m256 acc[T];
-    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+  for (int h0 = 0; h0 < 2; h0 += kHalves<T>) {
+    __m256 accs[kHalves<T>][T];
+    for (auto& half : accs)
+      for (int t = 0; t < T; ++t) half[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
-      const block_q6_Kx16& x = w[b];
-      __m256i blk[T], bias[T];
-      for (int t = 0; t < T; ++t) blk[t] = bias[t] = _mm256_setzero_si256();
-      for (int p = 0; p < 8; ++p) {
-        if constexpr (T <= kPrefetchTokens)
-          if (h == 0) prefetch_part<8>(&x, p);
-        // Rows' scale pairs (sub-blocks 2p, 2p+1) as int16 pairs, and each one doubled.
-        const __m256i sp = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x.scales[p][kHalf * h])));
-        for (int t = 0; t < T; ++t) bias[t] = _mm256_add_epi32(bias[t], _mm256_madd_epi16(sp, bcast4(at[t][b].bsums + 2 * p)));
-        for (int hh = 0; hh < 2; ++hh) {
-          const __m256i sc = hh ? _mm256_shufflehi_epi16(_mm256_shufflelo_epi16(sp, 0xF5), 0xF5)
-                                : _mm256_shufflehi_epi16(_mm256_shufflelo_epi16(sp, 0xA0), 0xA0);
-          const __m256i hb = half_of(x.qh[p][hh], h);
-          __m256i sub[T];
-          for (int g = 0; g < 4; ++g) {
-            const __m256i v = half_of(x.ql[p][g], h);
-            const __m256i nib = hh ? _mm256_and_si256(_mm256_srli_epi16(v, 4), low) : _mm256_and_si256(v, low);
-            // Bits 2g..2g+1 of each byte to bits 4..5 (16-bit shifts: what crosses a byte is masked off).
-            __m256i crumb;
-            if (g == 0) crumb = _mm256_slli_epi16(hb, 4);
-            else if (g == 1) crumb = _mm256_slli_epi16(hb, 2);
-            else if (g == 2) crumb = hb;
-            else crumb = _mm256_srli_epi16(hb, 2);
-            const __m256i code = _mm256_or_si256(nib, _mm256_and_si256(crumb, top));
-            for (int t = 0; t < T; ++t) {
-              const __m256i prod = _mm256_maddubs_epi16(code, bcast4(at[t][b].qs + 32 * p + 16 * hh + 4 * g));
-              if (g % 2 == 0) {
-                sub[t] = prod;
-              } else {
-                blk[t] = _mm256_add_epi32(blk[t], _mm256_madd_epi16(_mm256_add_epi16(sub[t], prod), sc));
+      for (int hh = 0; hh < kHalves<T>; ++hh) {
+        const int h = h0 + hh;
+        __m256* acc = accs[hh];
+        const block_q6_Kx16& x = w[b];
+        __m256i blk[T], bias[T];
+        for (int t = 0; t < T; ++t) blk[t] = bias[t] = _mm256_setzero_si256();
+        for (int p = 0; p < 8; ++p) {
+          if constexpr (T <= kPrefetchTokens)
+            if (h == 0) prefetch_part<8>(&x, p);
+          // Rows' scale pairs (sub-blocks 2p, 2p+1) as int16 pairs, and each one doubled.
+          const __m256i sp = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x.scales[p][kHalf * h])));
+          for (int t = 0; t < T; ++t) bias[t] = _mm256_add_epi32(bias[t], _mm256_madd_epi16(sp, bcast4(at[t][b].bsums + 2 * p)));
+          for (int hh = 0; hh < 2; ++hh) {
+            const __m256i sc = hh ? _mm256_shufflehi_epi16(_mm256_shufflelo_epi16(sp, 0xF5), 0xF5)
+                                  : _mm256_shufflehi_epi16(_mm256_shufflelo_epi16(sp, 0xA0), 0xA0);
+            const __m256i hb = half_of(x.qh[p][hh], h);
+            __m256i sub[T];
+            for (int g = 0; g < 4; ++g) {
+              const __m256i v = half_of(x.ql[p][g], h);
+              const __m256i nib = hh ? _mm256_and_si256(_mm256_srli_epi16(v, 4), low) : _mm256_and_si256(v, low);
+              // Bits 2g..2g+1 of each byte to bits 4..5 (16-bit shifts: what crosses a byte is masked off).
+              __m256i crumb;
+              if (g == 0) crumb = _mm256_slli_epi16(hb, 4);
+              else if (g == 1) crumb = _mm256_slli_epi16(hb, 2);
+              else if (g == 2) crumb = hb;
+              else crumb = _mm256_srli_epi16(hb, 2);
+              const __m256i code = _mm256_or_si256(nib, _mm256_and_si256(crumb, top));
+              for (int t = 0; t < T; ++t) {
+                const __m256i prod = _mm256_maddubs_epi16(code, bcast4(at[t][b].qs + 32 * p + 16 * hh + 4 * g));
+                if (g % 2 == 0) {
+                  sub[t] = prod;
+                } else {
+                  blk[t] = _mm256_add_epi32(blk[t], _mm256_madd_epi16(_mm256_add_epi16(sub[t], prod), sc));
+                }
               }
             }
           }
         }
-      }
-      const __m256 d = halves_ps(x.d, h);
-      for (int t = 0; t < T; ++t) {
-        const __m256i v = _mm256_sub_epi32(blk[t], _mm256_slli_epi32(bias[t], 5));
-        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), _mm256_mul_ps(d, _mm256_set1_ps(at[t][b].d)), acc[t]);
+        const __m256 d = halves_ps(x.d, h);
+        for (int t = 0; t < T; ++t) {
+          const __m256i v = _mm256_sub_epi32(blk[t], _mm256_slli_epi32(bias[t], 5));
+          acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), _mm256_mul_ps(d, _mm256_set1_ps(at[t][b].d)), acc[t]);
+        }
       }
     }
-    for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + t * y_stride + kHalf * h, acc[t]);
+    for (int hh = 0; hh < kHalves<T>; ++hh)
+      for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + t * y_stride + kHalf * (h0 + hh), accs[hh][t]);
   }
 }
 
@@ -228,32 +244,38 @@ LLMKIT_AVX2_FN void q4_1x16_tile(int64_t nb, const block_q4_1x16* w, const uint8
   const block_q8_1f* at[T];
   for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const block_q8_1f*>(a + t * a_stride);
   const __m256i low = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-  for (int h = 0; h < 2; ++h) {
-    __m256 acc[T];
-    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+  for (int h0 = 0; h0 < 2; h0 += kHalves<T>) {
+    __m256 accs[kHalves<T>][T];
+    for (auto& half : accs)
+      for (int t = 0; t < T; ++t) half[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
-      const block_q4_1x16& x = w[b];
-      if constexpr (T <= kPrefetchTokens)
-        if (h == 0) prefetch_part<1>(&x, 0);
-      __m256i lo[4], hi[4];
-      for (int g = 0; g < 4; ++g) {
-        const __m256i v = half_of(x.qs[g], h);
-        lo[g] = _mm256_and_si256(v, low);
-        hi[g] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
-      }
-      const __m256 d = halves_ps(x.d, h), m = halves_ps(x.m, h);
-      for (int t = 0; t < T; ++t) {
-        __m256i s = _mm256_setzero_si256();
+      for (int hh = 0; hh < kHalves<T>; ++hh) {
+        const int h = h0 + hh;
+        __m256* acc = accs[hh];
+        const block_q4_1x16& x = w[b];
+        if constexpr (T <= kPrefetchTokens)
+          if (h == 0) prefetch_part<1>(&x, 0);
+        __m256i lo[4], hi[4];
         for (int g = 0; g < 4; ++g) {
-          s = _mm256_add_epi16(s, _mm256_maddubs_epi16(lo[g], bcast4(at[t][b].qs + 4 * g)));
-          s = _mm256_add_epi16(s, _mm256_maddubs_epi16(hi[g], bcast4(at[t][b].qs + 16 + 4 * g)));
+          const __m256i v = half_of(x.qs[g], h);
+          lo[g] = _mm256_and_si256(v, low);
+          hi[g] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
         }
-        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(s, ones)), _mm256_mul_ps(d, _mm256_set1_ps(at[t][b].d)),
-                                 acc[t]);
-        acc[t] = _mm256_fmadd_ps(m, _mm256_set1_ps(at[t][b].s), acc[t]);
+        const __m256 d = halves_ps(x.d, h), m = halves_ps(x.m, h);
+        for (int t = 0; t < T; ++t) {
+          __m256i s = _mm256_setzero_si256();
+          for (int g = 0; g < 4; ++g) {
+            s = _mm256_add_epi16(s, _mm256_maddubs_epi16(lo[g], bcast4(at[t][b].qs + 4 * g)));
+            s = _mm256_add_epi16(s, _mm256_maddubs_epi16(hi[g], bcast4(at[t][b].qs + 16 + 4 * g)));
+          }
+          acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(s, ones)), _mm256_mul_ps(d, _mm256_set1_ps(at[t][b].d)),
+                                   acc[t]);
+          acc[t] = _mm256_fmadd_ps(m, _mm256_set1_ps(at[t][b].s), acc[t]);
+        }
       }
     }
-    for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + t * y_stride + kHalf * h, acc[t]);
+    for (int hh = 0; hh < kHalves<T>; ++hh)
+      for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + t * y_stride + kHalf * (h0 + hh), accs[hh][t]);
   }
 }
 
@@ -311,46 +333,64 @@ LLMKIT_AVX2_FN void q8_0s_tile(int64_t nb, const Block* w, const uint8_t* a, siz
                                size_t y_stride) {
   const block_q8_0s* at[T];
   for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const block_q8_0s*>(a + t * a_stride);
-  for (int h = 0; h < 2; ++h) {
-    __m256 acc[T];
-    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+  for (int h0 = 0; h0 < 2; h0 += kHalves<T>) {
+    __m256 accs[kHalves<T>][T];
+    for (auto& half : accs)
+      for (int t = 0; t < T; ++t) half[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
-      const Block& x = w[b];
-      if constexpr (T <= kPrefetchTokens)
-        if (h == 0) prefetch_part<1>(&x, 0);
-      typename Codes::Unpacked u;
-      Codes::unpack(x, h, u);
-      const __m256 d = halves_ps(x.d, h);
-      for (int t = 0; t < T; ++t)
-        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(Codes::dot(u, at[t][b])), _mm256_mul_ps(d, _mm256_set1_ps(at[t][b].d)),
-                                 acc[t]);
+      for (int hh = 0; hh < kHalves<T>; ++hh) {
+        const int h = h0 + hh;
+        __m256* acc = accs[hh];
+        const Block& x = w[b];
+        if constexpr (T <= kPrefetchTokens)
+          if (h == 0) prefetch_part<1>(&x, 0);
+        typename Codes::Unpacked u;
+        Codes::unpack(x, h, u);
+        const __m256 d = halves_ps(x.d, h);
+        for (int t = 0; t < T; ++t)
+          acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(Codes::dot(u, at[t][b])), _mm256_mul_ps(d, _mm256_set1_ps(at[t][b].d)),
+                                   acc[t]);
+      }
     }
-    for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + t * y_stride + kHalf * h, acc[t]);
+    for (int hh = 0; hh < kHalves<T>; ++hh)
+      for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + t * y_stride + kHalf * (h0 + hh), accs[hh][t]);
   }
 }
 
 // F16: column k of 16 rows converted once, an FMA per token and half; one sum per token and row in
 // column order, whatever the tile's size (a token's result does not depend on its tile-mates).
-template <int T>
+// G groups of 16 rows one after the other (n columns each): with one or two tokens the FMAs'
+// latency bounds a group's chains, and a second group's chains run beside them, bit for bit the
+// sums of two single-group calls.
+template <int G, int T>
 LLMKIT_AVX2_FN void f16_tile(int64_t n, const uint16_t* w, const uint8_t* a, size_t a_stride, float* y, size_t y_stride) {
   const float* at[T];
   for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const float*>(a + t * a_stride);
-  __m256 acc[T][2];
-  for (int t = 0; t < T; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+  __m256 acc[G][T][2];
+  for (int g = 0; g < G; ++g)
+    for (int t = 0; t < T; ++t) acc[g][t][0] = acc[g][t][1] = _mm256_setzero_ps();
   for (int64_t k = 0; k < n; ++k) {
-    if (T <= kPrefetchTokens && (k & 1) == 0)
-      _mm_prefetch(reinterpret_cast<const char*>(w + k * kPackRows) + kPrefetchAhead, _MM_HINT_T0);
-    const __m256 w0 = halves_ps(w + k * kPackRows, 0), w1 = halves_ps(w + k * kPackRows, 1);
+    __m256 wk[G][2];
+    for (int g = 0; g < G; ++g) {
+      const uint16_t* col = w + (g * n + k) * kPackRows;
+      if (T <= kPrefetchTokens && (k & 1) == 0)
+        _mm_prefetch(reinterpret_cast<const char*>(col) + kPrefetchAhead, _MM_HINT_T0);
+      wk[g][0] = halves_ps(col, 0);
+      wk[g][1] = halves_ps(col, 1);
+    }
     for (int t = 0; t < T; ++t) {
       const __m256 x = _mm256_set1_ps(at[t][k]);
-      acc[t][0] = _mm256_fmadd_ps(w0, x, acc[t][0]);
-      acc[t][1] = _mm256_fmadd_ps(w1, x, acc[t][1]);
+      for (int g = 0; g < G; ++g) {
+        acc[g][t][0] = _mm256_fmadd_ps(wk[g][0], x, acc[g][t][0]);
+        acc[g][t][1] = _mm256_fmadd_ps(wk[g][1], x, acc[g][t][1]);
+      }
     }
   }
-  for (int t = 0; t < T; ++t) {
-    _mm256_storeu_ps(y + t * y_stride, acc[t][0]);
-    _mm256_storeu_ps(y + t * y_stride + kHalf, acc[t][1]);
-  }
+  for (int g = 0; g < G; ++g)
+    for (int t = 0; t < T; ++t) {
+      _mm256_storeu_ps(y + t * y_stride + g * kPackRows, acc[g][t][0]);
+      _mm256_storeu_ps(y + t * y_stride + g * kPackRows + kHalf, acc[g][t][1]);
+    }
 }
 
 template <class Block>
@@ -380,8 +420,8 @@ constexpr TileFn<Block> kK4Tiles[kTileTokens] = {q4_Kx16_tile<1, Block>, q4_Kx16
                                                  q4_Kx16_tile<3, Block>, q4_Kx16_tile<4, Block>};
 constexpr TileFn<block_q6_Kx16> kQ6KTiles[kTileTokens] = {q6_Kx16_tile<1>, q6_Kx16_tile<2>, q6_Kx16_tile<3>,
                                                           q6_Kx16_tile<4>};
-constexpr TileFn<uint16_t> kF16Tiles[kF16TileTokens] = {f16_tile<1>, f16_tile<2>, f16_tile<3>,
-                                                        f16_tile<4>, f16_tile<5>, f16_tile<6>};
+constexpr TileFn<uint16_t> kF16Tiles[kF16TileTokens] = {f16_tile<1, 1>, f16_tile<1, 2>, f16_tile<1, 3>,
+                                                        f16_tile<1, 4>, f16_tile<1, 5>, f16_tile<1, 6>};
 
 }  // namespace
 
@@ -417,6 +457,13 @@ void gemm_f16x16_f32_avx2(int64_t n, const uint16_t* w, const void* a, size_t a_
                           size_t y_stride) {
   by_tiles<kF16TileTokens>(kF16Tiles, 1, n, w, a, a_stride, ntok, y, y_stride);
 }
+void gemm_f16x32_f32_avx2(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
+                          size_t y_stride) {
+  if (ntok == 1) return f16_tile<2, 1>(n, w, static_cast<const uint8_t*>(a), a_stride, y, y_stride);
+  if (ntok == 2) return f16_tile<2, 2>(n, w, static_cast<const uint8_t*>(a), a_stride, y, y_stride);
+  gemm_f16x16_f32_avx2(n, w, a, a_stride, ntok, y, y_stride);
+  gemm_f16x16_f32_avx2(n, w + n * kPackRows, a, a_stride, ntok, y + kPackRows, y_stride);
+}
 
 }  // namespace llmkit::kernels
 
@@ -437,6 +484,10 @@ void gemm_q5_Kx16_q8_K_avx2(int64_t n, const block_q5_Kx16* w, const void* a, si
 void gemm_f16x16_f32_avx2(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
                           size_t y_stride) {
   gemm_f16x16_f32_ref(n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_f16x32_f32_avx2(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
+                          size_t y_stride) {
+  gemm_f16x32_f32_ref(n, w, a, a_stride, ntok, y, y_stride);
 }
 void gemm_q8_0x16_q8_0s_avx2(int64_t n, const block_q8_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
                              size_t y_stride) {

@@ -156,7 +156,7 @@ const PackedTable kPackedAvx2{
     packed<k::block_q4_0x16, 32, k::pack_q4_0_x16, k::gemm_q4_0x16_q8_0s_avx2>(q8_0s_bytes, q8_0s_prepare),
     packed<k::block_q5_0x16, 32, k::pack_q5_0_x16, k::gemm_q5_0x16_q8_0s_avx2>(q8_0s_bytes, q8_0s_prepare),
     packed<k::block_q4_1x16, 32, k::pack_q4_1_x16, k::gemm_q4_1x16_q8_1_avx2>(q8_1f_bytes, q8_1f_prepare),
-    packed<uint16_t, 1, k::pack_f16_x16, k::gemm_f16x16_f32_avx2>(f32_bytes, nullptr),
+    packed_pair<uint16_t, 1, k::pack_f16_x16, k::gemm_f16x16_f32_avx2, k::gemm_f16x32_f32_avx2>(f32_bytes, nullptr),
 };
 
 }  // namespace
