@@ -5,13 +5,13 @@
 # vendor/llama.cpp: see the README). Aggregate tokens/s over all sequences, prompt and generation.
 #
 #   LLAMA_BIN=.../llama.cpp/build/bin bench/parallel.sh
-#   KERNELS=avx2 LLAMA_BIN=.../llama.cpp/build-avx2/bin MODEL=models/SmolLM2-135M-Instruct.Q4_1.gguf NPL="1 2 4 8" bench/parallel.sh
+#   KERNELS=avx2 LLAMA_BIN=.../llama.cpp/build-avx2/bin MODEL=models/SmolLM2-135M-Instruct.Q4_1.gguf NPL="1 2 4 8" bench/parallel.sh   # default 1..8
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-build/bin}
 LLAMA_BIN=${LLAMA_BIN:?set LLAMA_BIN to the folder holding llama.cpp\'s llama-batched-bench}
 MODEL=${MODEL:-models/SmolLM2-135M-Instruct.Q4_1.gguf}
-NPL=${NPL:-1 2 4 8}
+NPL=${NPL:-1 2 3 4 5 6 7 8}
 THREADS=${THREADS:-$(nproc)}
 export LLMKIT_KERNELS=${KERNELS:-auto}
 WORK=$(mktemp -d)

@@ -157,8 +157,8 @@ void wsum_any(const float* p, size_t p_stride, int nq, const T* v, size_t v_stri
 
 }  // namespace
 
-// ggml's softmax: subtract the maximum, exponentiate, sum in double, scale by 1/sum.
-void softmax_inplace(float* s, int64_t n) {
+// ggml's softmax: subtract the maximum, exponentiate, sum in double (exp_shifted_inplace), scale by 1/sum.
+double exp_shifted_inplace(float* s, int64_t n, float* max) {
   const int64_t n16 = n / 16 * 16;
   float mx = -INFINITY;
   if (n16) {
@@ -188,7 +188,31 @@ void softmax_inplace(float* s, int64_t n) {
       sum += s[j];
     }
   }
-  const float inv = static_cast<float>(1.0 / sum);
+  *max = mx;
+  return sum;
+}
+
+void attn_merge_parts(const AttnPart* parts, int64_t n_parts, int64_t nq, int64_t d, float* out) {
+  for (int64_t r = 0; r < nq; ++r) {
+    float mx = -INFINITY;
+    for (int64_t p = 0; p < n_parts; ++p) mx = std::max(mx, parts[p].m[r]);
+    double total = 0;
+    float* o = out + r * d;
+    std::fill(o, o + d, 0.f);
+    for (int64_t p = 0; p < n_parts; ++p) {
+      const float w = std::exp(parts[p].m[r] - mx);
+      total += w * parts[p].sum[r];
+      const float* op = parts[p].o + r * d;
+      for (int64_t i = 0; i < d; ++i) o[i] += w * op[i];
+    }
+    const float inv = static_cast<float>(1.0 / total);
+    for (int64_t i = 0; i < d; ++i) o[i] *= inv;
+  }
+}
+
+void softmax_inplace(float* s, int64_t n) {
+  float mx;
+  const float inv = static_cast<float>(1.0 / exp_shifted_inplace(s, n, &mx));
   for (int64_t j = 0; j < n; ++j) s[j] *= inv;
 }
 

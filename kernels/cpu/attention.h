@@ -10,6 +10,21 @@ namespace llmkit::kernels {
 // s[j] = exp(s[j] - max) / sum for j < n, as ggml's softmax: the sum in double, then a multiply
 // by 1/sum. exp to within 2 ulp, vectorised; 0 where it would be a denormal.
 void softmax_inplace(float* s, int64_t n);
+// Its first steps alone, for a softmax over keys taken a part at a time: s[j] = exp(s[j] - max),
+// the maximum to *max, the sum (in double) returned.
+double exp_shifted_inplace(float* s, int64_t n, float* max);
+
+// What a softmax over one part of the keys leaves, per query r: the maximum score m[r], the sum
+// of exp(score - m[r]) (in double), and the weighted sum of the values with those unnormalised
+// weights, o[r * d + i].
+struct AttnPart {
+  float* o;
+  float* m;
+  double* sum;
+};
+// The parts of nq queries, merged in part order: out[r * d + i] = sum_p e^(m_p - M) o_p / sum_p
+// e^(m_p - M) sum_p, M the largest m_p; the softmax over all the keys, to rounding.
+void attn_merge_parts(const AttnPart* parts, int64_t n_parts, int64_t nq, int64_t d, float* out);
 
 // Several queries at once: an encoder's tokens, or a decoder token's query heads of one KV head.
 // Keys come transposed, kt[i * kt_stride + j] = element i of key j, so that 16 keys' scores

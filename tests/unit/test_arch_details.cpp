@@ -4,6 +4,8 @@
 // for several sequences at once, and a batch too large for the ring is refused.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <memory>
 
 #include "llmkit/error.h"
@@ -91,4 +93,29 @@ TEST_CASE("Llama 3.1 rope factors from the scaling keys equal the rope_freqs ten
   for (int i = 0; i < 40; ++i) tokens.push_back((i * 13 + 5) % 300);
   KvCache ka(a->params(), 64), kb(b->params(), 64);
   CHECK(forward(*a, ka, tokens, true) == forward(*b, kb, tokens, true));
+}
+
+// Past 2,048 keys a global layer's attention goes in parts (merged after), and a decoding step
+// shares one token's parts among threads: a token's logits must not depend on that, nor on the
+// batch it comes in, bit for bit; and they must stay those of the keys before it (a prompt's last
+// token against the same token decoded on its own).
+// A trained model (stories260K), where attention decides the logits: a random one's attention
+// outputs are too small beside the residual stream for a last-bit difference to show.
+TEST_CASE("attention past 2,048 keys: the same logits for a token alone or in a batch", "[engine][long][shared]") {
+  auto file = std::make_shared<GgufFile>(GgufFile::open(fixture::require_shared("models/stories260K.gguf").string()));
+  // F32 weights: llmkit's own kernels throughout (oneDNN, for a batch only, would change the bits).
+  auto m = Model::load(file, {.backend = Backend::Cpu});
+  std::vector<int32_t> tokens;
+  for (int i = 0; i < 4200; ++i) tokens.push_back((i * 53 + 7) % 500 + 3);
+  KvCache a(m->params(), 4352, 1, GgmlType::F16, GgmlType::F16, 512), b(m->params(), 4352, 1, GgmlType::F16, GgmlType::F16, 512);
+  const std::vector<float> batched = forward(*m, a, tokens, true, 512);
+  // The first 4,000 tokens as a prompt, the rest one at a time.
+  std::vector<float> single = forward(*m, b, std::vector<int32_t>(tokens.begin(), tokens.begin() + 4000), true, 512);
+  for (size_t i = 4000; i < tokens.size(); ++i) {
+    const std::vector<float> l = forward(*m, b, {tokens[i]}, true, 1);
+    single.insert(single.end(), l.begin(), l.end());
+  }
+  REQUIRE(single.size() == batched.size());
+  CHECK(single == batched);
+  CHECK(std::all_of(batched.begin(), batched.end(), [](float x) { return std::isfinite(x); }));
 }

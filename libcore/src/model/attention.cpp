@@ -17,6 +17,60 @@ namespace llmkit::detail {
 
 namespace k = kernels;
 
+namespace {
+
+// Long contexts on a global layer take their keys kKeyPart at a time: each part's softmax left
+// unnormalised (its maximum and sum kept, its weighted sum of values unscaled), the parts merged in
+// order afterwards. A decoding step then has work for every thread (one KV head's keys shared out),
+// where it had one item per KV head. A part's arithmetic depends only on the sequence's length,
+// never on the batch or the number of threads, so a token's result is the same alone or batched.
+constexpr int64_t kKeyPart = 2048;
+
+using Partial = k::AttnPart;
+
+// The keys and values of one KV head on a global layer whose cache attention reads in place.
+struct InPlace {
+  const void* keys;  // k_blocks of the sequence, offset to the head
+  size_t key_block;  // elements between blocks of 16 keys
+  const void* values;  // value row of position 0, offset to the head
+  size_t value_stride;
+  GgmlType tk, tv;
+};
+
+// Keys [j0, j0 + len) of one KV head against nq query heads qs (already in the keys' arithmetic):
+// scores (scaled, soft-capped), exponentiated against their maximum, the weights rounded to F16
+// for an F16 value cache (as in ggml's product of the two), and the weighted sum of the values.
+void attend_part(const InPlace& kv, const float* qs, int64_t nq, int64_t D, float scale, float cap, int64_t j0,
+                 int64_t len, float* sc, size_t sc_stride, uint16_t* pr, const Partial& out) {
+  const size_t block0 = static_cast<size_t>(j0 / KvCache::kKeyBlock) * kv.key_block;
+  if (kv.tk == GgmlType::F16)
+    k::attn_scores_kb(qs, static_cast<size_t>(D), static_cast<int>(nq), static_cast<const uint16_t*>(kv.keys) + block0,
+                      kv.key_block, len, D, scale, sc, sc_stride);
+  else
+    k::attn_scores_kb(qs, static_cast<size_t>(D), static_cast<int>(nq), static_cast<const float*>(kv.keys) + block0,
+                      kv.key_block, len, D, scale, sc, sc_stride);
+  for (int64_t r = 0; r < nq; ++r) {
+    float* row = sc + static_cast<size_t>(r) * sc_stride;
+    if (cap > 0)
+      for (int64_t j = 0; j < len; ++j) row[j] = std::tanh(row[j] * (1.0f / cap)) * cap;
+    out.sum[r] = k::exp_shifted_inplace(row, len, &out.m[r]);
+    if (kv.tv == GgmlType::F16) {
+      k::fp32_to_fp16_row(row, pr, static_cast<size_t>(len));
+      k::fp16_to_fp32_row(pr, row, static_cast<size_t>(len));
+    }
+  }
+  std::fill(out.o, out.o + nq * D, 0.f);
+  const size_t v0 = static_cast<size_t>(j0) * kv.value_stride;
+  if (kv.tv == GgmlType::F16)
+    k::attn_weighted_sum_multi(sc, sc_stride, static_cast<int>(nq), static_cast<const uint16_t*>(kv.values) + v0,
+                               kv.value_stride, len, D, out.o, static_cast<size_t>(D));
+  else
+    k::attn_weighted_sum_multi(sc, sc_stride, static_cast<int>(nq), static_cast<const float*>(kv.values) + v0,
+                               kv.value_stride, len, D, out.o, static_cast<size_t>(D));
+}
+
+}  // namespace
+
 void attend(const ModelParams& p, KvCache& kv, int64_t l, const BatchLayout& b, const float* q, const float* kk,
             const float* vv, float* att, AttentionBuffers& buf) {
   const int64_t n = b.n, H = p.n_head, HKV = p.n_head_kv, D = p.head_dim, KVD = p.kv_dim(), QD = p.q_dim();
@@ -93,6 +147,78 @@ void attend(const ModelParams& p, KvCache& kv, int64_t l, const BatchLayout& b, 
   // Query heads per block: a token's heads of one KV head, at most 8 (the kernels' widest).
   const int64_t chunk = std::min<int64_t>(group, 8), chunks = (group + chunk - 1) / chunk;
   const int64_t sc_stride = (b.longest + 15) / 16 * 16;
+  // Which tokens take their keys in parts, and the query heads in the keys' arithmetic.
+  const bool parted_layer = keys_in_place && values_in_place;
+  auto n_parts = [&](int64_t t) { return parted_layer ? (b.pos[t] + 1 + kKeyPart - 1) / kKeyPart : 1; };
+  auto in_place = [&](int32_t s, int64_t kvh) {
+    InPlace ip;
+    ip.key_block = static_cast<size_t>(KVD * KvCache::kKeyBlock);
+    ip.keys = kv.k_blocks(s, l) + ggml_bytes(tk, static_cast<uint64_t>(kvh * D * KvCache::kKeyBlock));
+    ip.values = kv.v_row(s, l, 0) + ggml_bytes(tv, static_cast<uint64_t>(kvh * D));
+    ip.value_stride = static_cast<size_t>(KVD);
+    ip.tk = tk;
+    ip.tv = tv;
+    return ip;
+  };
+  auto query = [&](int64_t t, int64_t h0, int64_t nq, float* qh, uint16_t* qr) -> const float* {
+    const float* qt = q + t * QD + h0 * D;
+    if (tk != GgmlType::F16) return qt;
+    k::fp32_to_fp16_row(qt, qr, static_cast<size_t>(nq * D));
+    k::fp16_to_fp32_row(qr, qh, static_cast<size_t>(nq * D));
+    return qh;
+  };
+  auto part_len = [&](int64_t t, int64_t part) { return std::min(kKeyPart, b.pos[t] + 1 - part * kKeyPart); };
+  // Every part of every token a work item of its own (a decoding step has work for every thread),
+  // the parts kept until all are done, then merged; tokens a range at a time so that the parts'
+  // memory stays bounded whatever the batch.
+  const size_t per_item = static_cast<size_t>(chunk * (D + 1));
+  const uint64_t max_items = std::max<uint64_t>(1, (uint64_t(16) << 20) / (per_item * sizeof(float)));
+  std::vector<int64_t> first_item;
+  std::vector<float> pf;
+  std::vector<double> pd;
+  for (int64_t t0 = 0, t1 = 0; parted_layer && t0 < n; t0 = t1) {
+    first_item.assign(1, 0);
+    for (t1 = t0; t1 < n; ++t1) {
+      const int64_t more = n_parts(t1) > 1 ? n_parts(t1) * HKV * chunks : 0;
+      if (t1 > t0 && static_cast<uint64_t>(first_item.back() + more) > max_items) break;
+      first_item.push_back(first_item.back() + more);
+    }
+    const int64_t items = first_item.back();
+    if (items == 0) continue;
+    pf.resize(static_cast<size_t>(items) * per_item);
+    pd.resize(static_cast<size_t>(items * chunk));
+    auto partial = [&](int64_t item) {
+      float* base = pf.data() + static_cast<size_t>(item) * per_item;
+      return Partial{base, base + chunk * D, pd.data() + item * chunk};
+    };
+#pragma omp parallel
+    {
+      thread_local std::vector<float> qh_buf, sc_buf;
+      thread_local std::vector<uint16_t> qr_buf, pr_buf;
+      float* qh = reuse(qh_buf, static_cast<size_t>(chunk * D));
+      uint16_t* qr = reuse(qr_buf, static_cast<size_t>(chunk * D));
+      float* sc = reuse(sc_buf, static_cast<size_t>(chunk * kKeyPart));
+      uint16_t* pr = reuse(pr_buf, static_cast<size_t>(kKeyPart));
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t item = 0; item < items; ++item) {
+        const int64_t t = t0 + (std::upper_bound(first_item.begin(), first_item.end(), item) - first_item.begin() - 1);
+        const int64_t i = item - first_item[static_cast<size_t>(t - t0)], c = i / n_parts(t), part = i % n_parts(t);
+        const int64_t kvh = c / chunks, h0 = kvh * group + c % chunks * chunk, nq = std::min(chunk, (kvh + 1) * group - h0);
+        attend_part(in_place(b.seq[t], kvh), query(t, h0, nq, qh, qr), nq, D, scale, cap, part * kKeyPart,
+                    part_len(t, part), sc, static_cast<size_t>(kKeyPart), pr, partial(item));
+      }
+#pragma omp for collapse(2) schedule(static)
+      for (int64_t t = t0; t < t1; ++t)
+        for (int64_t c = 0; c < HKV * chunks; ++c) {
+          const int64_t np = n_parts(t);
+          if (np == 1) continue;
+          const int64_t kvh = c / chunks, h0 = kvh * group + c % chunks * chunk, nq = std::min(chunk, (kvh + 1) * group - h0);
+          std::vector<Partial> ps;
+          for (int64_t part = 0; part < np; ++part) ps.push_back(partial(first_item[static_cast<size_t>(t - t0)] + c * np + part));
+          k::attn_merge_parts(ps.data(), np, nq, D, att + t * QD + h0 * D);
+        }
+    }
+  }
   // Each token attends over its own sequence, a block of query heads of one KV head at a time;
   // scratch per thread. Later tokens attend to more keys, so the blocks are handed out
   // dynamically rather than in two halves. A head's result does not depend on its block's size.
@@ -109,6 +235,7 @@ void attend(const ModelParams& p, KvCache& kv, int64_t l, const BatchLayout& b, 
 #pragma omp for collapse(2) schedule(dynamic, 4)
     for (int64_t t = 0; t < n; ++t)
       for (int64_t c = 0; c < HKV * chunks; ++c) {
+        if (n_parts(t) > 1) continue;  // taken in parts above
         const int32_t s = b.seq[t];
         const int64_t end = b.pos[t] + 1, kvh = c / chunks;
         // A windowed layer sees the positions less than `window` before the query's own.

@@ -198,7 +198,10 @@ MemPlan plan_memory(const ModelMemory& m, const MemOptions& o) {
   const uint64_t kv_f32 = (first_gpu_layer > 0 ? 1 : 0) * (kt_rows + vf_rows) * kv_dim * 4;
   const uint64_t logits = static_cast<uint64_t>(o.n_parallel) * static_cast<uint64_t>(m.vocab) * 12;
   const uint64_t scratch = static_cast<uint64_t>(std::max(1, o.threads)) * static_cast<uint64_t>(o.n_ctx) * 4;
-  p.compute_host = acts + quantized + kv_f32 + logits + scratch;
+  // Past 2,048 keys attention keeps each part's partial results until they merge: at most 16 MiB
+  // of them at a time, plus their sums.
+  const uint64_t parts = o.n_ctx > 2048 ? (uint64_t(16) << 20) + (uint64_t(16) << 20) / (static_cast<uint64_t>(m.head_dim) + 1) * 2 : 0;
+  p.compute_host = acts + quantized + kv_f32 + logits + scratch + parts;
   if (gpu) p.compute_gpu = nb * (4 * E + 2 * F) * 4 + (p.output_gpu ? nb * static_cast<uint64_t>(m.vocab) * 4 : 0);
 
   // The parsed tokenizer: strings, lookup tables and merge ranks (measured per entry).
