@@ -173,9 +173,7 @@ void attend(const ModelParams& p, KvCache& kv, int64_t l, const BatchLayout& b, 
   // memory stays bounded whatever the batch.
   const size_t per_item = static_cast<size_t>(chunk * (D + 1));
   const uint64_t max_items = std::max<uint64_t>(1, (uint64_t(16) << 20) / (per_item * sizeof(float)));
-  std::vector<int64_t> first_item;
-  std::vector<float> pf;
-  std::vector<double> pd;
+  std::vector<int64_t>& first_item = buf.first_item;
   for (int64_t t0 = 0, t1 = 0; parted_layer && t0 < n; t0 = t1) {
     first_item.assign(1, 0);
     for (t1 = t0; t1 < n; ++t1) {
@@ -185,12 +183,15 @@ void attend(const ModelParams& p, KvCache& kv, int64_t l, const BatchLayout& b, 
     }
     const int64_t items = first_item.back();
     if (items == 0) continue;
-    pf.resize(static_cast<size_t>(items) * per_item);
-    pd.resize(static_cast<size_t>(items * chunk));
-    auto partial = [&](int64_t item) {
-      float* base = pf.data() + static_cast<size_t>(item) * per_item;
-      return Partial{base, base + chunk * D, pd.data() + item * chunk};
-    };
+    // Item first_item[t - t0] + c * n_parts(t) + part: a (token, head block)'s parts lie together.
+    float* pf = reuse(buf.part_f, static_cast<size_t>(items) * per_item);
+    double* pd = reuse(buf.part_d, static_cast<size_t>(items * chunk));
+    buf.parts.resize(static_cast<size_t>(items));
+    for (int64_t item = 0; item < items; ++item) {
+      float* base = pf + static_cast<size_t>(item) * per_item;
+      buf.parts[static_cast<size_t>(item)] = Partial{base, base + chunk * D, pd + item * chunk};
+    }
+    const Partial* parts = buf.parts.data();
 #pragma omp parallel
     {
       thread_local std::vector<float> qh_buf, sc_buf;
@@ -205,7 +206,7 @@ void attend(const ModelParams& p, KvCache& kv, int64_t l, const BatchLayout& b, 
         const int64_t i = item - first_item[static_cast<size_t>(t - t0)], c = i / n_parts(t), part = i % n_parts(t);
         const int64_t kvh = c / chunks, h0 = kvh * group + c % chunks * chunk, nq = std::min(chunk, (kvh + 1) * group - h0);
         attend_part(in_place(b.seq[t], kvh), query(t, h0, nq, qh, qr), nq, D, scale, cap, part * kKeyPart,
-                    part_len(t, part), sc, static_cast<size_t>(kKeyPart), pr, partial(item));
+                    part_len(t, part), sc, static_cast<size_t>(kKeyPart), pr, parts[item]);
       }
 #pragma omp for collapse(2) schedule(static)
       for (int64_t t = t0; t < t1; ++t)
@@ -213,9 +214,7 @@ void attend(const ModelParams& p, KvCache& kv, int64_t l, const BatchLayout& b, 
           const int64_t np = n_parts(t);
           if (np == 1) continue;
           const int64_t kvh = c / chunks, h0 = kvh * group + c % chunks * chunk, nq = std::min(chunk, (kvh + 1) * group - h0);
-          std::vector<Partial> ps;
-          for (int64_t part = 0; part < np; ++part) ps.push_back(partial(first_item[static_cast<size_t>(t - t0)] + c * np + part));
-          k::attn_merge_parts(ps.data(), np, nq, D, att + t * QD + h0 * D);
+          k::attn_merge_parts(parts + first_item[static_cast<size_t>(t - t0)] + c * np, np, nq, D, att + t * QD + h0 * D);
         }
     }
   }

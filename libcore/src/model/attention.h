@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "cpu/attention.h"
 #include "llmkit/kv_cache.h"
 #include "llmkit/model.h"
 
@@ -29,9 +30,14 @@ struct BatchLayout {
   int64_t longest = 0;
 };
 
-// The F32 copies of keys and values, reused from layer to layer and call to call.
+// Memory reused from layer to layer and call to call: the F32 copies of keys and values, and
+// the unmerged parts of long contexts (their first item per token, the parts themselves).
 struct AttentionBuffers {
   std::vector<float> kt, vf;
+  std::vector<int64_t> first_item;
+  std::vector<float> part_f;
+  std::vector<double> part_d;
+  std::vector<kernels::AttnPart> parts;
 };
 
 // q: n x q_dim (roped, scaled where the model scales queries), k and v: n x kv_dim (roped keys);
