@@ -20,6 +20,19 @@ bool cpu_has_avx2() {
 #endif
 }
 
+bool cpu_has_avx_vnni() {
+#if defined(__x86_64__)
+  // CPUID leaf 7, sub-leaf 1, EAX bit 4 (gcc 12's and clang 14's __builtin_cpu_supports differ on it).
+  static const bool has = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    return cpu_has_avx2() && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4));
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
 bool cpu_has_avx512_vnni() {
 #if defined(__x86_64__)
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&

@@ -5,6 +5,8 @@ namespace llmkit::kernels {
 
 // AVX2 with FMA and F16C: Haswell, Zen 1 and later.
 bool cpu_has_avx2();
+// AVX2 (as above) with AVX-VNNI (vpdpbusd on ymm): Alder Lake, Zen 5 and later.
+bool cpu_has_avx_vnni();
 // AVX-512 F/BW/VL with VNNI (vpdpbusd, vpdpwssd): Zen 4, Ice Lake and later.
 bool cpu_has_avx512_vnni();
 

@@ -5,7 +5,8 @@
 // integer throughput instead of spending most of its time on per-row shuffles and reductions.
 //
 // Two sets of kernels read these layouts: AVX-512 VNNI (interleaved_vnni.cpp, one 512-bit vector
-// per line of 16 rows) and AVX2 (interleaved_avx2.cpp, the line as two halves of 8 rows); the
+// per line of 16 rows) and AVX2 (interleaved_avx2.inc, the line as two halves of 8 rows, compiled with and without
+// AVX-VNNI); the
 // kernel table (libcore/src/quant) picks one for the CPU. The scalar references read the same
 // layout and exist to test the fast paths (and the packing) against the plain dot products.
 #pragma once
@@ -184,6 +185,22 @@ void gemm_q4_0x16_q8_0s_avx2(int64_t n, const block_q4_0x16* w, const void* a, s
                              size_t y_stride);
 void gemm_q5_0x16_q8_0s_avx2(int64_t n, const block_q5_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
                              size_t y_stride);
+// The same with AVX-VNNI integer dots (vpdpbusd on ymm; cpu_has_avx_vnni()), the same results bit
+// for bit. F16 has no integer dot and no such variant.
+void gemm_q4_Kx16_q8_K_avxvnni(int64_t n, const block_q4_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                               size_t y_stride);
+void gemm_q5_Kx16_q8_K_avxvnni(int64_t n, const block_q5_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                               size_t y_stride);
+void gemm_q6_Kx16_q8_K_avxvnni(int64_t n, const block_q6_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                               size_t y_stride);
+void gemm_q8_0x16_q8_0s_avxvnni(int64_t n, const block_q8_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                                size_t y_stride);
+void gemm_q4_0x16_q8_0s_avxvnni(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                                size_t y_stride);
+void gemm_q5_0x16_q8_0s_avxvnni(int64_t n, const block_q5_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                                size_t y_stride);
+void gemm_q4_1x16_q8_1_avxvnni(int64_t n, const block_q4_1x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                               size_t y_stride);
 void gemm_f16x16_f32_avx2(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
                           size_t y_stride);
 void gemm_f16x32_f32_avx2(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,

@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "cpu/cpu_features.h"
@@ -28,6 +30,7 @@ struct Fast {
   void (*prep)(const float*, void*, int64_t);   // its activations
   uint64_t (*prep_bytes)(int64_t);              // ... bytes per row
   void (*kernel)(int64_t, const Packed*, const void*, size_t, int, float*, size_t);
+  const char* same_as = nullptr;  // a path whose results these must equal bit for bit
 };
 
 template <class Packed, class Plain>
@@ -65,6 +68,7 @@ void check_kind(const Kind<Packed, Plain>& k) {
     k.pack(wq.data(), row_bytes, n, packed.data());
 
     for (int ntok : {1, 3, 4, 5, 8}) {
+      std::map<std::string, std::vector<float>> by_path;
       const size_t stride = kPackRows + 5;  // outputs strided as in a matmul
       std::vector<float> ref(static_cast<size_t>(kPackTokens) * stride, -1.f);
       k.ref(n, packed.data(), ak.data(), k_stride, ntok, ref.data(), stride);
@@ -86,6 +90,11 @@ void check_kind(const Kind<Packed, Plain>& k) {
           if (i % stride >= kPackRows || i / stride >= static_cast<size_t>(ntok)) CHECK(fast[i] == -1.f);
           else CHECK(std::fabs(fast[i] - ref[i]) <= 1e-4f * (1.f + std::fabs(ref[i])));
         }
+        if (f.same_as && by_path.count(f.same_as)) {
+          INFO(ggml_type_name(k.type) << " " << f.path << " against " << f.same_as << " n " << n << " tokens " << ntok);
+          CHECK(std::memcmp(fast.data(), by_path[f.same_as].data(), fast.size() * sizeof(float)) == 0);
+        }
+        by_path[f.path] = fast;
       }
     }
   }
@@ -110,31 +119,34 @@ float plain_dot(int64_t n, const Plain* w, const void* a) {
 
 }  // namespace
 
-TEST_CASE("Q4_K rows packed by 16: reference, AVX-512 VNNI and AVX2 kernels equal the plain dot products", "[kernels][interleaved]") {
+TEST_CASE("Q4_K rows packed by 16: reference, AVX-512 VNNI, AVX2 and AVX-VNNI kernels equal the plain dot products", "[kernels][interleaved]") {
   check_kind(Kind<block_q4_Kx16, block_q4_K>{
       GgmlType::Q4_K, GgmlType::Q8_K, prep_q8_K, q8_K_bytes, pack_q4_K_x16, gemm_q4_Kx16_q8_K_ref,
       plain_dot<block_q4_K, block_q8_K, vec_dot_q4_K_q8_K_ref>,
       {{"avx512", cpu_has_avx512_vnni(), prep_q8_K, q8_K_bytes, gemm_q4_Kx16_q8_K},
-       {"avx2", cpu_has_avx2(), prep_q8_K, q8_K_bytes, gemm_q4_Kx16_q8_K_avx2}}});
+       {"avx2", cpu_has_avx2(), prep_q8_K, q8_K_bytes, gemm_q4_Kx16_q8_K_avx2},
+       {"avxvnni", cpu_has_avx_vnni(), prep_q8_K, q8_K_bytes, gemm_q4_Kx16_q8_K_avxvnni, "avx2"}}});
 }
 
-TEST_CASE("Q5_K rows packed by 16: reference, AVX-512 VNNI and AVX2 kernels equal the plain dot products", "[kernels][interleaved]") {
+TEST_CASE("Q5_K rows packed by 16: reference, AVX-512 VNNI, AVX2 and AVX-VNNI kernels equal the plain dot products", "[kernels][interleaved]") {
   check_kind(Kind<block_q5_Kx16, block_q5_K>{
       GgmlType::Q5_K, GgmlType::Q8_K, prep_q8_K, q8_K_bytes, pack_q5_K_x16, gemm_q5_Kx16_q8_K_ref,
       plain_dot<block_q5_K, block_q8_K, vec_dot_q5_K_q8_K_ref>,
       {{"avx512", cpu_has_avx512_vnni(), prep_q8_K, q8_K_bytes, gemm_q5_Kx16_q8_K},
-       {"avx2", cpu_has_avx2(), prep_q8_K, q8_K_bytes, gemm_q5_Kx16_q8_K_avx2}}});
+       {"avx2", cpu_has_avx2(), prep_q8_K, q8_K_bytes, gemm_q5_Kx16_q8_K_avx2},
+       {"avxvnni", cpu_has_avx_vnni(), prep_q8_K, q8_K_bytes, gemm_q5_Kx16_q8_K_avxvnni, "avx2"}}});
 }
 
-TEST_CASE("Q6_K rows packed by 16: reference, AVX-512 VNNI and AVX2 kernels equal the plain dot products", "[kernels][interleaved]") {
+TEST_CASE("Q6_K rows packed by 16: reference, AVX-512 VNNI, AVX2 and AVX-VNNI kernels equal the plain dot products", "[kernels][interleaved]") {
   check_kind(Kind<block_q6_Kx16, block_q6_K>{
       GgmlType::Q6_K, GgmlType::Q8_K, prep_q8_K, q8_K_bytes, pack_q6_K_x16, gemm_q6_Kx16_q8_K_ref,
       plain_dot<block_q6_K, block_q8_K, vec_dot_q6_K_q8_K_ref>,
       {{"avx512", cpu_has_avx512_vnni(), prep_q8_K, q8_K_bytes, gemm_q6_Kx16_q8_K},
-       {"avx2", cpu_has_avx2(), prep_q8_K, q8_K_bytes, gemm_q6_Kx16_q8_K_avx2}}});
+       {"avx2", cpu_has_avx2(), prep_q8_K, q8_K_bytes, gemm_q6_Kx16_q8_K_avx2},
+       {"avxvnni", cpu_has_avx_vnni(), prep_q8_K, q8_K_bytes, gemm_q6_Kx16_q8_K_avxvnni, "avx2"}}});
 }
 
-TEST_CASE("Q8_0, Q4_0 and Q5_0 rows packed by 16: references, AVX-512 VNNI and AVX2 kernels equal the plain dot products",
+TEST_CASE("Q8_0, Q4_0 and Q5_0 rows packed by 16: references, AVX-512 VNNI, AVX2 and AVX-VNNI kernels equal the plain dot products",
           "[kernels][interleaved]") {
   // Each format twice: against the biased activations of the AVX-512 kernels, and the signed ones
   // of the AVX2 kernels (whose reference is checked against the plain dot product as well).
@@ -145,7 +157,8 @@ TEST_CASE("Q8_0, Q4_0 and Q5_0 rows packed by 16: references, AVX-512 VNNI and A
   check_kind(Kind<block_q5_0x16, block_q5_0>{
       GgmlType::Q5_0, GgmlType::Q8_0, prep_q8_0s, q8_0s_bytes, pack_q5_0_x16, gemm_q5_0x16_q8_0s_ref,
       plain_dot<block_q5_0, block_q8_0, vec_dot_q5_0_q8_0_ref>,
-      {{"avx2", cpu_has_avx2(), prep_q8_0s, q8_0s_bytes, gemm_q5_0x16_q8_0s_avx2}}});
+      {{"avx2", cpu_has_avx2(), prep_q8_0s, q8_0s_bytes, gemm_q5_0x16_q8_0s_avx2},
+       {"avxvnni", cpu_has_avx_vnni(), prep_q8_0s, q8_0s_bytes, gemm_q5_0x16_q8_0s_avxvnni, "avx2"}}});
   check_kind(Kind<block_q8_0x16, block_q8_0>{
       GgmlType::Q8_0, GgmlType::Q8_0, prep_q8_0u, q8_0u_bytes, pack_q8_0_x16, gemm_q8_0x16_q8_0_ref,
       plain_dot<block_q8_0, block_q8_0, vec_dot_q8_0_q8_0_ref>,
@@ -153,7 +166,8 @@ TEST_CASE("Q8_0, Q4_0 and Q5_0 rows packed by 16: references, AVX-512 VNNI and A
   check_kind(Kind<block_q8_0x16, block_q8_0>{
       GgmlType::Q8_0, GgmlType::Q8_0, prep_q8_0s, q8_0s_bytes, pack_q8_0_x16, gemm_q8_0x16_q8_0s_ref,
       plain_dot<block_q8_0, block_q8_0, vec_dot_q8_0_q8_0_ref>,
-      {{"avx2", cpu_has_avx2(), prep_q8_0s, q8_0s_bytes, gemm_q8_0x16_q8_0s_avx2}}});
+      {{"avx2", cpu_has_avx2(), prep_q8_0s, q8_0s_bytes, gemm_q8_0x16_q8_0s_avx2},
+       {"avxvnni", cpu_has_avx_vnni(), prep_q8_0s, q8_0s_bytes, gemm_q8_0x16_q8_0s_avxvnni, "avx2"}}});
   check_kind(Kind<block_q4_0x16, block_q4_0>{
       GgmlType::Q4_0, GgmlType::Q8_0, prep_q8_0u, q8_0u_bytes, pack_q4_0_x16, gemm_q4_0x16_q8_0_ref,
       plain_dot<block_q4_0, block_q8_0, vec_dot_q4_0_q8_0_ref>,
@@ -161,15 +175,17 @@ TEST_CASE("Q8_0, Q4_0 and Q5_0 rows packed by 16: references, AVX-512 VNNI and A
   check_kind(Kind<block_q4_0x16, block_q4_0>{
       GgmlType::Q4_0, GgmlType::Q8_0, prep_q8_0s, q8_0s_bytes, pack_q4_0_x16, gemm_q4_0x16_q8_0s_ref,
       plain_dot<block_q4_0, block_q8_0, vec_dot_q4_0_q8_0_ref>,
-      {{"avx2", cpu_has_avx2(), prep_q8_0s, q8_0s_bytes, gemm_q4_0x16_q8_0s_avx2}}});
+      {{"avx2", cpu_has_avx2(), prep_q8_0s, q8_0s_bytes, gemm_q4_0x16_q8_0s_avx2},
+       {"avxvnni", cpu_has_avx_vnni(), prep_q8_0s, q8_0s_bytes, gemm_q4_0x16_q8_0s_avxvnni, "avx2"}}});
 }
 
-TEST_CASE("Q4_1 rows packed by 16: reference, AVX-512 VNNI and AVX2 kernels equal the plain dot products", "[kernels][interleaved]") {
+TEST_CASE("Q4_1 rows packed by 16: reference, AVX-512 VNNI, AVX2 and AVX-VNNI kernels equal the plain dot products", "[kernels][interleaved]") {
   check_kind(Kind<block_q4_1x16, block_q4_1>{
       GgmlType::Q4_1, GgmlType::Q8_1, prep_q8_1f, q8_1f_bytes, pack_q4_1_x16, gemm_q4_1x16_q8_1_ref,
       plain_dot<block_q4_1, block_q8_1, vec_dot_q4_1_q8_1_ref>,
       {{"avx512", cpu_has_avx512_vnni(), prep_q8_1f, q8_1f_bytes, gemm_q4_1x16_q8_1},
-       {"avx2", cpu_has_avx2(), prep_q8_1f, q8_1f_bytes, gemm_q4_1x16_q8_1_avx2}}});
+       {"avx2", cpu_has_avx2(), prep_q8_1f, q8_1f_bytes, gemm_q4_1x16_q8_1_avx2},
+       {"avxvnni", cpu_has_avx_vnni(), prep_q8_1f, q8_1f_bytes, gemm_q4_1x16_q8_1_avxvnni, "avx2"}}});
 }
 
 TEST_CASE("F16 rows packed by 16: reference, AVX-512 and AVX2 kernels equal a float dot product", "[kernels][interleaved]") {

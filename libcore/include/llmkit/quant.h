@@ -8,8 +8,9 @@
 
 namespace llmkit {
 
-// The matrix kernels this process runs: "avx512" (AVX-512 VNNI, weights repacked), "avx2" (AVX2,
-// weights repacked) or "scalar" (row layout, reference dot products); LLMKIT_KERNELS chooses.
+// The matrix kernels this process runs: "avx512" (AVX-512 VNNI, weights repacked), "avxvnni"
+// (AVX2 with AVX-VNNI, repacked), "avx2" (AVX2, repacked) or "scalar" (row layout, reference dot
+// products); LLMKIT_KERNELS chooses.
 const char* cpu_kernel_path();
 
 // false when llmkit cannot convert this type (yet): IQ*, TQ*, MXFP4, integer types.

@@ -50,9 +50,9 @@ struct PackedOps {
                     size_t y_stride) = nullptr;
 };
 // The kernel paths, best last. The process runs the best its CPU has, or the one LLMKIT_KERNELS
-// names (scalar, avx2, avx512; auto: the best), so that every path can be tested and measured on
-// one machine; naming a path the CPU lacks is an Error("bad_kernels").
-enum class KernelPath { Scalar, Avx2, Avx512 };
+// names (scalar, avx2, avxvnni, avx512; auto: the best), so that every path can be tested and
+// measured on one machine; naming a path the CPU lacks is an Error("bad_kernels").
+enum class KernelPath { Scalar, Avx2, AvxVnni, Avx512 };
 KernelPath kernel_path();
 const char* kernel_path_name(KernelPath p);
 

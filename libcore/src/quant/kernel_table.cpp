@@ -1,7 +1,8 @@
 // The kernel table: which kernels compute each ggml type, chosen once per process for the CPU
-// (or for LLMKIT_KERNELS), as simdjson picks its implementation. Three paths:
+// (or for LLMKIT_KERNELS), as simdjson picks its implementation. Four paths:
 //   avx512  weights repacked 16 rows at a time, AVX-512 VNNI kernels (interleaved_vnni.cpp);
-//   avx2    the same layouts, AVX2 kernels (interleaved_avx2.cpp);
+//   avxvnni the same layouts, AVX2 kernels with AVX-VNNI integer dots (interleaved_avx2.inc);
+//   avx2    the same layouts, AVX2 kernels (interleaved_avx2.inc);
 //   scalar  row layout and the scalar reference dot products: the baseline the others are tested
 //           against, on any CPU.
 // The row-layout dot products of the two SIMD paths (for the rows a layout leaves over and the
@@ -25,19 +26,33 @@ namespace {
 
 namespace k = kernels;
 
+bool cpu_has(KernelPath p) {
+  switch (p) {
+    case KernelPath::Scalar: return true;
+    case KernelPath::Avx2: return k::cpu_has_avx2();
+    case KernelPath::AvxVnni: return k::cpu_has_avx_vnni();
+    case KernelPath::Avx512: return k::cpu_has_avx512_vnni();
+  }
+  return false;
+}
+
 KernelPath choose_path() {
+  constexpr KernelPath kAll[] = {KernelPath::Scalar, KernelPath::Avx2, KernelPath::AvxVnni, KernelPath::Avx512};
   const char* want = std::getenv("LLMKIT_KERNELS");
-  const KernelPath best = k::cpu_has_avx512_vnni() ? KernelPath::Avx512 : k::cpu_has_avx2() ? KernelPath::Avx2 : KernelPath::Scalar;
-  if (!want || !*want || std::strcmp(want, "auto") == 0) return best;
-  for (KernelPath p : {KernelPath::Scalar, KernelPath::Avx2, KernelPath::Avx512}) {
+  if (!want || !*want || std::strcmp(want, "auto") == 0) {
+    KernelPath best = KernelPath::Scalar;
+    for (KernelPath p : kAll)
+      if (cpu_has(p)) best = p;
+    return best;
+  }
+  static const char* const kNeeds[] = {"", "AVX2 with FMA and F16C", "AVX-VNNI (with AVX2, FMA and F16C)", "AVX-512 VNNI"};
+  for (KernelPath p : kAll) {
     if (std::strcmp(want, kernel_path_name(p)) != 0) continue;
-    if (p == KernelPath::Avx512 && !k::cpu_has_avx512_vnni())
-      throw Error("bad_kernels", "LLMKIT_KERNELS=avx512, but this CPU has no AVX-512 VNNI");
-    if (p == KernelPath::Avx2 && !k::cpu_has_avx2())
-      throw Error("bad_kernels", "LLMKIT_KERNELS=avx2, but this CPU has no AVX2 with FMA and F16C");
+    if (!cpu_has(p))
+      throw Error("bad_kernels", std::string("LLMKIT_KERNELS=") + want + ", but this CPU has no " + kNeeds[static_cast<int>(p)]);
     return p;
   }
-  throw Error("bad_kernels", std::string("LLMKIT_KERNELS=") + want + ": expected auto, scalar, avx2 or avx512");
+  throw Error("bad_kernels", std::string("LLMKIT_KERNELS=") + want + ": expected auto, scalar, avx2, avxvnni or avx512");
 }
 
 // --- Row layouts -----------------------------------------------------------------------------
@@ -148,16 +163,21 @@ const PackedTable kPackedAvx512{
     packed<k::block_q4_1x16, 32, k::pack_q4_1_x16, k::gemm_q4_1x16_q8_1>(q8_1f_bytes, q8_1f_prepare),
     packed_pair<uint16_t, 1, k::pack_f16_x16, k::gemm_f16x16_f32, k::gemm_f16x32_f32>(f32_bytes, nullptr),
 };
-const PackedTable kPackedAvx2{
-    packed<k::block_q4_Kx16, k::kQK_K, k::pack_q4_K_x16, k::gemm_q4_Kx16_q8_K_avx2>(q8_K_bytes, q8_K_prepare),
-    packed<k::block_q5_Kx16, k::kQK_K, k::pack_q5_K_x16, k::gemm_q5_Kx16_q8_K_avx2>(q8_K_bytes, q8_K_prepare),
-    packed<k::block_q6_Kx16, k::kQK_K, k::pack_q6_K_x16, k::gemm_q6_Kx16_q8_K_avx2>(q8_K_bytes, q8_K_prepare),
-    packed<k::block_q8_0x16, 32, k::pack_q8_0_x16, k::gemm_q8_0x16_q8_0s_avx2>(q8_0s_bytes, q8_0s_prepare),
-    packed<k::block_q4_0x16, 32, k::pack_q4_0_x16, k::gemm_q4_0x16_q8_0s_avx2>(q8_0s_bytes, q8_0s_prepare),
-    packed<k::block_q5_0x16, 32, k::pack_q5_0_x16, k::gemm_q5_0x16_q8_0s_avx2>(q8_0s_bytes, q8_0s_prepare),
-    packed<k::block_q4_1x16, 32, k::pack_q4_1_x16, k::gemm_q4_1x16_q8_1_avx2>(q8_1f_bytes, q8_1f_prepare),
-    packed_pair<uint16_t, 1, k::pack_f16_x16, k::gemm_f16x16_f32_avx2, k::gemm_f16x32_f32_avx2>(f32_bytes, nullptr),
-};
+// The AVX2 and AVX-VNNI tables: one compilation of interleaved_avx2.inc each, the same F16.
+#define LLMKIT_PACKED_X86(sfx)                                                                                        \
+  PackedTable {                                                                                                       \
+    packed<k::block_q4_Kx16, k::kQK_K, k::pack_q4_K_x16, k::gemm_q4_Kx16_q8_K_##sfx>(q8_K_bytes, q8_K_prepare),       \
+    packed<k::block_q5_Kx16, k::kQK_K, k::pack_q5_K_x16, k::gemm_q5_Kx16_q8_K_##sfx>(q8_K_bytes, q8_K_prepare),       \
+    packed<k::block_q6_Kx16, k::kQK_K, k::pack_q6_K_x16, k::gemm_q6_Kx16_q8_K_##sfx>(q8_K_bytes, q8_K_prepare),       \
+    packed<k::block_q8_0x16, 32, k::pack_q8_0_x16, k::gemm_q8_0x16_q8_0s_##sfx>(q8_0s_bytes, q8_0s_prepare),          \
+    packed<k::block_q4_0x16, 32, k::pack_q4_0_x16, k::gemm_q4_0x16_q8_0s_##sfx>(q8_0s_bytes, q8_0s_prepare),          \
+    packed<k::block_q5_0x16, 32, k::pack_q5_0_x16, k::gemm_q5_0x16_q8_0s_##sfx>(q8_0s_bytes, q8_0s_prepare),          \
+    packed<k::block_q4_1x16, 32, k::pack_q4_1_x16, k::gemm_q4_1x16_q8_1_##sfx>(q8_1f_bytes, q8_1f_prepare),           \
+    packed_pair<uint16_t, 1, k::pack_f16_x16, k::gemm_f16x16_f32_avx2, k::gemm_f16x32_f32_avx2>(f32_bytes, nullptr), \
+  }
+const PackedTable kPackedAvx2 = LLMKIT_PACKED_X86(avx2);
+const PackedTable kPackedAvxVnni = LLMKIT_PACKED_X86(avxvnni);
+#undef LLMKIT_PACKED_X86
 
 }  // namespace
 
@@ -165,6 +185,7 @@ const char* kernel_path_name(KernelPath p) {
   switch (p) {
     case KernelPath::Scalar: return "scalar";
     case KernelPath::Avx2: return "avx2";
+    case KernelPath::AvxVnni: return "avxvnni";
     case KernelPath::Avx512: return "avx512";
   }
   return "?";
@@ -179,7 +200,7 @@ const char* cpu_kernel_path() { return kernel_path_name(kernel_path()); }
 
 const QuantOps* quant_ops(GgmlType t) {
   const KernelPath path = kernel_path();
-  const RowTable& r = path == KernelPath::Scalar ? kRowsScalar : path == KernelPath::Avx2 ? kRowsAvx2 : kRowsAvx512;
+  const RowTable& r = path == KernelPath::Scalar ? kRowsScalar : path == KernelPath::Avx512 ? kRowsAvx512 : kRowsAvx2;
   switch (t) {
     case GgmlType::F32: return &r.f32;
     case GgmlType::F16: return &r.f16;
@@ -203,7 +224,7 @@ const QuantOps* quant_ops(GgmlType t) {
 const PackedOps* packed_ops(GgmlType t) {
   const KernelPath path = kernel_path();
   if (path == KernelPath::Scalar) return nullptr;
-  const PackedTable& p = path == KernelPath::Avx2 ? kPackedAvx2 : kPackedAvx512;
+  const PackedTable& p = path == KernelPath::Avx512 ? kPackedAvx512 : path == KernelPath::AvxVnni ? kPackedAvxVnni : kPackedAvx2;
   switch (t) {
     case GgmlType::Q4_K: return &p.q4_K;
     case GgmlType::Q5_K: return &p.q5_K;
