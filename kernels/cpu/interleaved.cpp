@@ -243,22 +243,37 @@ void pack_f16_x16(const void* rows, size_t row_bytes, int64_t n, uint16_t* dst) 
   }
 }
 
-void gemm_f16x16_f32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
-                         size_t y_stride) {
+namespace {
+template <float (*Widen)(uint16_t)>
+void half_x16_ref(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
   for (int t = 0; t < ntok; ++t) {
     const auto* x = reinterpret_cast<const float*>(static_cast<const uint8_t*>(a) + t * a_stride);
     for (int r = 0; r < kPackRows; ++r) {
       float acc = 0;
-      for (int64_t k = 0; k < n; ++k) acc += fp16_to_fp32(w[k * kPackRows + r]) * x[k];
+      for (int64_t k = 0; k < n; ++k) acc += Widen(w[k * kPackRows + r]) * x[k];
       y[t * y_stride + r] = acc;
     }
   }
 }
+}  // namespace
 
+void gemm_f16x16_f32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
+                         size_t y_stride) {
+  half_x16_ref<fp16_to_fp32>(n, w, a, a_stride, ntok, y, y_stride);
+}
 void gemm_f16x32_f32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
                          size_t y_stride) {
   gemm_f16x16_f32_ref(n, w, a, a_stride, ntok, y, y_stride);
   gemm_f16x16_f32_ref(n, w + n * kPackRows, a, a_stride, ntok, y + kPackRows, y_stride);
+}
+void gemm_bf16x16_f32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
+                          size_t y_stride) {
+  half_x16_ref<bf16_to_fp32>(n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_bf16x32_f32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
+                          size_t y_stride) {
+  gemm_bf16x16_f32_ref(n, w, a, a_stride, ntok, y, y_stride);
+  gemm_bf16x16_f32_ref(n, w + n * kPackRows, a, a_stride, ntok, y + kPackRows, y_stride);
 }
 
 void pack_q6_K_x16(const void* rows, size_t row_bytes, int64_t n, block_q6_Kx16* dst) {

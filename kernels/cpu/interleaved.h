@@ -159,6 +159,13 @@ void gemm_f16x16_f32(int64_t n, const uint16_t* w, const void* a, size_t a_strid
 void gemm_f16x32_f32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
                          size_t y_stride);
 void gemm_f16x32_f32(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride);
+// BF16 rows the same (packed by pack_f16_x16, which moves any 16-bit values): widened by a shift.
+void gemm_bf16x16_f32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
+                          size_t y_stride);
+void gemm_bf16x32_f32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
+                          size_t y_stride);
+void gemm_bf16x16_f32(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride);
+void gemm_bf16x32_f32(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride);
 
 void pack_q6_K_x16(const void* rows, size_t row_bytes, int64_t n, block_q6_Kx16* dst);
 void gemm_q6_Kx16_q8_K_ref(int64_t n, const block_q6_Kx16* w, const void* a, size_t a_stride, int ntok, float* y,
@@ -205,5 +212,9 @@ void gemm_f16x16_f32_avx2(int64_t n, const uint16_t* w, const void* a, size_t a_
                           size_t y_stride);
 void gemm_f16x32_f32_avx2(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
                           size_t y_stride);  // two groups, as gemm_f16x32_f32
+void gemm_bf16x16_f32_avx2(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
+                           size_t y_stride);
+void gemm_bf16x32_f32_avx2(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
+                           size_t y_stride);
 
 }  // namespace llmkit::kernels

@@ -276,7 +276,17 @@ LLMKIT_VNNI void q4_1x16_tile(int64_t nb, const block_q4_1x16* w, const uint8_t*
 // must not depend on how many tokens share its tile (batches of several sequences give each the
 // logits it gets alone, bit for bit). With few tokens the FMA latency bounds the speed; splitting
 // the sums would have to be done for every tile size alike, and cost the prompt path registers.
-template <int G, int T>
+// BF16 the same, its 16 values widened by a shift.
+struct F16Values {
+  LLMKIT_VNNI static __m512 load(const uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+};
+struct BF16Values {
+  LLMKIT_VNNI static __m512 load(const uint16_t* p) {
+    const __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+  }
+};
+template <class Values, int G, int T>
 LLMKIT_VNNI void f16_tile(int64_t n, const uint16_t* w, const uint8_t* a, size_t a_stride, float* y, size_t y_stride) {
   const float* at[T];
   for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const float*>(a + t * a_stride);
@@ -289,7 +299,7 @@ LLMKIT_VNNI void f16_tile(int64_t n, const uint16_t* w, const uint8_t* a, size_t
         _mm_prefetch(reinterpret_cast<const char*>(w + (g * n + k) * kPackRows) + kPrefetchAhead, _MM_HINT_T0);
     __m512 wk[G];
     for (int g = 0; g < G; ++g)
-      wk[g] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + (g * n + k) * kPackRows)));
+      wk[g] = Values::load(w + (g * n + k) * kPackRows);
     for (int t = 0; t < T; ++t) {
       const __m512 x = _mm512_set1_ps(at[t][k]);
       for (int g = 0; g < G; ++g) acc[g][t] = _mm512_fmadd_ps(wk[g], x, acc[g][t]);
@@ -316,9 +326,10 @@ void by_tiles(const TileFn<Block>* tiles, int64_t block_columns, int64_t n, cons
   }
 }
 
-template <int G>
-constexpr TileFn<uint16_t> kF16Tiles[kPackTokens] = {f16_tile<G, 1>, f16_tile<G, 2>, f16_tile<G, 3>, f16_tile<G, 4>,
-                                                     f16_tile<G, 5>, f16_tile<G, 6>, f16_tile<G, 7>, f16_tile<G, 8>};
+template <class V, int G>
+constexpr TileFn<uint16_t> kF16Tiles[kPackTokens] = {f16_tile<V, G, 1>, f16_tile<V, G, 2>, f16_tile<V, G, 3>,
+                                                     f16_tile<V, G, 4>, f16_tile<V, G, 5>, f16_tile<V, G, 6>,
+                                                     f16_tile<V, G, 7>, f16_tile<V, G, 8>};
 template <int T> constexpr TileFn<block_q8_0x16> kQ8_0Tile = q8_0_act_tile<T, block_q8_0x16, Q8_0Codes>;
 template <int T> constexpr TileFn<block_q4_0x16> kQ4_0Tile = q8_0_act_tile<T, block_q4_0x16, Q4_0Codes>;
 template <int T> constexpr TileFn<block_q5_0x16> kQ5_0Tile = q8_0_act_tile<T, block_q5_0x16, Q5_0Codes>;
@@ -355,10 +366,16 @@ void gemm_q6_Kx16_q8_K(int64_t n, const block_q6_Kx16* w, const void* a, size_t 
 }
 
 void gemm_f16x16_f32(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
-  by_tiles(kF16Tiles<1>, 1, n, w, a, a_stride, ntok, y, y_stride);
+  by_tiles(kF16Tiles<F16Values, 1>, 1, n, w, a, a_stride, ntok, y, y_stride);
 }
 void gemm_f16x32_f32(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
-  by_tiles(kF16Tiles<2>, 1, n, w, a, a_stride, ntok, y, y_stride);
+  by_tiles(kF16Tiles<F16Values, 2>, 1, n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_bf16x16_f32(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
+  by_tiles(kF16Tiles<BF16Values, 1>, 1, n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_bf16x32_f32(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
+  by_tiles(kF16Tiles<BF16Values, 2>, 1, n, w, a, a_stride, ntok, y, y_stride);
 }
 void gemm_q8_0x16_q8_0(int64_t n, const block_q8_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride) {
@@ -398,6 +415,12 @@ void gemm_f16x16_f32(int64_t n, const uint16_t* w, const void* a, size_t a_strid
 }
 void gemm_f16x32_f32(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
   gemm_f16x32_f32_ref(n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_bf16x16_f32(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
+  gemm_bf16x16_f32_ref(n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_bf16x32_f32(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
+  gemm_bf16x32_f32_ref(n, w, a, a_stride, ntok, y, y_stride);
 }
 void gemm_q8_0x16_q8_0(int64_t n, const block_q8_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride) {

@@ -5,7 +5,7 @@
 # differs. This random-weight model (perplexity near 68,000) magnifies such last-bit differences
 # where attention rounds its weights to F16 (as ggml does): llama.cpp's own two attention paths
 # (-fa on and off) differ by 3e-4 on it, so agreement within 1e-3 is asked. llm-bench names the
-# backend it measured.
+# backend it measured. The repacked BF16 kernels (--backend cpu) agree with the row layout too.
 . "$(dirname "$0")/common.bash"
 need_shared
 S="$SHARED/models"
@@ -23,6 +23,19 @@ for t in bf16 f32; do
       "$(python3 -c "import sys; a, b = float(open(sys.argv[1]).read()), float(open(sys.argv[2]).read()); print(abs(a / b - 1) < 1e-3)" \
          "$WORK/ppl.$t.$be" "$WORK/ppl.$t.cpu")" True
   done
+done
+# --backend cpu computes BF16 with the repacked kernels: the same perplexity as the file's row
+# layout (--no-repack) on every SIMD path this CPU has.
+"$BIN/llm-perplexity" -m "$WORK/llama.bf16.gguf" -f "$TXT" -c 256 --chunks 3 --backend cpu --no-repack 2> /dev/null |
+  py 'r["ppl"]' > "$WORK/ppl.rows"
+flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
+for p in auto avx2; do
+  if [ $p = avx2 ] && [[ " $flags " != *" avx2 "* ]]; then continue; fi
+  LLMKIT_KERNELS=$p "$BIN/llm-perplexity" -m "$WORK/llama.bf16.gguf" -f "$TXT" -c 256 --chunks 3 --backend cpu 2> /dev/null |
+    py 'r["ppl"]' > "$WORK/ppl.packed"
+  expect_eq "bf16 perplexity, repacked ($p) against rows" \
+    "$(python3 -c "import sys; a, b = float(open(sys.argv[1]).read()), float(open(sys.argv[2]).read()); print(abs(a / b - 1) < 1e-3)" \
+       "$WORK/ppl.packed" "$WORK/ppl.rows")" True
 done
 printf '{"id":1,"text":"The cat sat on the mat."}\n{"id":2,"text":"A long walk along the river in the rain, then tea."}\n' > "$WORK/t.jsonl"
 for be in cpu onednn; do "$BIN/llm-embed" -m "$WORK/bert.bf16.gguf" --backend $be < "$WORK/t.jsonl" > "$WORK/e.$be" 2> /dev/null; done

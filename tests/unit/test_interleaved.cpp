@@ -188,57 +188,85 @@ TEST_CASE("Q4_1 rows packed by 16: reference, AVX-512 VNNI, AVX2 and AVX-VNNI ke
        {"avxvnni", cpu_has_avx_vnni(), prep_q8_1f, q8_1f_bytes, gemm_q4_1x16_q8_1_avxvnni, "avx2"}}});
 }
 
-TEST_CASE("F16 rows packed by 16: reference, AVX-512 and AVX2 kernels equal a float dot product", "[kernels][interleaved]") {
+namespace {
+
+// F16 and BF16 weights: the same packing and kernels but for how a value is widened.
+using HalfFn = void (*)(int64_t, const uint16_t*, const void*, size_t, int, float*, size_t);
+struct HalfPath {
+  const char* path;
+  bool available;
+  HalfFn single, two;
+};
+struct HalfKind {
+  const char* name;
+  uint16_t (*narrow)(float);
+  float (*widen)(uint16_t);
+  HalfFn single_ref, two_ref;
+  std::vector<HalfPath> paths;
+};
+uint16_t to_bf16(float f) { return fp32_to_bf16(f); }
+float from_bf16(uint16_t b) { return bf16_to_fp32(b); }
+const HalfKind kHalfKinds[] = {
+    {"F16", fp32_to_fp16, fp16_to_fp32, gemm_f16x16_f32_ref, gemm_f16x32_f32_ref,
+     {{"avx512", cpu_has_avx512_vnni(), gemm_f16x16_f32, gemm_f16x32_f32},
+      {"avx2", cpu_has_avx2(), gemm_f16x16_f32_avx2, gemm_f16x32_f32_avx2}}},
+    {"BF16", to_bf16, from_bf16, gemm_bf16x16_f32_ref, gemm_bf16x32_f32_ref,
+     {{"avx512", cpu_has_avx512_vnni(), gemm_bf16x16_f32, gemm_bf16x32_f32},
+      {"avx2", cpu_has_avx2(), gemm_bf16x16_f32_avx2, gemm_bf16x32_f32_avx2}}},
+};
+
+}  // namespace
+
+TEST_CASE("F16 and BF16 rows packed by 16: reference, AVX-512 and AVX2 kernels equal a float dot product",
+          "[kernels][interleaved]") {
+  for (const HalfKind& kind : kHalfKinds) {
   std::mt19937 rng(31);
   std::normal_distribution<float> g(0.f, 1.f);
   const int64_t n = 320;
   std::vector<uint16_t> w(static_cast<size_t>(n * kPackRows)), packed(w.size());
   constexpr int kMaxTokens = 21;  // past one 16-token tile
   std::vector<float> a(static_cast<size_t>(n * kMaxTokens));
-  for (auto& v : w) v = fp32_to_fp16(g(rng));
+  for (auto& v : w) v = kind.narrow(g(rng));
   for (auto& v : a) v = g(rng);
   pack_f16_x16(w.data(), static_cast<size_t>(n) * 2, n, packed.data());
   for (int ntok : {1, 5, 8, 16, 21}) {
     const size_t stride = kPackRows + 3;
     std::vector<float> ref(static_cast<size_t>(kMaxTokens) * stride, -1.f), fast = ref;
-    gemm_f16x16_f32_ref(n, packed.data(), a.data(), static_cast<size_t>(n) * 4, ntok, ref.data(), stride);
+    kind.single_ref(n, packed.data(), a.data(), static_cast<size_t>(n) * 4, ntok, ref.data(), stride);
     for (int t = 0; t < ntok; ++t)
       for (int r = 0; r < kPackRows; ++r) {
         double plain = 0, mag = 0;
         for (int64_t k = 0; k < n; ++k) {
-          plain += double(fp16_to_fp32(w[static_cast<size_t>(r * n + k)])) * a[static_cast<size_t>(t * n + k)];
-          mag += std::fabs(double(fp16_to_fp32(w[static_cast<size_t>(r * n + k)])) * a[static_cast<size_t>(t * n + k)]);
+          plain += double(kind.widen(w[static_cast<size_t>(r * n + k)])) * a[static_cast<size_t>(t * n + k)];
+          mag += std::fabs(double(kind.widen(w[static_cast<size_t>(r * n + k)])) * a[static_cast<size_t>(t * n + k)]);
         }
+        INFO(kind.name << " reference, token " << t << " row " << r);
         CHECK(std::fabs(ref[t * stride + r] - plain) <= 1e-5 * (1 + mag));
       }
-    using F16Fn = void (*)(int64_t, const uint16_t*, const void*, size_t, int, float*, size_t);
-    const struct {
-      const char* path;
-      bool available;
-      F16Fn kernel;
-    } paths[] = {{"avx512", cpu_has_avx512_vnni(), gemm_f16x16_f32}, {"avx2", cpu_has_avx2(), gemm_f16x16_f32_avx2}};
-    for (const auto& p : paths) {
+    for (const HalfPath& p : kind.paths) {
       if (!p.available) continue;
       std::fill(fast.begin(), fast.end(), -1.f);
-      p.kernel(n, packed.data(), a.data(), static_cast<size_t>(n) * 4, ntok, fast.data(), stride);
+      p.single(n, packed.data(), a.data(), static_cast<size_t>(n) * 4, ntok, fast.data(), stride);
       for (size_t i = 0; i < ref.size(); ++i) {
-        INFO(p.path << " tokens " << ntok << " output " << i);
+        INFO(kind.name << " " << p.path << " tokens " << ntok << " output " << i);
         if (i % stride >= kPackRows || i / stride >= static_cast<size_t>(ntok)) CHECK(fast[i] == -1.f);
         else CHECK(std::fabs(fast[i] - ref[i]) <= 1e-4f * (1.f + std::fabs(ref[i])));
       }
     }
   }
+  }
 }
 
-TEST_CASE("F16 pairs of 16-row groups: the 32-row kernels give the two 16-row results bit for bit",
+TEST_CASE("F16 and BF16 pairs of 16-row groups: the 32-row kernels give the two 16-row results bit for bit",
           "[kernels][interleaved]") {
+  for (const HalfKind& kind : kHalfKinds) {
   std::mt19937 rng(37);
   std::normal_distribution<float> g(0.f, 1.f);
   const int64_t n = 288;
   std::vector<uint16_t> w(static_cast<size_t>(n * 2 * kPackRows)), packed(w.size());
   constexpr int kMaxTokens = 19;
   std::vector<float> a(static_cast<size_t>(n * kMaxTokens));
-  for (auto& v : w) v = fp32_to_fp16(g(rng));
+  for (auto& v : w) v = kind.narrow(g(rng));
   for (auto& v : a) v = g(rng);
   // Two groups laid out one after the other, as the loader packs them.
   pack_f16_x16(w.data(), static_cast<size_t>(n) * 2, n, packed.data());
@@ -246,19 +274,12 @@ TEST_CASE("F16 pairs of 16-row groups: the 32-row kernels give the two 16-row re
   for (int ntok : {1, 2, 3, 8, 19}) {
     const size_t stride = 2 * kPackRows + 5;
     std::vector<float> ref(static_cast<size_t>(kMaxTokens) * stride, -1.f), pair_ref = ref, singles = ref, pair = ref;
-    gemm_f16x16_f32_ref(n, packed.data(), a.data(), static_cast<size_t>(n) * 4, ntok, ref.data(), stride);
-    gemm_f16x16_f32_ref(n, packed.data() + n * kPackRows, a.data(), static_cast<size_t>(n) * 4, ntok, ref.data() + kPackRows,
-                        stride);
-    gemm_f16x32_f32_ref(n, packed.data(), a.data(), static_cast<size_t>(n) * 4, ntok, pair_ref.data(), stride);
+    kind.single_ref(n, packed.data(), a.data(), static_cast<size_t>(n) * 4, ntok, ref.data(), stride);
+    kind.single_ref(n, packed.data() + n * kPackRows, a.data(), static_cast<size_t>(n) * 4, ntok, ref.data() + kPackRows,
+                    stride);
+    kind.two_ref(n, packed.data(), a.data(), static_cast<size_t>(n) * 4, ntok, pair_ref.data(), stride);
     CHECK(pair_ref == ref);
-    using F16Fn = void (*)(int64_t, const uint16_t*, const void*, size_t, int, float*, size_t);
-    const struct {
-      const char* path;
-      bool available;
-      F16Fn single, two;
-    } paths[] = {{"avx512", cpu_has_avx512_vnni(), gemm_f16x16_f32, gemm_f16x32_f32},
-                 {"avx2", cpu_has_avx2(), gemm_f16x16_f32_avx2, gemm_f16x32_f32_avx2}};
-    for (const auto& p : paths) {
+    for (const HalfPath& p : kind.paths) {
       if (!p.available) continue;
       std::fill(singles.begin(), singles.end(), -1.f);
       std::fill(pair.begin(), pair.end(), -1.f);
@@ -266,11 +287,12 @@ TEST_CASE("F16 pairs of 16-row groups: the 32-row kernels give the two 16-row re
       p.single(n, packed.data() + n * kPackRows, a.data(), static_cast<size_t>(n) * 4, ntok, singles.data() + kPackRows,
                stride);
       p.two(n, packed.data(), a.data(), static_cast<size_t>(n) * 4, ntok, pair.data(), stride);
-      INFO(p.path << " tokens " << ntok);
+      INFO(kind.name << " " << p.path << " tokens " << ntok);
       CHECK(std::memcmp(pair.data(), singles.data(), 4 * pair.size()) == 0);
       for (size_t i = 0; i < ref.size(); ++i)
         if (i % stride < 2 * kPackRows && i / stride < static_cast<size_t>(ntok))
           CHECK(std::fabs(pair[i] - ref[i]) <= 1e-4f * (1.f + std::fabs(ref[i])));
     }
+  }
   }
 }

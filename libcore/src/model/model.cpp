@@ -55,6 +55,9 @@ uint8_t* alloc_weights(uint64_t bytes) {
 void Model::FreeDeleter::operator()(void* p) const { std::free(p); }
 
 uint64_t Model::packed_size(const Weight& w) {
+  // A weight oneDNN computes (BF16 where it has native kernels) keeps the file's layout alone:
+  // its prompts would read the file's copy and its generation the packed one, two copies resident.
+  if (w.dnn) return 0;
   const PackedOps* ops = packed_ops(w.t->type);
   const int64_t groups = w.t->ne[1] / (ops ? ops->rows : 1);
   if (!ops || groups == 0) return 0;

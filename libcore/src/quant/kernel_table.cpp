@@ -150,9 +150,9 @@ constexpr PackedOps packed_pair(uint64_t (*act_bytes)(int64_t), void (*prepare)(
 }
 
 struct PackedTable {
-  PackedOps q4_K, q5_K, q6_K, q8_0, q4_0, q5_0, q4_1, f16;
+  PackedOps q4_K, q5_K, q6_K, q8_0, q4_0, q5_0, q4_1, f16, bf16;
 };
-// F16 groups are columns of 16 halves (Cols 1: one column per unit of 16 rows).
+// F16 and BF16 groups are columns of 16 values (Cols 1: one column per unit of 16 rows).
 const PackedTable kPackedAvx512{
     packed<k::block_q4_Kx16, k::kQK_K, k::pack_q4_K_x16, k::gemm_q4_Kx16_q8_K>(q8_K_bytes, q8_K_prepare),
     packed<k::block_q5_Kx16, k::kQK_K, k::pack_q5_K_x16, k::gemm_q5_Kx16_q8_K>(q8_K_bytes, q8_K_prepare),
@@ -162,8 +162,9 @@ const PackedTable kPackedAvx512{
     packed<k::block_q5_0x16, 32, k::pack_q5_0_x16, k::gemm_q5_0x16_q8_0>(q8_0u_bytes, q8_0u_prepare),
     packed<k::block_q4_1x16, 32, k::pack_q4_1_x16, k::gemm_q4_1x16_q8_1>(q8_1f_bytes, q8_1f_prepare),
     packed_pair<uint16_t, 1, k::pack_f16_x16, k::gemm_f16x16_f32, k::gemm_f16x32_f32>(f32_bytes, nullptr),
+    packed_pair<uint16_t, 1, k::pack_f16_x16, k::gemm_bf16x16_f32, k::gemm_bf16x32_f32>(f32_bytes, nullptr),
 };
-// The AVX2 and AVX-VNNI tables: one compilation of interleaved_avx2.inc each, the same F16.
+// The AVX2 and AVX-VNNI tables: one compilation of interleaved_avx2.inc each, the same F16 and BF16.
 #define LLMKIT_PACKED_X86(sfx)                                                                                        \
   PackedTable {                                                                                                       \
     packed<k::block_q4_Kx16, k::kQK_K, k::pack_q4_K_x16, k::gemm_q4_Kx16_q8_K_##sfx>(q8_K_bytes, q8_K_prepare),       \
@@ -174,6 +175,7 @@ const PackedTable kPackedAvx512{
     packed<k::block_q5_0x16, 32, k::pack_q5_0_x16, k::gemm_q5_0x16_q8_0s_##sfx>(q8_0s_bytes, q8_0s_prepare),          \
     packed<k::block_q4_1x16, 32, k::pack_q4_1_x16, k::gemm_q4_1x16_q8_1_##sfx>(q8_1f_bytes, q8_1f_prepare),           \
     packed_pair<uint16_t, 1, k::pack_f16_x16, k::gemm_f16x16_f32_avx2, k::gemm_f16x32_f32_avx2>(f32_bytes, nullptr), \
+    packed_pair<uint16_t, 1, k::pack_f16_x16, k::gemm_bf16x16_f32_avx2, k::gemm_bf16x32_f32_avx2>(f32_bytes, nullptr), \
   }
 const PackedTable kPackedAvx2 = LLMKIT_PACKED_X86(avx2);
 const PackedTable kPackedAvxVnni = LLMKIT_PACKED_X86(avxvnni);
@@ -234,6 +236,7 @@ const PackedOps* packed_ops(GgmlType t) {
     case GgmlType::Q5_0: return &p.q5_0;
     case GgmlType::Q4_1: return &p.q4_1;
     case GgmlType::F16: return &p.f16;
+    case GgmlType::BF16: return &p.bf16;
     default: return nullptr;
   }
 }
