@@ -6,9 +6,10 @@
 # alternate, REPS runs each; neither side warms up (each run loads the model afresh). The table
 # gives means, the ratio, and for tg the share of the bandwidth ceiling llm-bench measured.
 #
-# KERNELS forces llmkit's kernel path (LLMKIT_KERNELS: avx512, avx2, scalar); to compare a path
-# the CPU runs but is not its best (AVX2 on an AVX-512 machine), point LLAMA_BIN at a llama.cpp
-# built for that path too (cmake -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON).
+# KERNELS forces llmkit's kernel path (LLMKIT_KERNELS: avx512, avxvnni, avx2, scalar); to compare
+# a path the CPU runs but is not its best (AVX2 on an AVX-512 machine), point LLAMA_BIN at a
+# llama.cpp built for that path too (cmake -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON
+# -DGGML_F16C=ON, and -DGGML_AVX_VNNI=ON for avxvnni).
 #
 #   LLAMA_BIN=.../llama.cpp/build/bin bench/cpu.sh
 #   KERNELS=avx2 LLAMA_BIN=.../llama.cpp/build-avx2/bin bench/cpu.sh
