@@ -255,6 +255,13 @@ void half_x16_ref(int64_t n, const uint16_t* w, const void* a, size_t a_stride, 
     }
   }
 }
+
+// Two groups one after the other: two single-group calls.
+template <float (*Widen)(uint16_t)>
+void half_x32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
+  half_x16_ref<Widen>(n, w, a, a_stride, ntok, y, y_stride);
+  half_x16_ref<Widen>(n, w + n * kPackRows, a, a_stride, ntok, y + kPackRows, y_stride);
+}
 }  // namespace
 
 void gemm_f16x16_f32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
@@ -263,8 +270,7 @@ void gemm_f16x16_f32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_s
 }
 void gemm_f16x32_f32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
                          size_t y_stride) {
-  gemm_f16x16_f32_ref(n, w, a, a_stride, ntok, y, y_stride);
-  gemm_f16x16_f32_ref(n, w + n * kPackRows, a, a_stride, ntok, y + kPackRows, y_stride);
+  half_x32_ref<fp16_to_fp32>(n, w, a, a_stride, ntok, y, y_stride);
 }
 void gemm_bf16x16_f32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
                           size_t y_stride) {
@@ -272,8 +278,7 @@ void gemm_bf16x16_f32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_
 }
 void gemm_bf16x32_f32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,
                           size_t y_stride) {
-  gemm_bf16x16_f32_ref(n, w, a, a_stride, ntok, y, y_stride);
-  gemm_bf16x16_f32_ref(n, w + n * kPackRows, a, a_stride, ntok, y + kPackRows, y_stride);
+  half_x32_ref<bf16_to_fp32>(n, w, a, a_stride, ntok, y, y_stride);
 }
 
 void pack_q6_K_x16(const void* rows, size_t row_bytes, int64_t n, block_q6_Kx16* dst) {
