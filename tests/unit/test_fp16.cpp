@@ -108,3 +108,23 @@ TEST_CASE("the 8-lane dot product agrees with the scalar reference", "[kernels][
     CHECK(std::fabs(dot_f32_ref(a.data(), b.data(), n) - exact) <= 4 * tol);
   }
 }
+
+TEST_CASE("the BF16 x F32 dot product agrees with the scalar reference", "[kernels][dot]") {
+  std::mt19937 rng(6);
+  std::normal_distribution<float> g(0.f, 1.f);
+  for (int64_t n : {0, 1, 7, 8, 31, 32, 33, 64, 1000, 4097}) {
+    std::vector<uint16_t> w(static_cast<size_t>(n));
+    std::vector<float> x(w.size());
+    double exact = 0, mag = 0;
+    for (size_t i = 0; i < w.size(); ++i) {
+      w[i] = fp32_to_bf16(g(rng));
+      x[i] = g(rng);
+      exact += double(bf16_to_fp32(w[i])) * x[i];
+      mag += std::fabs(double(bf16_to_fp32(w[i])) * x[i]);
+    }
+    INFO("n = " << n);
+    const double tol = 1e-6 * (mag + 1);
+    CHECK(std::fabs(dot_bf16_f32(w.data(), x.data(), n) - exact) <= tol);
+    CHECK(std::fabs(dot_bf16_f32_ref(w.data(), x.data(), n) - exact) <= 4 * tol);
+  }
+}

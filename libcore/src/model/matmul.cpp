@@ -88,6 +88,11 @@ void run_tile(const Product& p, int64_t rt, const float* x, int64_t n) {
     const GgmlType type = (*p.wt)->type;
     for (int64_t o = o_begin; o < o_end; ++o) {
       const float* wr = reinterpret_cast<const float*>(p.data + static_cast<uint64_t>(o) * p.row_bytes);
+      if (type == GgmlType::BF16) {  // not repacked (oneDNN takes its prompts): widened as it is read
+        const auto* wb = reinterpret_cast<const uint16_t*>(wr);
+        for (int64_t t = 0; t < n; ++t) y[t * out + o] = k::dot_bf16_f32(wb, p.xf + t * in, in);
+        continue;
+      }
       if (type != GgmlType::F32) {
         float* row = reuse(row_buf, static_cast<size_t>(in));
         dequantize_row(type, p.data + static_cast<uint64_t>(o) * p.row_bytes, row, in);
