@@ -119,3 +119,57 @@ TEST_CASE("attention past 2,048 keys: the same logits for a token alone or in a 
   CHECK(single == batched);
   CHECK(std::all_of(batched.begin(), batched.end(), [](float x) { return std::isfinite(x); }));
 }
+
+namespace {
+// Tokens [from, to) of one sequence in batches of n_batch, the logits of positions >= want_from.
+std::vector<float> decode_range(const Model& m, KvCache& kv, const std::vector<int32_t>& tokens, size_t from, size_t to,
+                                size_t n_batch, size_t want_from) {
+  std::vector<float> out;
+  for (size_t i = from; i < to; i += n_batch) {
+    Batch b;
+    for (size_t j = i; j < std::min(to, i + n_batch); ++j) b.add(tokens[j], 0, j >= want_from);
+    const std::vector<float> l = decode(m, kv, b);
+    out.insert(out.end(), l.begin(), l.end());
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("attention past 2,048 keys over a Q8_0 cache: in place, alone or batched alike, near the F16 cache's",
+          "[engine][long][shared]") {
+  // Head size 64 (a Q8_0 cache needs multiples of 32).
+  auto file = std::make_shared<GgufFile>(GgufFile::open(fixture::require_shared("models/synth-llama-256.f16.gguf").string()));
+  auto m = Model::load(file, {.backend = Backend::Cpu});
+  std::vector<int32_t> tokens;
+  for (int i = 0; i < 2600; ++i) tokens.push_back((i * 53 + 7) % 31000 + 3);
+  const size_t want_from = 2400, n = tokens.size();
+  std::vector<float> by_type[2];
+  for (GgmlType cache : {GgmlType::F16, GgmlType::Q8_0}) {
+    INFO("cache " << ggml_type_name(cache));
+    KvCache a(m->params(), 2688, 1, cache, cache, 512), b(m->params(), 2688, 1, cache, cache, 512);
+    const std::vector<float> batched = decode_range(*m, a, tokens, 0, n, 512, want_from);
+    std::vector<float> single = decode_range(*m, b, tokens, 0, want_from, 512, want_from);
+    const std::vector<float> rest = decode_range(*m, b, tokens, want_from, n, 1, want_from);
+    single.insert(single.end(), rest.begin(), rest.end());
+    REQUIRE(single.size() == batched.size());
+    CHECK(single == batched);
+    CHECK(std::all_of(batched.begin(), batched.end(), [](float x) { return std::isfinite(x); }));
+    by_type[cache == GgmlType::Q8_0] = batched;
+  }
+  // The Q8_0 cache's parts read its rows in place: its logits stay the F16 cache's to the keys'
+  // and values' quantization (a row or head read from the wrong place would not).
+  const size_t vocab = static_cast<size_t>(m->params().n_vocab), rows = by_type[0].size() / vocab;
+  double diff = 0, mag = 0;
+  size_t same_top = 0;
+  for (size_t t = 0; t < rows; ++t) {
+    const float* f = by_type[0].data() + t * vocab;
+    const float* q = by_type[1].data() + t * vocab;
+    for (size_t i = 0; i < vocab; ++i) diff += std::fabs(f[i] - q[i]), mag += std::fabs(f[i]);
+    same_top += std::max_element(f, f + vocab) - f == std::max_element(q, q + vocab) - q;
+  }
+  INFO("mean |F16 - Q8_0| / mean |F16| " << diff / mag << ", same top token " << same_top << " of " << rows);
+  CHECK(diff / mag < 0.02);
+  CHECK(same_top >= rows * 95 / 100);
+  WARN("Q8_0 against F16 cache past 2,048 keys: relative difference " << diff / mag << ", same top token " << same_top
+                                                                       << " of " << rows);
+}

@@ -28,22 +28,37 @@ constexpr int64_t kKeyPart = 2048;
 
 using Partial = k::AttnPart;
 
-// The keys and values of one KV head on a global layer whose cache attention reads in place.
+// The keys and values of one KV head on a global layer, read where the cache holds them.
 struct InPlace {
-  const void* keys;  // k_blocks of the sequence, offset to the head
-  size_t key_block;  // elements between blocks of 16 keys
+  const void* keys;  // F16/F32: k_blocks of the sequence, offset to the head; Q8_0: key row of position 0
+  size_t key_block;  // F16/F32: elements between blocks of 16 keys; Q8_0: bytes between key rows
   const void* values;  // value row of position 0, offset to the head
-  size_t value_stride;
+  size_t value_stride;  // F16/F32: elements between value rows; Q8_0: bytes
   GgmlType tk, tv;
+};
+
+// A thread's memory for one part: the query rows as Q8_0 (against a Q8_0 key cache) and the
+// part's values as F32 (from a Q8_0 value cache), as the unparted path makes them.
+struct PartScratch {
+  uint8_t* qq;
+  float* values;
 };
 
 // Keys [j0, j0 + len) of one KV head against nq query heads qs (already in the keys' arithmetic):
 // scores (scaled, soft-capped), exponentiated against their maximum, the weights rounded to F16
 // for an F16 value cache (as in ggml's product of the two), and the weighted sum of the values.
 void attend_part(const InPlace& kv, const float* qs, int64_t nq, int64_t D, float scale, float cap, int64_t j0,
-                 int64_t len, float* sc, size_t sc_stride, uint16_t* pr, const Partial& out) {
+                 int64_t len, float* sc, size_t sc_stride, uint16_t* pr, const PartScratch& scratch, const Partial& out) {
   const size_t block0 = static_cast<size_t>(j0 / KvCache::kKeyBlock) * kv.key_block;
-  if (kv.tk == GgmlType::F16)
+  if (kv.tk == GgmlType::Q8_0) {
+    const QuantOps* ops = quant_ops(GgmlType::Q8_0);
+    const auto* rows = static_cast<const uint8_t*>(kv.keys) + static_cast<size_t>(j0) * kv.key_block;
+    for (int64_t r = 0; r < nq; ++r) {
+      quantize_act_row(GgmlType::Q8_0, qs + r * D, scratch.qq, D);
+      for (int64_t j = 0; j < len; ++j)
+        sc[static_cast<size_t>(r) * sc_stride + j] = ops->vec_dot(D, rows + static_cast<size_t>(j) * kv.key_block, scratch.qq) * scale;
+    }
+  } else if (kv.tk == GgmlType::F16)
     k::attn_scores_kb(qs, static_cast<size_t>(D), static_cast<int>(nq), static_cast<const uint16_t*>(kv.keys) + block0,
                       kv.key_block, len, D, scale, sc, sc_stride);
   else
@@ -61,7 +76,13 @@ void attend_part(const InPlace& kv, const float* qs, int64_t nq, int64_t D, floa
   }
   std::fill(out.o, out.o + nq * D, 0.f);
   const size_t v0 = static_cast<size_t>(j0) * kv.value_stride;
-  if (kv.tv == GgmlType::F16)
+  if (kv.tv == GgmlType::Q8_0) {
+    for (int64_t j = 0; j < len; ++j)
+      dequantize_row(GgmlType::Q8_0, static_cast<const uint8_t*>(kv.values) + v0 + static_cast<size_t>(j) * kv.value_stride,
+                     scratch.values + j * D, D);
+    k::attn_weighted_sum_multi(sc, sc_stride, static_cast<int>(nq), scratch.values, static_cast<size_t>(D), len, D, out.o,
+                               static_cast<size_t>(D));
+  } else if (kv.tv == GgmlType::F16)
     k::attn_weighted_sum_multi(sc, sc_stride, static_cast<int>(nq), static_cast<const uint16_t*>(kv.values) + v0,
                                kv.value_stride, len, D, out.o, static_cast<size_t>(D));
   else
@@ -100,7 +121,11 @@ void attend(const ModelParams& p, KvCache& kv, int64_t l, const BatchLayout& b, 
   const bool values_in_place = window == 0 && tv != GgmlType::Q8_0;
   const int64_t kt_stride = (kv_rows + 15) / 16 * 16 + 16;
   float* kt = !k_ops && !keys_in_place ? reuse(buf.kt, static_cast<size_t>(KVD * kt_stride)) : nullptr;
-  float* vf = !values_in_place ? reuse(buf.vf, static_cast<size_t>(kv_rows * KVD)) : nullptr;
+  // Q8_0 values are copied out for the tokens that take their keys in one piece; a long context's
+  // decoding step takes them in parts, from the cache, and copies nothing.
+  bool all_parted = window == 0;
+  for (int64_t t = 0; t < n && all_parted; ++t) all_parted = b.pos[t] + 1 > kKeyPart;
+  float* vf = !values_in_place && !all_parted ? reuse(buf.vf, static_cast<size_t>(kv_rows * KVD)) : nullptr;
   const int64_t n_slots = static_cast<int64_t>(rows.first_row.size());
   // The sequence and position of F32 row r.
   auto locate = [&](int64_t r, int& s, int64_t& pos) {
@@ -148,14 +173,20 @@ void attend(const ModelParams& p, KvCache& kv, int64_t l, const BatchLayout& b, 
   const int64_t chunk = std::min<int64_t>(group, 8), chunks = (group + chunk - 1) / chunk;
   const int64_t sc_stride = (b.longest + 15) / 16 * 16;
   // Which tokens take their keys in parts, and the query heads in the keys' arithmetic.
-  const bool parted_layer = keys_in_place && values_in_place;
+  // Every global layer: keys in blocks or Q8_0 rows, values as F16/F32 or Q8_0 rows, all in place.
+  const bool parted_layer = window == 0;
   auto n_parts = [&](int64_t t) { return parted_layer ? (b.pos[t] + 1 + kKeyPart - 1) / kKeyPart : 1; };
   auto in_place = [&](int32_t s, int64_t kvh) {
     InPlace ip;
-    ip.key_block = static_cast<size_t>(KVD * KvCache::kKeyBlock);
-    ip.keys = kv.k_blocks(s, l) + ggml_bytes(tk, static_cast<uint64_t>(kvh * D * KvCache::kKeyBlock));
+    if (k_ops) {
+      ip.key_block = static_cast<size_t>(kv.k_row_bytes());
+      ip.keys = kv.k_row(s, l, 0) + ggml_bytes(tk, static_cast<uint64_t>(kvh * D));
+    } else {
+      ip.key_block = static_cast<size_t>(KVD * KvCache::kKeyBlock);
+      ip.keys = kv.k_blocks(s, l) + ggml_bytes(tk, static_cast<uint64_t>(kvh * D * KvCache::kKeyBlock));
+    }
     ip.values = kv.v_row(s, l, 0) + ggml_bytes(tv, static_cast<uint64_t>(kvh * D));
-    ip.value_stride = static_cast<size_t>(KVD);
+    ip.value_stride = tv == GgmlType::Q8_0 ? static_cast<size_t>(kv.v_row_bytes()) : static_cast<size_t>(KVD);
     ip.tk = tk;
     ip.tv = tv;
     return ip;
@@ -194,19 +225,22 @@ void attend(const ModelParams& p, KvCache& kv, int64_t l, const BatchLayout& b, 
     const Partial* parts = buf.parts.data();
 #pragma omp parallel
     {
-      thread_local std::vector<float> qh_buf, sc_buf;
+      thread_local std::vector<float> qh_buf, sc_buf, pv_buf;
       thread_local std::vector<uint16_t> qr_buf, pr_buf;
+      thread_local std::vector<uint8_t> qq_buf;
       float* qh = reuse(qh_buf, static_cast<size_t>(chunk * D));
       uint16_t* qr = reuse(qr_buf, static_cast<size_t>(chunk * D));
       float* sc = reuse(sc_buf, static_cast<size_t>(chunk * kKeyPart));
       uint16_t* pr = reuse(pr_buf, static_cast<size_t>(kKeyPart));
+      const PartScratch scratch{k_ops ? reuse(qq_buf, static_cast<size_t>(qq_bytes)) : nullptr,
+                                tv == GgmlType::Q8_0 ? reuse(pv_buf, static_cast<size_t>(kKeyPart * D)) : nullptr};
 #pragma omp for schedule(dynamic, 1)
       for (int64_t item = 0; item < items; ++item) {
         const int64_t t = t0 + (std::upper_bound(first_item.begin(), first_item.end(), item) - first_item.begin() - 1);
         const int64_t i = item - first_item[static_cast<size_t>(t - t0)], c = i / n_parts(t), part = i % n_parts(t);
         const int64_t kvh = c / chunks, h0 = kvh * group + c % chunks * chunk, nq = std::min(chunk, (kvh + 1) * group - h0);
         attend_part(in_place(b.seq[t], kvh), query(t, h0, nq, qh, qr), nq, D, scale, cap, part * kKeyPart,
-                    part_len(t, part), sc, static_cast<size_t>(kKeyPart), pr, parts[item]);
+                    part_len(t, part), sc, static_cast<size_t>(kKeyPart), pr, scratch, parts[item]);
       }
 #pragma omp for collapse(2) schedule(static)
       for (int64_t t = t0; t < t1; ++t)
