@@ -61,6 +61,7 @@ struct Options {
   int threads = 0, parallel = 1;
   llmkit::SamplerParams sampling;
   std::vector<std::string> stop;
+  std::string grammar, grammar_file;  // GBNF text (a --grammar-file's is read into grammar)
 };
 
 const char* finish_name(llmkit::FinishReason f) { return f == llmkit::FinishReason::Stop ? "stop" : "length"; }
@@ -214,7 +215,7 @@ std::string run_identity(const Options& o, const PromptSettings& ps) {
   w.field("presence_penalty", o.sampling.presence_penalty).field("frequency_penalty", o.sampling.frequency_penalty);
   w.field("seed", static_cast<uint64_t>(o.sampling.seed)).field("template", o.template_text).field("system", o.system);
   w.field("chat", ps.chat).field("chat_template_kwargs", o.chat_template_kwargs).field("output_field", o.output_field);
-  w.field("truncate", o.truncate).field("ignore_eos", o.ignore_eos);
+  w.field("truncate", o.truncate).field("ignore_eos", o.ignore_eos).field("grammar", o.grammar);
   w.key("stop").begin_array();
   for (const std::string& x : o.stop) w.value(x);
   w.end_array();
@@ -320,6 +321,8 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   app.add_option("--frequency-penalty", o.sampling.frequency_penalty, "frequency penalty (default 0)");
   app.add_option("-s,--seed", o.sampling.seed, "random seed (default 42: runs repeat)");
   app.add_option("--stop", o.stop, "stop before this text (repeatable)");
+  app.add_option("--grammar", o.grammar, "GBNF grammar (llama.cpp's syntax) every output must follow");
+  app.add_option("--grammar-file", o.grammar_file, "file holding a GBNF grammar");
   app.add_option("--template", o.template_text, "prompt from a record's fields: 'Summarize:\\n\\n{text}'");
   app.add_flag("--chat", o.chat, "render prompts as a user message in the model's chat format");
   app.add_option("--system", o.system, "system message for chat prompts (implies --chat)");
@@ -350,6 +353,30 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     return llmkit::kExitUsage;
   }
   if (o.threads > 0) omp_set_num_threads(o.threads);
+  // The grammar first: a mistake in it is reported before a model is loaded.
+  std::optional<llmkit::Grammar> grammar;
+  if (!o.grammar.empty() && !o.grammar_file.empty()) {
+    std::fprintf(stderr, "llm-generate: --grammar and --grammar-file: give one\n");
+    return llmkit::kExitUsage;
+  }
+  if (!o.grammar_file.empty()) {
+    std::ifstream in(o.grammar_file, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) {
+      std::fprintf(stderr, "llm-generate: cannot read --grammar-file %s\n", o.grammar_file.c_str());
+      return llmkit::kExitUsage;
+    }
+    o.grammar = text.str();
+  }
+  if (!o.grammar.empty()) {
+    try {
+      grammar = llmkit::parse_gbnf(o.grammar);
+    } catch (const llmkit::Error& e) {
+      std::fprintf(stderr, "llm-generate: %s: %s\n", o.grammar_file.empty() ? "--grammar" : o.grammar_file.c_str(), e.what());
+      return llmkit::kExitUsage;
+    }
+  }
 
   std::shared_ptr<llmkit::GgufFile> file;
   std::unique_ptr<llmkit::Model> model;
@@ -391,6 +418,14 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     ps.defaults.sampling = o.sampling;
     ps.defaults.ignore_eos = o.ignore_eos;
     for (const std::string& s : o.stop) ps.defaults.stop.push_back(unescape(s));
+    if (grammar) {
+      std::vector<std::string> pieces(tok->vocab().size());
+      for (size_t id = 0; id < pieces.size(); ++id) {
+        const llmkit::TokenType type = tok->vocab().types[id];
+        if (type != llmkit::TokenType::Control && type != llmkit::TokenType::Unknown) pieces[id] = tok->piece(static_cast<int32_t>(id));
+      }
+      ps.defaults.grammar = std::make_shared<llmkit::GrammarConstraint>(std::move(*grammar), pieces);
+    }
   } catch (const llmkit::Error& e) {
     std::fprintf(stderr, "llm-generate: %s: %s\n", o.model.c_str(), e.what());
     return llmkit::kExitUsage;

@@ -7,12 +7,14 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "llmkit/error.h"
+#include "llmkit/grammar.h"
 #include "llmkit/model.h"
 #include "llmkit/sampler.h"
 #include "llmkit/tokenizer.h"
@@ -25,6 +27,10 @@ struct GenerationRequest {
   SamplerParams sampling;
   std::vector<std::string> stop;  // generation ends before the first of these in the text
   bool ignore_eos = false;        // end-of-generation tokens are drawn like any other (benchmarks)
+  // Only tokens that keep the text a prefix of a sentence of this grammar are drawn; generation
+  // ends when the grammar allows nothing more (finish Stop), and end-of-generation tokens are
+  // drawn only where the text is a whole sentence. One constraint may serve many requests.
+  std::shared_ptr<GrammarConstraint> grammar;
 };
 
 enum class FinishReason { Stop, Length };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <chrono>
+#include <limits>
 
 #include "llmkit/error.h"
 
@@ -20,6 +21,7 @@ struct Slot {
   uint64_t id = 0;
   GenerationRequest req;
   std::optional<Sampler> sampler;
+  std::optional<GrammarMatcher> matcher;  // with a grammar
   std::vector<int32_t> history;  // prompt and generated tokens, for the penalties
   size_t n_fed = 0;              // prompt tokens already in the cache
   int32_t pending = -1;          // sampled, not yet run through the model
@@ -101,6 +103,7 @@ GenerationStats generate(const Model& m, const Tokenizer& tok, KvCache& kv, int6
     s.active = true;
     s.id = r->first;
     s.sampler.emplace(q.sampling);
+    if (q.grammar) s.matcher.emplace(q.grammar->grammar());
     s.history = q.prompt;
     s.res.prompt_tokens = static_cast<int64_t>(q.prompt.size());
     s.req = std::move(q);
@@ -172,6 +175,30 @@ GenerationStats generate(const Model& m, const Tokenizer& tok, KvCache& kv, int6
         finish(s, FinishReason::Stop);
         continue;
       }
+      if (s.matcher) {
+        // Every token that would take the text out of the grammar is never drawn; the end only
+        // where the text is a sentence. Nothing left to draw: the grammar is complete (stop) or
+        // cannot be completed with this vocabulary (an error).
+        if (s.matcher->must_end()) {
+          finish(s, FinishReason::Stop);
+          continue;
+        }
+        const std::vector<uint8_t>& allowed = s.req.grammar->mask(*s.matcher);
+        const bool can_end = s.matcher->can_end();
+        bool any = false;
+        for (int64_t i = 0; i < V; ++i) {
+          const bool ok = is_eog(static_cast<int32_t>(i)) ? can_end
+                                                          : static_cast<size_t>(i) < allowed.size() && allowed[static_cast<size_t>(i)] != 0;
+          if (!ok) row[static_cast<size_t>(i)] = -std::numeric_limits<float>::infinity();
+          any = any || ok;
+        }
+        if (!any) {
+          s.res.error = Error("grammar_dead_end", "the grammar allows no token of this vocabulary after " +
+                                                      std::to_string(s.res.tokens.size()) + " generated tokens");
+          finish(s, FinishReason::Stop);
+          continue;
+        }
+      }
       const int32_t t = s.sampler->sample(row, s.history);
       if (!s.req.ignore_eos && is_eog(t)) {
         finish(s, FinishReason::Stop);
@@ -180,6 +207,7 @@ GenerationStats generate(const Model& m, const Tokenizer& tok, KvCache& kv, int6
       s.res.tokens.push_back(t);
       s.history.push_back(t);
       const std::string piece = tok.piece(t);
+      if (s.matcher) s.matcher->accept_bytes(piece);
       s.res.text += piece;
       if (size_t at = find_stop(s.res.text, piece.size(), s.req.stop); at != std::string::npos) {
         s.res.text.resize(std::max(at, s.shown));
