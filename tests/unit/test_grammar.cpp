@@ -129,6 +129,10 @@ TEST_CASE("GBNF: errors name the line, the column and what was expected", "[gram
   CHECK(error_of("root ::= \"a\" )") ==
         "line 1:14: expected a string, a character class, a rule name, '(' or the end of the rule, found ')'");
   CHECK(error_of("") == "line 1:1: the grammar has no rule 'root'");
+  // Groups repeat by reference; a literal's characters are copied: 200 x 9,000 is too many.
+  CHECK(error_of("root ::= (\"abcdefghij\"{9000}){9000}") == "(parsed)");
+  CHECK(error_of("root ::= \"" + std::string(200, 'a') + "\"{9000}") ==
+        "line 1:212: the grammar's repetitions expand to more than 1048576 symbols");
 }
 
 TEST_CASE("GBNF: llama.cpp's grammars parse (LLMKIT_GBNF_DIR)", "[grammar]") {

@@ -13,8 +13,10 @@
 namespace llmkit {
 namespace {
 
-// Repetition counts beyond this are refused: {m,n} is expanded into copies of its item.
+// Repetition counts beyond this are refused: {m,n} is expanded into copies of its item. So is a
+// grammar whose expansions add more than kMaxSymbols symbols ("abcd...."{10000}{10000}).
 constexpr uint64_t kMaxRepeat = 10000;
+constexpr uint64_t kMaxSymbols = uint64_t(1) << 20;
 
 bool is_name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
@@ -153,8 +155,11 @@ class Parser {
   }
 
   // Replaces seq[start..] (one item) with its repetition.
-  void repeat(const std::string& rule, Sequence& seq, size_t start, uint64_t min, uint64_t max, bool unbounded) {
+  void repeat(const std::string& rule, Sequence& seq, size_t start, uint64_t min, uint64_t max, bool unbounded, size_t at) {
     const Sequence item(seq.begin() + static_cast<std::ptrdiff_t>(start), seq.end());
+    expanded_ += (item.size() + 1) * (std::max(min, max) + 1);
+    if (expanded_ > kMaxSymbols)
+      fail(at, "the grammar's repetitions expand to more than " + std::to_string(kMaxSymbols) + " symbols");
     seq.resize(start);
     for (uint64_t k = 0; k < min; ++k) seq.insert(seq.end(), item.begin(), item.end());
     if (unbounded) {
@@ -241,9 +246,9 @@ class Parser {
       } else if (c == '*' || c == '+' || c == '?' || c == '{') {
         if (!have_item) fail(at, std::string("expected an item before '") + c + "'");
         ++i_;
-        if (c == '*') repeat(rule, seq, item_start, 0, 0, true);
-        else if (c == '+') repeat(rule, seq, item_start, 1, 0, true);
-        else if (c == '?') repeat(rule, seq, item_start, 0, 1, false);
+        if (c == '*') repeat(rule, seq, item_start, 0, 0, true, at);
+        else if (c == '+') repeat(rule, seq, item_start, 1, 0, true, at);
+        else if (c == '?') repeat(rule, seq, item_start, 0, 1, false, at);
         else {
           skip_space(nested);
           const uint64_t min = parse_count();
@@ -260,7 +265,7 @@ class Parser {
           if (i_ >= t_.size() || t_[i_] != '}') fail(i_, "expected '}' to close the repetition, found " + describe_here());
           ++i_;
           if (!unbounded && max < min) fail(at, "a repetition whose maximum is below its minimum");
-          repeat(rule, seq, item_start, min, max, unbounded);
+          repeat(rule, seq, item_start, min, max, unbounded, at);
         }
         have_item = false;  // "x**" is not a repetition of a repetition
         item_start = seq.size();
@@ -382,6 +387,7 @@ class Parser {
   std::map<uint32_t, size_t> where_;       // where each rule is defined
   std::map<uint32_t, std::string> origin_;  // the written rule a made one comes from
   int generated_ = 0;
+  uint64_t expanded_ = 0;  // symbols the repetitions have added
 };
 
 }  // namespace
