@@ -198,22 +198,9 @@ void GrammarMatcher::walk(const TokenTrie& trie, uint32_t node, const std::vecto
 }
 
 void GrammarMatcher::allowed_tokens(const TokenTrie& trie, std::vector<uint8_t>& mask) const {
+  // The root holds no token (empty pieces are not put in the trie): the walk from it is the answer.
   mask.assign(trie.n_tokens(), 0);
-  const TokenTrie::Node& root = trie.nodes()[0];
-  // The root's own tokens are the empty ones: never allowed.
-  for (const auto& [byte, kid] : root.kids) {
-    std::string p = pending_;
-    p.push_back(static_cast<char>(byte));
-    std::vector<uint32_t> cps;
-    std::string rest;
-    if (!decode(p, cps, rest)) continue;
-    std::vector<GrammarStack> next = stacks_;
-    bool ok = true;
-    for (uint32_t cp : cps)
-      if (!(ok = step(next, cp))) break;
-    if (!ok || (!rest.empty() && !viable(next, rest))) continue;
-    walk(trie, kid, next, rest, mask);
-  }
+  walk(trie, 0, stacks_, pending_, mask);
 }
 
 std::string GrammarMatcher::state_key() const {

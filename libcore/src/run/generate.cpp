@@ -126,7 +126,7 @@ GenerationStats generate(const Model& m, const Tokenizer& tok, KvCache& kv, int6
 
   Batch batch;
   std::vector<int> owner;  // slot of each logits row
-  std::vector<float> row(static_cast<size_t>(V));
+  std::vector<float> row(static_cast<size_t>(V)), eog_logits;
   for (;;) {
     for (size_t si = 0; si < slots.size() && !input_done; ++si)
       if (!slots[si].active) admit(slots[si], static_cast<int>(si));
@@ -185,13 +185,19 @@ GenerationStats generate(const Model& m, const Tokenizer& tok, KvCache& kv, int6
         }
         const std::vector<uint8_t>& allowed = s.req.grammar->mask(*s.matcher);
         const bool can_end = s.matcher->can_end();
+        // Control tokens have no bytes, so the mask refuses them; end-of-generation ones come back
+        // where the text is a sentence.
         bool any = false;
+        eog_logits.clear();
+        for (int32_t e : eog) eog_logits.push_back(e < V ? row[static_cast<size_t>(e)] : 0.f);
         for (int64_t i = 0; i < V; ++i) {
-          const bool ok = is_eog(static_cast<int32_t>(i)) ? can_end
-                                                          : static_cast<size_t>(i) < allowed.size() && allowed[static_cast<size_t>(i)] != 0;
+          const bool ok = static_cast<size_t>(i) < allowed.size() && allowed[static_cast<size_t>(i)] != 0;
           if (!ok) row[static_cast<size_t>(i)] = -std::numeric_limits<float>::infinity();
           any = any || ok;
         }
+        if (can_end)
+          for (size_t k = 0; k < eog.size(); ++k)
+            if (eog[k] < V) row[static_cast<size_t>(eog[k])] = eog_logits[k], any = true;
         if (!any) {
           s.res.error = Error("grammar_dead_end", "the grammar allows no token of this vocabulary after " +
                                                       std::to_string(s.res.tokens.size()) + " generated tokens");
