@@ -196,3 +196,36 @@ TEST_CASE("GBNF: a vocabulary that cannot spell what the grammar needs allows no
   CHECK(mask == std::vector<uint8_t>{0, 0, 0});
   CHECK_FALSE(m.can_end());
 }
+
+TEST_CASE("GBNF: distance to a complete text, and masks that keep within a budget", "[grammar]") {
+  // "ab", then one or more of c/d, then é (two bytes): 5 bytes at least.
+  const Grammar g = parse_gbnf("root ::= \"ab\" [cd]+ x\nx ::= \"\xC3\xA9\" | \"zzz\"");
+  GrammarMatcher m(g);
+  CHECK(m.distance() == 5);
+  REQUIRE(m.accept_bytes("a"));
+  CHECK(m.distance() == 4);
+  REQUIRE(m.accept_bytes("bcc"));
+  CHECK(m.distance() == 2);  // still é (2 bytes); zzz is longer
+  size_t d = 0;
+  REQUIRE(m.can_accept("\xC3", &d));
+  CHECK(d == 1);  // half of é read: one byte to go
+  REQUIRE(m.can_accept("z", &d));
+  CHECK(d == 2);
+  REQUIRE(m.can_accept("\xC3\xA9", &d));
+  CHECK(d == 0);
+  CHECK(m.distance() == 2);  // can_accept leaves the state alone
+  // With one token left after this one, only the tokens that leave at most one byte to go.
+  const std::vector<std::string> pieces = {"c", "\xC3", "\xC3\xA9", "z", "zz", "d\xC3\xA9"};
+  const TokenTrie trie(pieces);
+  std::vector<uint8_t> all, within;
+  m.allowed_tokens(trie, all);
+  m.allowed_tokens(trie, within, 1);
+  CHECK(all == std::vector<uint8_t>{1, 1, 1, 1, 1, 1});
+  CHECK(within == std::vector<uint8_t>{0, 1, 1, 0, 1, 1});
+  // A rule that can never finish is never "near".
+  const Grammar never = parse_gbnf("root ::= \"a\" | loop\nloop ::= \"b\" loop");
+  CHECK(never.min_bytes[never.root] == 1);
+  GrammarMatcher n(never);
+  REQUIRE(n.accept_bytes("b"));
+  CHECK(n.distance() == SIZE_MAX);
+}

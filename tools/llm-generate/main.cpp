@@ -68,7 +68,8 @@ const char* finish_name(llmkit::FinishReason f) { return f == llmkit::FinishReas
 
 double per_second(int64_t n, double ms) { return ms > 0 ? double(n) * 1000.0 / ms : 0.0; }
 
-void add_result(llmkit::JsonObject& rec, const std::string& field, const llmkit::GenerationResult& r, int64_t dropped) {
+void add_result(llmkit::JsonObject& rec, const std::string& field, const llmkit::GenerationResult& r, int64_t dropped,
+                bool grammar) {
   rec.set(field, std::string_view(r.text));
   rec.set("finish_reason", std::string_view(finish_name(r.finish)));
   const int64_t completion = static_cast<int64_t>(r.tokens.size());
@@ -80,6 +81,7 @@ void add_result(llmkit::JsonObject& rec, const std::string& field, const llmkit:
   llmkit::JsonWriter t;
   t.begin_object().field("prompt_ms", r.prompt_ms).field("prompt_per_second", per_second(r.prompt_tokens, r.prompt_ms));
   t.field("predicted_ms", r.gen_ms).field("predicted_per_second", per_second(completion, r.gen_ms));
+  if (grammar) t.field("grammar_ms", r.grammar_ms).field("grammar_redrawn", r.grammar_redrawn);
   rec.set_raw("timings", t.end_object().take());
 }
 
@@ -101,6 +103,10 @@ void report(const llmkit::GenerationStats& s, int64_t failed, uint64_t kept = 0)
                static_cast<long long>(s.requests + failed + static_cast<int64_t>(kept)), static_cast<long long>(failed),
                static_cast<long long>(s.prompt_tokens), reused.c_str(), static_cast<long long>(s.generated_tokens),
                s.seconds, gen, all);
+  if (s.grammar_tokens > 0)
+    std::fprintf(stderr, "llm-generate: grammar: %.3f ms per generated token (%lld of %lld tokens redrawn from a mask)\n",
+                 s.grammar_ms / double(s.grammar_tokens), static_cast<long long>(s.grammar_redrawn),
+                 static_cast<long long>(s.grammar_tokens));
 }
 
 // The -p prompt, prepared; a failure is reported on stderr (the caller exits 1).
@@ -142,7 +148,7 @@ int run_prompt(const Options& o, const PromptSettings& ps, const llmkit::Model& 
   if (o.json) {
     llmkit::JsonObject rec;
     rec.set("prompt", std::string_view(o.prompt));
-    add_result(rec, o.output_field, result, p.dropped);
+    add_result(rec, o.output_field, result, p.dropped, p.request.grammar != nullptr);
     out.record(rec.dump());
   } else {
     out.record("");
@@ -152,6 +158,9 @@ int run_prompt(const Options& o, const PromptSettings& ps, const llmkit::Model& 
   std::fprintf(stderr, "llm-generate: prompt %lld tokens in %.1f ms (%.2f tok/s), generated %lld tokens in %.1f ms (%.2f tok/s), %s\n",
                static_cast<long long>(result.prompt_tokens), result.prompt_ms, per_second(result.prompt_tokens, result.prompt_ms),
                static_cast<long long>(n_gen), result.gen_ms, per_second(n_gen, result.gen_ms), finish_name(result.finish));
+  if (p.request.grammar && n_gen > 0)
+    std::fprintf(stderr, "llm-generate: grammar: %.3f ms per generated token (%lld of %lld tokens redrawn from a mask)\n",
+                 result.grammar_ms / double(n_gen), static_cast<long long>(result.grammar_redrawn), static_cast<long long>(n_gen));
   return llmkit::kExitOk;
 }
 
@@ -160,6 +169,7 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
   struct InFlight {
     llmkit::JsonObject rec;
     int64_t dropped;
+    bool grammar;
   };
   std::unordered_map<uint64_t, InFlight> in_flight;
   int64_t generation_errors = 0;  // counted by generate() as requests too
@@ -170,7 +180,7 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
       if (!it) return std::nullopt;
       try {
         PreparedPrompt p = prepare_record(it->rec, ps, tok);
-        in_flight.emplace(it->seq, InFlight{std::move(it->rec), p.dropped});
+        in_flight.emplace(it->seq, InFlight{std::move(it->rec), p.dropped, p.request.grammar != nullptr});
         return std::make_pair(it->seq, std::move(p.request));
       } catch (const llmkit::Error& e) {
         run.done_error(it->seq, &it->rec, e);
@@ -185,7 +195,7 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
       run.done_error(id, &it->second.rec, *r.error);
     } else {
       const uint64_t n = r.tokens.size();
-      add_result(it->second.rec, o.output_field, r, it->second.dropped);
+      add_result(it->second.rec, o.output_field, r, it->second.dropped, it->second.grammar);
       run.done(id, it->second.rec.dump(), false, n);
     }
     in_flight.erase(it);
@@ -419,12 +429,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     ps.defaults.ignore_eos = o.ignore_eos;
     for (const std::string& s : o.stop) ps.defaults.stop.push_back(unescape(s));
     if (grammar) {
-      std::vector<std::string> pieces(tok->vocab().size());
-      for (size_t id = 0; id < pieces.size(); ++id) {
-        const llmkit::TokenType type = tok->vocab().types[id];
-        if (type != llmkit::TokenType::Control && type != llmkit::TokenType::Unknown) pieces[id] = tok->piece(static_cast<int32_t>(id));
-      }
-      ps.defaults.grammar = std::make_shared<llmkit::GrammarConstraint>(std::move(*grammar), pieces);
+      ps.defaults.grammar = std::make_shared<llmkit::GrammarConstraint>(std::move(*grammar), llmkit::grammar_trie(*tok));
     }
   } catch (const llmkit::Error& e) {
     std::fprintf(stderr, "llm-generate: %s: %s\n", o.model.c_str(), e.what());

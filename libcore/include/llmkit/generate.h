@@ -33,6 +33,12 @@ struct GenerationRequest {
   std::shared_ptr<GrammarConstraint> grammar;
 };
 
+// The bytes a grammar sees for a token: its text, or nothing for control and unknown tokens,
+// which no grammar allows.
+std::string grammar_piece(const Tokenizer& tok, int32_t id);
+// The trie of a vocabulary's grammar pieces, for every GrammarConstraint over it.
+std::shared_ptr<const TokenTrie> grammar_trie(const Tokenizer& tok);
+
 enum class FinishReason { Stop, Length };
 
 struct GenerationResult {
@@ -41,6 +47,10 @@ struct GenerationResult {
   FinishReason finish = FinishReason::Length;
   int64_t prompt_tokens = 0;
   double prompt_ms = 0, gen_ms = 0;  // wall time from admission to first token, and after
+  // With a grammar: time spent checking tokens and computing masks, and the tokens whose first
+  // draw the grammar refused (drawn again from the masked logits).
+  double grammar_ms = 0;
+  int64_t grammar_redrawn = 0;
   // Set when the request failed part way (non-finite logits): `text` is then not an answer.
   std::optional<Error> error;
 };
@@ -49,6 +59,9 @@ struct GenerationStats {
   int64_t prompt_tokens = 0, generated_tokens = 0, requests = 0;
   int64_t reused_tokens = 0;  // prompt tokens whose KV was copied from another request's prefix
   double seconds = 0;
+  // Tokens generated under a grammar, the time the grammar took, and the tokens redrawn.
+  int64_t grammar_tokens = 0, grammar_redrawn = 0;
+  double grammar_ms = 0;
 };
 
 struct GenerationCallbacks {

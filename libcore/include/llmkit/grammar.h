@@ -6,7 +6,9 @@
 // sequences. The matcher keeps every way the text read so far can continue (a set of stacks of
 // positions in sequences), as a pushdown automaton read non-deterministically.
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -35,7 +37,14 @@ struct GrammarRule {
 struct Grammar {
   std::vector<GrammarRule> rules;
   uint32_t root = 0;
+  // The fewest UTF-8 bytes each rule can match (set by parse_gbnf): how far a text is from
+  // complete, so that generation near its token limit can steer to an end.
+  std::vector<uint32_t> min_bytes;
 };
+
+// Fills g.min_bytes. A rule that can never finish gets kNever.
+constexpr uint32_t kNever = 0xFFFFFFFF;
+void compute_min_bytes(Grammar& g);
 
 // Parses GBNF text. Throws Error("bad_grammar", "line L:C: ...") naming what was expected, for an
 // undefined rule, a missing root, or a rule that can recurse on its left without consuming text.
@@ -73,15 +82,19 @@ class GrammarMatcher {
   // Feeds UTF-8 bytes (a token's text); a code point may be split across calls. Returns false, and
   // leaves the state as it was, when no reading of the text so far continues with these bytes.
   bool accept_bytes(std::string_view bytes);
-  // Whether these bytes would be accepted, without changing the state.
-  bool can_accept(std::string_view bytes) const;
+  // Whether these bytes would be accepted, without changing the state; with `distance`, the
+  // distance() the text would then be at.
+  bool can_accept(std::string_view bytes, size_t* distance = nullptr) const;
+  // The fewest bytes that make the text so far a whole sentence (0: it is one).
+  size_t distance() const { return distance(stacks_, pending_); }
   // Whether the text so far is a whole sentence of the grammar (the root can end here).
   bool can_end() const;
   // Whether no more text can follow (every reading is complete).
   bool must_end() const;
   // mask[id] = 1 for the tokens whose bytes can follow the text so far (mask sized to the trie's
-  // tokens); end-of-text tokens are for the caller to allow when can_end().
-  void allowed_tokens(const TokenTrie& trie, std::vector<uint8_t>& mask) const;
+  // tokens) and leave it at most `max_distance` bytes from complete; end-of-text tokens are for
+  // the caller to allow when can_end().
+  void allowed_tokens(const TokenTrie& trie, std::vector<uint8_t>& mask, size_t max_distance = SIZE_MAX) const;
   // A key for the state (stacks and pending bytes): equal keys allow the same tokens.
   std::string state_key() const;
   const std::vector<GrammarStack>& stacks() const { return stacks_; }
@@ -92,7 +105,8 @@ class GrammarMatcher {
   static void expand(const Grammar& g, GrammarStack s, std::vector<GrammarStack>& out);
   bool step(std::vector<GrammarStack>& stacks, uint32_t cp) const;
   void walk(const TokenTrie& trie, uint32_t node, const std::vector<GrammarStack>& stacks, const std::string& pending,
-            std::vector<uint8_t>& mask) const;
+            size_t max_distance, std::vector<uint8_t>& mask) const;
+  size_t distance(const std::vector<GrammarStack>& stacks, const std::string& pending) const;
   bool viable(const std::vector<GrammarStack>& stacks, const std::string& partial) const;
   const Grammar* g_;
   std::vector<GrammarStack> stacks_;
@@ -109,10 +123,14 @@ namespace llmkit {
 // string, say, is met again at every character). Shared by the sequences that use the grammar.
 class GrammarConstraint {
  public:
-  GrammarConstraint(Grammar g, const std::vector<std::string>& pieces);
+  // The trie is the vocabulary's, shared by every grammar used with it.
+  GrammarConstraint(Grammar g, std::shared_ptr<const TokenTrie> trie);
   const Grammar& grammar() const { return g_; }
   // The tokens allowed after the text `m` has read (1: allowed).
   const std::vector<uint8_t>& mask(const GrammarMatcher& m);
+  // Those of them that leave the text at most `max_distance` bytes from complete (not kept: the
+  // budget differs at every call).
+  void mask_within(const GrammarMatcher& m, size_t max_distance, std::vector<uint8_t>& out);
   // Masks computed, masks found again, and the time spent computing them.
   uint64_t computed() const { return computed_; }
   uint64_t reused() const { return reused_; }
@@ -120,7 +138,7 @@ class GrammarConstraint {
 
  private:
   Grammar g_;
-  TokenTrie trie_;
+  std::shared_ptr<const TokenTrie> trie_;
   std::unordered_map<std::string, std::vector<uint8_t>> masks_;
   uint64_t computed_ = 0, reused_ = 0;
   double mask_ms_ = 0;

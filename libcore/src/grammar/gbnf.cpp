@@ -402,6 +402,10 @@ bool CharSet::contains(uint32_t cp) const {
   return in != negated;
 }
 
-Grammar parse_gbnf(std::string_view text, const std::string& root) { return Parser(text).run(root); }
+Grammar parse_gbnf(std::string_view text, const std::string& root) {
+  Grammar g = Parser(text).run(root);
+  compute_min_bytes(g);
+  return g;
+}
 
 }  // namespace llmkit

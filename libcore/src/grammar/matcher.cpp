@@ -93,7 +93,34 @@ bool decode(std::string_view bytes, std::vector<uint32_t>& cps, std::string& res
   return true;
 }
 
+// The fewest UTF-8 bytes a code point of the set takes (a negated set is taken to leave some
+// ASCII character out of its ranges).
+uint32_t min_bytes(const CharSet& s) {
+  if (s.negated || s.ranges.empty()) return s.ranges.empty() && !s.negated ? kNever : 1;
+  uint32_t lo = 0x10FFFF;
+  for (const auto& r : s.ranges) lo = std::min(lo, r.first);
+  return lo < 0x80 ? 1 : lo < 0x800 ? 2 : lo < 0x10000 ? 3 : 4;
+}
+
 }  // namespace
+
+void compute_min_bytes(Grammar& g) {
+  // Fixed point from "never": each pass can only lower a rule's length.
+  g.min_bytes.assign(g.rules.size(), kNever);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t r = 0; r < g.rules.size(); ++r)
+      for (const auto& alt : g.rules[r].alternatives) {
+        uint64_t n = 0;
+        for (const GrammarSymbol& sym : alt) {
+          const uint32_t c = sym.is_rule ? g.min_bytes[sym.rule] : min_bytes(sym.chars);
+          n = c == kNever ? kNever : n + c;
+          if (n >= kNever) break;
+        }
+        if (n < g.min_bytes[r]) g.min_bytes[r] = static_cast<uint32_t>(n), changed = true;
+      }
+  }
+}
 
 GrammarMatcher::GrammarMatcher(const Grammar& g) : g_(&g) {
   for (uint32_t a = 0; a < g.rules[g.root].alternatives.size(); ++a) expand(g, {{g.root, a, 0}}, stacks_);
@@ -151,7 +178,7 @@ bool GrammarMatcher::viable(const std::vector<GrammarStack>& stacks, const std::
   });
 }
 
-bool GrammarMatcher::can_accept(std::string_view bytes) const {
+bool GrammarMatcher::can_accept(std::string_view bytes, size_t* dist) const {
   std::string joined = pending_;
   joined.append(bytes);
   std::vector<uint32_t> cps;
@@ -160,17 +187,50 @@ bool GrammarMatcher::can_accept(std::string_view bytes) const {
   std::vector<GrammarStack> stacks = stacks_;
   for (uint32_t cp : cps)
     if (!step(stacks, cp)) return false;
-  return rest.empty() || viable(stacks, rest);
+  if (!rest.empty() && !viable(stacks, rest)) return false;
+  if (dist) *dist = distance(stacks, rest);
+  return true;
+}
+
+// The cheapest way to finish some reading: the fewest bytes each stack's remaining symbols take.
+// With an unfinished code point pending, its missing bytes replace the character set it fills.
+size_t GrammarMatcher::distance(const std::vector<GrammarStack>& stacks, const std::string& pending) const {
+  size_t missing = 0;
+  if (!pending.empty()) {
+    const auto b = static_cast<unsigned char>(pending[0]);
+    missing = (b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2) - pending.size();
+  }
+  size_t best = SIZE_MAX;
+  for (const GrammarStack& s : stacks) {
+    size_t d = 0;
+    for (size_t f = 0; f < s.size() && d < best; ++f) {
+      const GrammarPos& p = s[f];
+      const auto& alt = g_->rules[p.rule].alternatives[p.alt];
+      // The top's first symbol is the set the pending bytes fill.
+      const size_t from = p.index + (!pending.empty() && f + 1 == s.size() ? 1 : 0);
+      for (size_t k = from; k < alt.size(); ++k) {
+        const uint32_t c = alt[k].is_rule ? g_->min_bytes[alt[k].rule] : min_bytes(alt[k].chars);
+        d = c == kNever ? SIZE_MAX : d + c;
+        if (d == SIZE_MAX) break;
+      }
+    }
+    if (s.empty() && !pending.empty()) continue;
+    best = std::min(best, d);
+  }
+  return best == SIZE_MAX ? SIZE_MAX : best + missing;
 }
 
 bool GrammarMatcher::accept_bytes(std::string_view bytes) {
-  if (!can_accept(bytes)) return false;
   std::string joined = pending_;
   joined.append(bytes);
   std::vector<uint32_t> cps;
   std::string rest;
-  decode(joined, cps, rest);
-  for (uint32_t cp : cps) step(stacks_, cp);
+  if (!decode(joined, cps, rest)) return false;
+  std::vector<GrammarStack> stacks = stacks_;
+  for (uint32_t cp : cps)
+    if (!step(stacks, cp)) return false;
+  if (!rest.empty() && !viable(stacks, rest)) return false;
+  stacks_.swap(stacks);
   pending_ = rest;
   return true;
 }
@@ -178,9 +238,10 @@ bool GrammarMatcher::accept_bytes(std::string_view bytes) {
 // Depth first over the trie: a byte either finishes a code point (the stacks step over it),
 // extends an unfinished one that some reading can still take, or ends the subtree.
 void GrammarMatcher::walk(const TokenTrie& trie, uint32_t node, const std::vector<GrammarStack>& stacks,
-                          const std::string& pending, std::vector<uint8_t>& mask) const {
+                          const std::string& pending, size_t max_distance, std::vector<uint8_t>& mask) const {
   const TokenTrie::Node& n = trie.nodes()[node];
-  for (int32_t id : n.tokens) mask[static_cast<size_t>(id)] = 1;
+  if (!n.tokens.empty() && (max_distance == SIZE_MAX || distance(stacks, pending) <= max_distance))
+    for (int32_t id : n.tokens) mask[static_cast<size_t>(id)] = 1;
   for (const auto& [byte, kid] : n.kids) {
     std::string p = pending;
     p.push_back(static_cast<char>(byte));
@@ -188,19 +249,19 @@ void GrammarMatcher::walk(const TokenTrie& trie, uint32_t node, const std::vecto
     std::string rest;
     if (!decode(p, cps, rest)) continue;
     if (cps.empty()) {  // still unfinished (decode checked that some code point can follow)
-      if (viable(stacks, rest)) walk(trie, kid, stacks, rest, mask);
+      if (viable(stacks, rest)) walk(trie, kid, stacks, rest, max_distance, mask);
       continue;
     }
     std::vector<GrammarStack> next = stacks;
     if (!step(next, cps[0])) continue;
-    walk(trie, kid, next, rest, mask);
+    walk(trie, kid, next, rest, max_distance, mask);
   }
 }
 
-void GrammarMatcher::allowed_tokens(const TokenTrie& trie, std::vector<uint8_t>& mask) const {
+void GrammarMatcher::allowed_tokens(const TokenTrie& trie, std::vector<uint8_t>& mask, size_t max_distance) const {
   // The root holds no token (empty pieces are not put in the trie): the walk from it is the answer.
   mask.assign(trie.n_tokens(), 0);
-  walk(trie, 0, stacks_, pending_, mask);
+  walk(trie, 0, stacks_, pending_, max_distance, mask);
 }
 
 std::string GrammarMatcher::state_key() const {
@@ -253,8 +314,8 @@ namespace {
 constexpr size_t kMaxMasks = 4096;
 }  // namespace
 
-GrammarConstraint::GrammarConstraint(Grammar g, const std::vector<std::string>& pieces)
-    : g_(std::move(g)), trie_(pieces) {}
+GrammarConstraint::GrammarConstraint(Grammar g, std::shared_ptr<const TokenTrie> trie)
+    : g_(std::move(g)), trie_(std::move(trie)) {}
 
 const std::vector<uint8_t>& GrammarConstraint::mask(const GrammarMatcher& m) {
   std::string key = m.state_key();
@@ -265,10 +326,17 @@ const std::vector<uint8_t>& GrammarConstraint::mask(const GrammarMatcher& m) {
   const auto t0 = std::chrono::steady_clock::now();
   if (masks_.size() >= kMaxMasks) masks_.clear();
   std::vector<uint8_t>& out = masks_[std::move(key)];
-  m.allowed_tokens(trie_, out);
+  m.allowed_tokens(*trie_, out);
   ++computed_;
   mask_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return out;
+}
+
+void GrammarConstraint::mask_within(const GrammarMatcher& m, size_t max_distance, std::vector<uint8_t>& out) {
+  const auto t0 = std::chrono::steady_clock::now();
+  m.allowed_tokens(*trie_, out, max_distance);
+  ++computed_;
+  mask_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
 }  // namespace llmkit

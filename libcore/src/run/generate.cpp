@@ -4,6 +4,7 @@
 #include <cmath>
 #include <chrono>
 #include <limits>
+#include <optional>
 
 #include "llmkit/error.h"
 
@@ -44,6 +45,17 @@ size_t find_stop(const std::string& text, size_t added, const std::vector<std::s
 }
 
 }  // namespace
+
+std::string grammar_piece(const Tokenizer& tok, int32_t id) {
+  const TokenType type = tok.vocab().types[static_cast<size_t>(id)];
+  return type == TokenType::Control || type == TokenType::Unknown ? std::string() : tok.piece(id);
+}
+
+std::shared_ptr<const TokenTrie> grammar_trie(const Tokenizer& tok) {
+  std::vector<std::string> pieces(tok.vocab().size());
+  for (size_t id = 0; id < pieces.size(); ++id) pieces[id] = grammar_piece(tok, static_cast<int32_t>(id));
+  return std::make_shared<const TokenTrie>(pieces);
+}
 
 size_t stable_prefix(std::string_view text, const std::vector<std::string>& stop) {
   size_t n = text.size();
@@ -120,13 +132,19 @@ GenerationStats generate(const Model& m, const Tokenizer& tok, KvCache& kv, int6
       cb.on_text(s.id, std::string_view(s.res.text).substr(s.shown));
     ++stats.requests;
     stats.generated_tokens += static_cast<int64_t>(s.res.tokens.size());
+    if (s.matcher) {
+      stats.grammar_tokens += static_cast<int64_t>(s.res.tokens.size());
+      stats.grammar_ms += s.res.grammar_ms;
+      stats.grammar_redrawn += s.res.grammar_redrawn;
+    }
     s.active = false;
     if (cb.on_done) cb.on_done(s.id, std::move(s.res));
   };
 
   Batch batch;
   std::vector<int> owner;  // slot of each logits row
-  std::vector<float> row(static_cast<size_t>(V)), eog_logits;
+  std::vector<float> row(static_cast<size_t>(V)), scratch;
+  std::vector<uint8_t> budget_mask;
   for (;;) {
     for (size_t si = 0; si < slots.size() && !input_done; ++si)
       if (!slots[si].active) admit(slots[si], static_cast<int>(si));
@@ -175,37 +193,67 @@ GenerationStats generate(const Model& m, const Tokenizer& tok, KvCache& kv, int6
         finish(s, FinishReason::Stop);
         continue;
       }
+      int32_t t;
       if (s.matcher) {
-        // Every token that would take the text out of the grammar is never drawn; the end only
-        // where the text is a sentence. Nothing left to draw: the grammar is complete (stop) or
-        // cannot be completed with this vocabulary (an error).
-        if (s.matcher->must_end()) {
+        if (s.matcher->must_end()) {  // the grammar allows nothing more
           finish(s, FinishReason::Stop);
           continue;
         }
-        const std::vector<uint8_t>& allowed = s.req.grammar->mask(*s.matcher);
-        const bool can_end = s.matcher->can_end();
-        // Control tokens have no bytes, so the mask refuses them; end-of-generation ones come back
-        // where the text is a sentence.
-        bool any = false;
-        eog_logits.clear();
-        for (int32_t e : eog) eog_logits.push_back(e < V ? row[static_cast<size_t>(e)] : 0.f);
-        for (int64_t i = 0; i < V; ++i) {
-          const bool ok = static_cast<size_t>(i) < allowed.size() && allowed[static_cast<size_t>(i)] != 0;
-          if (!ok) row[static_cast<size_t>(i)] = -std::numeric_limits<float>::infinity();
-          any = any || ok;
+        const Clock::time_point g0 = Clock::now();
+        // Tokens that can still follow this one: a text the grammar can finish within them is
+        // steered to its end rather than cut off at the limit.
+        size_t left = static_cast<size_t>(std::max<int64_t>(0, kv.n_ctx() - kv.n_past(owner[r]) - 1));
+        if (s.req.max_tokens > 0)
+          left = std::min(left, static_cast<size_t>(std::max<int64_t>(0, s.req.max_tokens - static_cast<int64_t>(s.res.tokens.size()) - 1)));
+        const auto fits = [&](int32_t c) {
+          if (is_eog(c)) return s.matcher->can_end();
+          const std::string p = grammar_piece(tok, c);
+          size_t d;
+          return !p.empty() && s.matcher->can_accept(p, &d) && d <= left;
+        };
+        // First the token the sampler draws without the grammar: when the grammar takes it (a
+        // model following its instructions, mostly) no mask is needed. Otherwise it is drawn
+        // again from the masked logits, as llama.cpp does; greedy decoding gets the same token.
+        scratch = row;
+        t = s.sampler->sample(scratch, s.history);
+        if (!fits(t)) {
+          ++s.res.grammar_redrawn;
+          // Control tokens have no bytes, so masks refuse them; end-of-generation ones come
+          // back where the text is a sentence.
+          const bool can_end = s.matcher->can_end();
+          const auto draw = [&](const std::vector<uint8_t>& allowed) -> std::optional<int32_t> {
+            scratch = row;
+            bool any = false;
+            for (int64_t i = 0; i < V; ++i) {
+              const bool ok = static_cast<size_t>(i) < allowed.size() && allowed[static_cast<size_t>(i)] != 0;
+              if (!ok) scratch[static_cast<size_t>(i)] = -std::numeric_limits<float>::infinity();
+              any = any || ok;
+            }
+            if (can_end)
+              for (int32_t e : eog)
+                if (e < V) scratch[static_cast<size_t>(e)] = row[static_cast<size_t>(e)], any = true;
+            if (!any) return std::nullopt;
+            return s.sampler->sample(scratch, s.history);
+          };
+          std::optional<int32_t> c = draw(s.req.grammar->mask(*s.matcher));
+          if (c && !fits(*c)) {
+            // Too far from an end for the tokens left: only tokens that keep it within reach.
+            s.req.grammar->mask_within(*s.matcher, left, budget_mask);
+            if (std::optional<int32_t> b = draw(budget_mask)) c = b;
+          }
+          if (!c) {
+            s.res.error = Error("grammar_dead_end", "the grammar allows no token of this vocabulary after " +
+                                                        std::to_string(s.res.tokens.size()) + " generated tokens");
+            s.res.grammar_ms += ms_between(g0, Clock::now());
+            finish(s, FinishReason::Stop);
+            continue;
+          }
+          t = *c;
         }
-        if (can_end)
-          for (size_t k = 0; k < eog.size(); ++k)
-            if (eog[k] < V) row[static_cast<size_t>(eog[k])] = eog_logits[k], any = true;
-        if (!any) {
-          s.res.error = Error("grammar_dead_end", "the grammar allows no token of this vocabulary after " +
-                                                      std::to_string(s.res.tokens.size()) + " generated tokens");
-          finish(s, FinishReason::Stop);
-          continue;
-        }
+        s.res.grammar_ms += ms_between(g0, Clock::now());
+      } else {
+        t = s.sampler->sample(row, s.history);
       }
-      const int32_t t = s.sampler->sample(row, s.history);
       if (!s.req.ignore_eos && is_eog(t)) {
         finish(s, FinishReason::Stop);
         continue;
@@ -213,7 +261,11 @@ GenerationStats generate(const Model& m, const Tokenizer& tok, KvCache& kv, int6
       s.res.tokens.push_back(t);
       s.history.push_back(t);
       const std::string piece = tok.piece(t);
-      if (s.matcher) s.matcher->accept_bytes(piece);
+      if (s.matcher) {
+        const Clock::time_point g0 = Clock::now();
+        s.matcher->accept_bytes(piece);
+        s.res.grammar_ms += ms_between(g0, Clock::now());
+      }
       s.res.text += piece;
       if (size_t at = find_stop(s.res.text, piece.size(), s.req.stop); at != std::string::npos) {
         s.res.text.resize(std::max(at, s.shown));
