@@ -1,6 +1,7 @@
 // llm-generate: text generation for one prompt (-p, streamed) or for JSON-lines records on stdin,
 // many at once with --parallel (continuous batching), one output record per input, in order.
 #include <CLI/CLI.hpp>
+#include <simdjson.h>
 #include <xxhash.h>
 #include <omp.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 
 #include "llmkit/chat_template.h"
@@ -62,6 +64,8 @@ struct Options {
   llmkit::SamplerParams sampling;
   std::vector<std::string> stop;
   std::string grammar, grammar_file;  // GBNF text (a --grammar-file's is read into grammar)
+  std::string json_schema, json_schema_file;  // a JSON schema (a file's is read into json_schema)
+  bool print_grammar = false;
 };
 
 const char* finish_name(llmkit::FinishReason f) { return f == llmkit::FinishReason::Stop ? "stop" : "length"; }
@@ -83,6 +87,20 @@ void add_result(llmkit::JsonObject& rec, const std::string& field, const llmkit:
   t.field("predicted_ms", r.gen_ms).field("predicted_per_second", per_second(completion, r.gen_ms));
   if (grammar) t.field("grammar_ms", r.grammar_ms).field("grammar_redrawn", r.grammar_redrawn);
   rec.set_raw("timings", t.end_object().take());
+}
+
+// The output of a schema-constrained request as compact JSON; nullopt when it does not parse (cut
+// off by the token limit before the grammar could close it).
+std::optional<std::string> output_json(const std::string& text) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element e;
+  if (parser.parse(text).get(e) != simdjson::SUCCESS) return std::nullopt;
+  return simdjson::minify(e);
+}
+
+llmkit::Error incomplete_json(const llmkit::GenerationResult& r) {
+  return llmkit::Error("incomplete_json", "the output is not complete JSON after " + std::to_string(r.tokens.size()) +
+                                              " tokens (" + (r.finish == llmkit::FinishReason::Length ? "the token limit cut it: raise -n or max_tokens" : "stopped early") + ")");
 }
 
 std::string failed_record(const llmkit::JsonObject* rec, const llmkit::Error& e, std::optional<uint64_t> line = {}) {
@@ -145,10 +163,17 @@ int run_prompt(const Options& o, const PromptSettings& ps, const llmkit::Model& 
     std::fprintf(stderr, "llm-generate: %s\n", result.error->what());
     return llmkit::kExitSomeFailed;
   }
+  std::optional<std::string> parsed;
+  if (p.json_output && !(parsed = output_json(result.text))) {
+    if (!o.json) out.record("");
+    std::fprintf(stderr, "llm-generate: %s\n", incomplete_json(result).what());
+    return llmkit::kExitSomeFailed;
+  }
   if (o.json) {
     llmkit::JsonObject rec;
     rec.set("prompt", std::string_view(o.prompt));
     add_result(rec, o.output_field, result, p.dropped, p.request.grammar != nullptr);
+    if (parsed) rec.set_raw("output_json", *parsed);
     out.record(rec.dump());
   } else {
     out.record("");
@@ -169,7 +194,7 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
   struct InFlight {
     llmkit::JsonObject rec;
     int64_t dropped;
-    bool grammar;
+    bool grammar, json_output;
   };
   std::unordered_map<uint64_t, InFlight> in_flight;
   int64_t generation_errors = 0;  // counted by generate() as requests too
@@ -180,7 +205,7 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
       if (!it) return std::nullopt;
       try {
         PreparedPrompt p = prepare_record(it->rec, ps, tok);
-        in_flight.emplace(it->seq, InFlight{std::move(it->rec), p.dropped, p.request.grammar != nullptr});
+        in_flight.emplace(it->seq, InFlight{std::move(it->rec), p.dropped, p.request.grammar != nullptr, p.json_output});
         return std::make_pair(it->seq, std::move(p.request));
       } catch (const llmkit::Error& e) {
         run.done_error(it->seq, &it->rec, e);
@@ -196,7 +221,14 @@ int run_records(const Options& o, const PromptSettings& ps, const llmkit::Model&
     } else {
       const uint64_t n = r.tokens.size();
       add_result(it->second.rec, o.output_field, r, it->second.dropped, it->second.grammar);
-      run.done(id, it->second.rec.dump(), false, n);
+      std::optional<std::string> parsed;
+      if (it->second.json_output && !(parsed = output_json(r.text))) {
+        ++generation_errors;
+        run.done_error(id, &it->second.rec, incomplete_json(r));
+      } else {
+        if (parsed) it->second.rec.set_raw("output_json", *parsed);
+        run.done(id, it->second.rec.dump(), false, n);
+      }
     }
     in_flight.erase(it);
   };
@@ -225,7 +257,7 @@ std::string run_identity(const Options& o, const PromptSettings& ps) {
   w.field("presence_penalty", o.sampling.presence_penalty).field("frequency_penalty", o.sampling.frequency_penalty);
   w.field("seed", static_cast<uint64_t>(o.sampling.seed)).field("template", o.template_text).field("system", o.system);
   w.field("chat", ps.chat).field("chat_template_kwargs", o.chat_template_kwargs).field("output_field", o.output_field);
-  w.field("truncate", o.truncate).field("ignore_eos", o.ignore_eos).field("grammar", o.grammar);
+  w.field("truncate", o.truncate).field("ignore_eos", o.ignore_eos).field("grammar", o.grammar).field("json_schema", o.json_schema);
   w.key("stop").begin_array();
   for (const std::string& x : o.stop) w.value(x);
   w.end_array();
@@ -312,7 +344,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
       "or any record with --template; each yields one record on stdout, in input order, with every input field kept and\n"
       "\"output\", \"finish_reason\", \"usage\" and \"timings\" added. --parallel N decodes N records together.",
       "llm-generate"};
-  app.add_option("-m,--model", o.model, "model (GGUF)")->required();
+  app.add_option("-m,--model", o.model, "model (GGUF)");
   app.add_option("-p,--prompt", o.prompt, "one prompt (escapes such as \\n are read)");
   add_record_flags(app, o.records);
   app.add_flag("--no-prefix-cache", o.no_prefix_cache, "compute every prompt in full, even the start it shares with another record's (the output is the same)");
@@ -333,6 +365,9 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   app.add_option("--stop", o.stop, "stop before this text (repeatable)");
   app.add_option("--grammar", o.grammar, "GBNF grammar (llama.cpp's syntax) every output must follow");
   app.add_option("--grammar-file", o.grammar_file, "file holding a GBNF grammar");
+  app.add_option("-j,--json-schema", o.json_schema, "JSON schema every output must follow (made a grammar); records get \"output_json\"");
+  app.add_option("--json-schema-file", o.json_schema_file, "file holding a JSON schema");
+  app.add_flag("--print-grammar", o.print_grammar, "write the grammar (a JSON schema's, as converted) to stdout and exit");
   app.add_option("--template", o.template_text, "prompt from a record's fields: 'Summarize:\\n\\n{text}'");
   app.add_flag("--chat", o.chat, "render prompts as a user message in the model's chat format");
   app.add_option("--system", o.system, "system message for chat prompts (implies --chat)");
@@ -365,27 +400,44 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
   if (o.threads > 0) omp_set_num_threads(o.threads);
   // The grammar first: a mistake in it is reported before a model is loaded.
   std::optional<llmkit::Grammar> grammar;
-  if (!o.grammar.empty() && !o.grammar_file.empty()) {
-    std::fprintf(stderr, "llm-generate: --grammar and --grammar-file: give one\n");
+  const bool schema = !o.json_schema.empty() || !o.json_schema_file.empty();
+  if (!o.grammar.empty() + !o.grammar_file.empty() + !o.json_schema.empty() + !o.json_schema_file.empty() > 1) {
+    std::fprintf(stderr, "llm-generate: --grammar, --grammar-file, --json-schema and --json-schema-file: give one\n");
     return llmkit::kExitUsage;
   }
-  if (!o.grammar_file.empty()) {
-    std::ifstream in(o.grammar_file, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
+  for (auto [path, text, flag] : {std::tuple{&o.grammar_file, &o.grammar, "--grammar-file"}, std::tuple{&o.json_schema_file, &o.json_schema, "--json-schema-file"}}) {
+    if (path->empty()) continue;
+    std::ifstream in(*path, std::ios::binary);
+    std::stringstream content;
+    content << in.rdbuf();
     if (!in) {
-      std::fprintf(stderr, "llm-generate: cannot read --grammar-file %s\n", o.grammar_file.c_str());
+      std::fprintf(stderr, "llm-generate: cannot read %s %s\n", flag, path->c_str());
       return llmkit::kExitUsage;
     }
-    o.grammar = text.str();
+    *text = content.str();
   }
-  if (!o.grammar.empty()) {
-    try {
-      grammar = llmkit::parse_gbnf(o.grammar);
-    } catch (const llmkit::Error& e) {
-      std::fprintf(stderr, "llm-generate: %s: %s\n", o.grammar_file.empty() ? "--grammar" : o.grammar_file.c_str(), e.what());
+  const std::string grammar_origin = !o.grammar_file.empty() ? o.grammar_file : !o.json_schema_file.empty() ? o.json_schema_file
+                                     : schema ? "--json-schema" : "--grammar";
+  std::string gbnf = o.grammar;
+  try {
+    if (schema) gbnf = llmkit::json_schema_to_gbnf(o.json_schema);
+    if (!gbnf.empty()) grammar = llmkit::parse_gbnf(gbnf);
+  } catch (const llmkit::Error& e) {
+    std::fprintf(stderr, "llm-generate: %s: %s\n", grammar_origin.c_str(), e.what());
+    return llmkit::kExitUsage;
+  }
+  if (o.print_grammar) {
+    if (!grammar) {
+      std::fprintf(stderr, "llm-generate: --print-grammar needs --grammar, --grammar-file, --json-schema or --json-schema-file\n");
       return llmkit::kExitUsage;
     }
+    out.write(gbnf);
+    out.flush();
+    return llmkit::kExitOk;
+  }
+  if (o.model.empty()) {
+    std::fprintf(stderr, "llm-generate: -m/--model is required\n");
+    return llmkit::kExitUsage;
   }
 
   std::shared_ptr<llmkit::GgufFile> file;
@@ -428,9 +480,9 @@ int tool_main(int argc, char** argv, llmkit::Stdout& out) {
     ps.defaults.sampling = o.sampling;
     ps.defaults.ignore_eos = o.ignore_eos;
     for (const std::string& s : o.stop) ps.defaults.stop.push_back(unescape(s));
-    if (grammar) {
-      ps.defaults.grammar = std::make_shared<llmkit::GrammarConstraint>(std::move(*grammar), llmkit::grammar_trie(*tok));
-    }
+    ps.grammars = std::make_shared<GrammarCache>(*tok);
+    if (grammar) ps.defaults.grammar = ps.grammars->add(std::move(*grammar));
+    ps.json_output = schema;
   } catch (const llmkit::Error& e) {
     std::fprintf(stderr, "llm-generate: %s: %s\n", o.model.c_str(), e.what());
     return llmkit::kExitUsage;

@@ -130,9 +130,26 @@ PreparedPrompt tokenize(std::string text, bool rendered, llmkit::GenerationReque
 
 }  // namespace
 
+std::shared_ptr<llmkit::GrammarConstraint> GrammarCache::add(llmkit::Grammar g) {
+  if (!trie_) trie_ = llmkit::grammar_trie(*tok_);
+  return std::make_shared<llmkit::GrammarConstraint>(std::move(g), trie_);
+}
+
+std::shared_ptr<llmkit::GrammarConstraint> GrammarCache::get(bool schema, const std::string& text) {
+  std::string key = (schema ? "j" : "g") + text;
+  if (auto it = by_text_.find(key); it != by_text_.end()) return it->second;
+  std::shared_ptr<llmkit::GrammarConstraint> c =
+      add(llmkit::parse_gbnf(schema ? llmkit::json_schema_to_gbnf(text) : text));
+  if (by_text_.size() >= 64) by_text_.clear();  // many distinct grammars: keep the newest
+  by_text_.emplace(std::move(key), c);
+  return c;
+}
+
 PreparedPrompt prepare_text(const std::string& text, const PromptSettings& s, const llmkit::Tokenizer& tok) {
-  if (!s.chat) return tokenize(text, false, s.defaults, s, tok);
-  return tokenize(render(Value::array({message("user", text)}), s), true, s.defaults, s, tok);
+  PreparedPrompt p = !s.chat ? tokenize(text, false, s.defaults, s, tok)
+                             : tokenize(render(Value::array({message("user", text)}), s), true, s.defaults, s, tok);
+  p.json_output = s.json_output;
+  return p;
 }
 
 PreparedPrompt prepare_record(const llmkit::JsonObject& rec, const PromptSettings& s, const llmkit::Tokenizer& tok) {
@@ -159,6 +176,20 @@ PreparedPrompt prepare_record(const llmkit::JsonObject& rec, const PromptSetting
     if (!v) throw Error("bad_record", "\"stop\" must be a string or an array of strings");
     req.stop = *v;
   }
+  // A record's own grammar or JSON schema replaces the flags'.
+  bool json_output = s.json_output;
+  if (rec.has("grammar") && rec.has("json_schema"))
+    throw Error("bad_record", "give \"grammar\" or \"json_schema\", not both");
+  if (rec.has("grammar")) {
+    auto g = rec.get_string("grammar");
+    if (!g) throw Error("bad_record", "\"grammar\" must be a string holding a GBNF grammar");
+    req.grammar = s.grammars->get(false, *g);
+    json_output = false;
+  } else if (const std::string* raw = rec.raw("json_schema")) {
+    // A schema object, or a string holding one.
+    req.grammar = s.grammars->get(true, rec.get_string("json_schema").value_or(*raw));
+    json_output = true;
+  }
 
   if (rec.has("tokens") && !rec.has("prompt") && !rec.has("messages") && s.template_text.empty()) {
     // Token ids as llm-tokenize writes them: the prompt exactly, no BOS added.
@@ -169,7 +200,9 @@ PreparedPrompt prepare_record(const llmkit::JsonObject& rec, const PromptSetting
         throw Error("bad_record", "token id " + std::to_string(id) + " is out of range");
       req.prompt.push_back(static_cast<int32_t>(id));
     }
-    return fit(std::move(req), s, tok);
+    PreparedPrompt p = fit(std::move(req), s, tok);
+    p.json_output = json_output;
+    return p;
   }
   std::string prompt;
   bool rendered = false;
@@ -193,5 +226,7 @@ PreparedPrompt prepare_record(const llmkit::JsonObject& rec, const PromptSetting
     rendered = s.chat;
     prompt = s.chat ? render(Value::array({message("user", text)}), s, Value::none(), chat_vars(&rec, s)) : text;
   }
-  return tokenize(std::move(prompt), rendered, std::move(req), s, tok);
+  PreparedPrompt p = tokenize(std::move(prompt), rendered, std::move(req), s, tok);
+  p.json_output = json_output;
+  return p;
 }

@@ -3,6 +3,7 @@
 // the sampling settings with the record's own overrides.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +13,21 @@
 #include "llmkit/generate.h"
 #include "llmkit/jsonl.h"
 #include "llmkit/tokenizer.h"
+
+// The grammars records ask for ("grammar": GBNF, "json_schema": a schema), each parsed once and
+// its masks kept for the records that repeat it; the vocabulary's trie is built at first use.
+class GrammarCache {
+ public:
+  explicit GrammarCache(const llmkit::Tokenizer& tok) : tok_(&tok) {}
+  // Throws Error("bad_grammar" | "bad_schema").
+  std::shared_ptr<llmkit::GrammarConstraint> get(bool schema, const std::string& text);
+  std::shared_ptr<llmkit::GrammarConstraint> add(llmkit::Grammar g);
+
+ private:
+  const llmkit::Tokenizer* tok_;
+  std::shared_ptr<const llmkit::TokenTrie> trie_;
+  std::map<std::string, std::shared_ptr<llmkit::GrammarConstraint>> by_text_;
+};
 
 struct PromptSettings {
   std::string template_text;             // --template, with {field} placeholders ("" = none)
@@ -25,13 +41,16 @@ struct PromptSettings {
   mutable bool fallback_warned = false;
   int64_t n_ctx = 0;
   bool truncate = false;
-  llmkit::GenerationRequest defaults;  // max_tokens, sampling, stop from the flags
+  llmkit::GenerationRequest defaults;  // max_tokens, sampling, stop, grammar from the flags
+  bool json_output = false;            // the flags' grammar came from a JSON schema
+  std::shared_ptr<GrammarCache> grammars;  // for records with their own grammar or schema
 };
 
 struct PreparedPrompt {
   std::string text;  // the prompt as rendered (empty for token-id input)
   llmkit::GenerationRequest request;
   int64_t dropped = 0;  // tokens cut from the left by --truncate
+  bool json_output = false;  // constrained by a JSON schema: the output is parsed into "output_json"
 };
 
 // C-style escapes as llama.cpp reads -p: \n \t \r \\ \" \' (anything else is kept as written).

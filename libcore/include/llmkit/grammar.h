@@ -50,6 +50,14 @@ void compute_min_bytes(Grammar& g);
 // undefined rule, a missing root, or a rule that can recurse on its left without consuming text.
 Grammar parse_gbnf(std::string_view text, const std::string& root = "root");
 
+// A JSON Schema as GBNF text, as llama.cpp's json-schema-to-grammar converts one: objects
+// (properties in the schema's order, required, additionalProperties), arrays (items, prefixItems,
+// minItems, maxItems), strings (minLength, maxLength; format date, time, date-time, uuid),
+// integers with bounds, numbers with whole bounds, enum, const, anyOf, oneOf (as anyOf), allOf
+// of object schemas, $ref within the schema. Throws Error("bad_schema", "line L:C: ...") for
+// malformed JSON, malformed schemas, and every keyword it cannot express, by name.
+std::string json_schema_to_gbnf(std::string_view schema);
+
 // Where a reading of the text is: the symbols still to match, innermost last.
 struct GrammarPos {
   uint32_t rule, alt, index;
