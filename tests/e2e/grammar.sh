@@ -8,23 +8,18 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 G="$ROOT/examples/grammars"
 RANDOM_MODEL="$SHARED/models/llama-2-tiny-random.gguf"
 
-# Random weights, temperature 1.5: the outputs that end must parse as JSON; all must stay prefixes.
+# Random weights, temperature 1.5: every output parses as JSON, those cut by -n included (near the
+# limit only tokens that can still close the value are drawn).
 for i in 1 2 3 4 5 6; do echo "{\"id\":$i,\"prompt\":\"Value $i:\",\"seed\":$i}"; done > "$WORK/in.jsonl"
 "$BIN/llm-generate" -m "$RANDOM_MODEL" -f "$WORK/in.jsonl" --grammar-file "$G/json.gbnf" --temp 1.5 -n 96 --parallel 3 \
   > "$WORK/random.jsonl" 2> "$WORK/err"
 expect_eq "random model: exit" "$?" 0
-expect_eq "random model: every output checked" "$(python3 - "$WORK/random.jsonl" << 'PY'
+expect_eq "random model: every output parses" "$(python3 - "$WORK/random.jsonl" << 'PY'
 import json, sys
-ok = 0
 recs = [json.loads(l) for l in open(sys.argv[1])]
 for r in recs:
-    if r["finish_reason"] == "stop":
-        json.loads(r["output"])  # raises if it does not parse
-        ok += 1
-    else:
-        assert r["finish_reason"] == "length", r
-        assert r["output"][:1] in '{["-0123456789tfn', r  # what a JSON value begins with
-print(len(recs) == 6 and ok >= 1)
+    json.loads(r["output"])  # raises if it does not parse
+print(len(recs) == 6)
 PY
 )" True
 

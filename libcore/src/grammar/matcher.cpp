@@ -196,12 +196,17 @@ bool GrammarMatcher::can_accept(std::string_view bytes, size_t* dist) const {
 // With an unfinished code point pending, its missing bytes replace the character set it fills.
 size_t GrammarMatcher::distance(const std::vector<GrammarStack>& stacks, const std::string& pending) const {
   size_t missing = 0;
+  uint32_t lo = 0, hi = 0;
   if (!pending.empty()) {
     const auto b = static_cast<unsigned char>(pending[0]);
     missing = (b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2) - pending.size();
+    if (!utf8_prefix_range(pending, lo, hi)) return SIZE_MAX;
   }
   size_t best = SIZE_MAX;
   for (const GrammarStack& s : stacks) {
+    // Only the readings that can take the code point being completed.
+    if (!pending.empty() && (s.empty() || !intersects(g_->rules[s.back().rule].alternatives[s.back().alt][s.back().index].chars, lo, hi)))
+      continue;
     size_t d = 0;
     for (size_t f = 0; f < s.size() && d < best; ++f) {
       const GrammarPos& p = s[f];
@@ -214,7 +219,6 @@ size_t GrammarMatcher::distance(const std::vector<GrammarStack>& stacks, const s
         if (d == SIZE_MAX) break;
       }
     }
-    if (s.empty() && !pending.empty()) continue;
     best = std::min(best, d);
   }
   return best == SIZE_MAX ? SIZE_MAX : best + missing;
