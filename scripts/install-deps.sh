@@ -2,12 +2,13 @@
 # Installs llmkit's build dependencies from Debian packages. Idempotent: does nothing when all are present.
 set -euo pipefail
 # Build: compiler, CMake, the libraries (oneDNN's CMake file needs the OpenCL headers, which
-# libdnnl-dev only recommends). `make models`: pip. Tests: python3 (JSON checks), xxhash (xxhsum
+# libdnnl-dev only recommends). `make models`: pip. Tests: python3 (JSON checks) and python3-jsonschema
+# (tests/e2e/json_schema.sh validates outputs against their schemas), xxhash (xxhsum
 # cross-checks), jq (the README's pipelines, run by tests/e2e/readme_commands.sh), zstd (compressed input),
 # GNU parallel and Slurm with munge (examples/batch-gnu-parallel.sh and examples/batch-slurm.sh, run by
 # tests/e2e/batch_shards.sh and tests/e2e/batch_slurm.sh, which starts a one-node cluster).
 pkgs=(build-essential make cmake pkg-config git python3-pip libcli11-dev libsimdjson-dev libzstd-dev libxxhash-dev
-      libdnnl-dev ocl-icd-opencl-dev catch2 python3 xxhash jq zstd parallel
+      libdnnl-dev ocl-icd-opencl-dev catch2 python3 python3-jsonschema xxhash jq zstd parallel
       slurm-wlm munge)
 # `scripts/install-deps.sh fuzz` (make fuzz): clang, its libFuzzer runtime and OpenMP library.
 if [ "${1:-}" = fuzz ]; then
