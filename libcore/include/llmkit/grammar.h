@@ -112,7 +112,9 @@ class GrammarMatcher {
   // expanded to that rule's alternatives first, so each stack's top is a character set.
   static void expand(const Grammar& g, GrammarStack s, std::vector<GrammarStack>& out);
   bool step(std::vector<GrammarStack>& stacks, uint32_t cp) const;
-  void walk(const TokenTrie& trie, uint32_t node, const std::vector<GrammarStack>& stacks, const std::string& pending,
+  struct WalkMemo;
+  int32_t advance(WalkMemo& memo, uint32_t state, uint32_t cp) const;
+  void walk(const TokenTrie& trie, uint32_t node, WalkMemo& memo, uint32_t state, const std::string& pending,
             size_t max_distance, std::vector<uint8_t>& mask) const;
   size_t distance(const std::vector<GrammarStack>& stacks, const std::string& pending) const;
   bool viable(const std::vector<GrammarStack>& stacks, const std::string& partial) const;

@@ -3,8 +3,10 @@
 // character set (or the stack is empty: a complete sentence). A code point advances the stacks
 // whose top contains it and drops the others.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <tuple>
+#include <unordered_map>
 
 #include "llmkit/error.h"
 #include "llmkit/grammar.h"
@@ -239,33 +241,97 @@ bool GrammarMatcher::accept_bytes(std::string_view bytes) {
   return true;
 }
 
+// The walk meets the same few sets of stacks at most of the trie's nodes (inside a string, every
+// character leads back to the state it left), so the sets are numbered as they are met and each
+// (set, code point) step is computed once per walk.
+struct GrammarMatcher::WalkMemo {
+  std::vector<std::vector<GrammarStack>> states;
+  std::unordered_map<std::string, uint32_t> ids;
+  std::unordered_map<uint64_t, int32_t> next;         // state << 21 | code point -> state, or -1
+  std::unordered_map<std::string, bool> viable;       // state id and unfinished bytes -> whether some reading takes them
+  std::vector<size_t> distance;                       // per state; kUnknown until asked
+  std::vector<std::array<int32_t, 128>> ascii;        // per state, ASCII steps (kNotYet until taken)
+  static constexpr size_t kUnknown = SIZE_MAX - 1;
+  static constexpr int32_t kNotYet = -2;
+
+  uint32_t intern(std::vector<GrammarStack>&& stacks) {
+    std::string key;
+    for (const GrammarStack& s : stacks) {
+      const auto depth = static_cast<uint32_t>(s.size());
+      key.append(reinterpret_cast<const char*>(&depth), sizeof depth);
+      for (const GrammarPos& p : s) key.append(reinterpret_cast<const char*>(&p), sizeof p);
+    }
+    auto [it, added] = ids.emplace(std::move(key), static_cast<uint32_t>(states.size()));
+    if (added) {
+      states.push_back(std::move(stacks));
+      distance.push_back(kUnknown);
+      ascii.emplace_back().fill(kNotYet);
+    }
+    return it->second;
+  }
+};
+
+int32_t GrammarMatcher::advance(WalkMemo& memo, uint32_t state, uint32_t cp) const {
+  if (cp < 128 && memo.ascii[state][cp] != WalkMemo::kNotYet) return memo.ascii[state][cp];
+  const uint64_t key = uint64_t(state) << 21 | cp;
+  if (auto it = memo.next.find(key); it != memo.next.end()) return it->second;
+  std::vector<GrammarStack> next = memo.states[state];
+  const int32_t id = step(next, cp) ? static_cast<int32_t>(memo.intern(std::move(next))) : -1;
+  if (cp < 128) memo.ascii[state][cp] = id;
+  else memo.next.emplace(key, id);
+  return id;
+}
+
 // Depth first over the trie: a byte either finishes a code point (the stacks step over it),
 // extends an unfinished one that some reading can still take, or ends the subtree.
-void GrammarMatcher::walk(const TokenTrie& trie, uint32_t node, const std::vector<GrammarStack>& stacks,
-                          const std::string& pending, size_t max_distance, std::vector<uint8_t>& mask) const {
+void GrammarMatcher::walk(const TokenTrie& trie, uint32_t node, WalkMemo& memo, uint32_t state, const std::string& pending,
+                          size_t max_distance, std::vector<uint8_t>& mask) const {
   const TokenTrie::Node& n = trie.nodes()[node];
-  if (!n.tokens.empty() && (max_distance == SIZE_MAX || distance(stacks, pending) <= max_distance))
-    for (int32_t id : n.tokens) mask[static_cast<size_t>(id)] = 1;
+  if (!n.tokens.empty()) {
+    bool near = true;
+    if (max_distance != SIZE_MAX) {
+      size_t d;
+      if (pending.empty()) {
+        if (memo.distance[state] == WalkMemo::kUnknown) memo.distance[state] = distance(memo.states[state], pending);
+        d = memo.distance[state];
+      } else {
+        d = distance(memo.states[state], pending);
+      }
+      near = d <= max_distance;
+    }
+    if (near)
+      for (int32_t id : n.tokens) mask[static_cast<size_t>(id)] = 1;
+  }
   for (const auto& [byte, kid] : n.kids) {
+    if (pending.empty() && byte < 0x80) {  // ASCII: a code point of its own
+      const int32_t next = advance(memo, state, byte);
+      if (next >= 0) walk(trie, kid, memo, static_cast<uint32_t>(next), pending, max_distance, mask);
+      continue;
+    }
     std::string p = pending;
     p.push_back(static_cast<char>(byte));
     std::vector<uint32_t> cps;
     std::string rest;
     if (!decode(p, cps, rest)) continue;
     if (cps.empty()) {  // still unfinished (decode checked that some code point can follow)
-      if (viable(stacks, rest)) walk(trie, kid, stacks, rest, max_distance, mask);
+      std::string key(reinterpret_cast<const char*>(&state), sizeof state);
+      key += rest;
+      auto it = memo.viable.find(key);
+      if (it == memo.viable.end()) it = memo.viable.emplace(std::move(key), viable(memo.states[state], rest)).first;
+      if (it->second) walk(trie, kid, memo, state, rest, max_distance, mask);
       continue;
     }
-    std::vector<GrammarStack> next = stacks;
-    if (!step(next, cps[0])) continue;
-    walk(trie, kid, next, rest, max_distance, mask);
+    const int32_t next = advance(memo, state, cps[0]);
+    if (next >= 0) walk(trie, kid, memo, static_cast<uint32_t>(next), rest, max_distance, mask);
   }
 }
 
 void GrammarMatcher::allowed_tokens(const TokenTrie& trie, std::vector<uint8_t>& mask, size_t max_distance) const {
   // The root holds no token (empty pieces are not put in the trie): the walk from it is the answer.
   mask.assign(trie.n_tokens(), 0);
-  walk(trie, 0, stacks_, pending_, max_distance, mask);
+  WalkMemo memo;
+  std::vector<GrammarStack> start = stacks_;
+  walk(trie, 0, memo, memo.intern(std::move(start)), pending_, max_distance, mask);
 }
 
 std::string GrammarMatcher::state_key() const {
