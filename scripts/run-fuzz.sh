@@ -10,7 +10,7 @@ BUILD=${1:?build dir}
 SECONDS_EACH=${2:-60}
 mkdir -p "$BUILD/crashes"
 status=0
-for name in gguf safetensors hf_folder jsonl jinja gbnf; do
+for name in gguf safetensors hf_folder jsonl jinja gbnf json_schema; do
   corpus="$BUILD/corpus/$name"
   mkdir -p "$corpus"
   log="$BUILD/fuzz_$name.log"

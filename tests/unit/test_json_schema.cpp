@@ -140,6 +140,8 @@ TEST_CASE("JSON schema: mistakes and keywords a grammar cannot express, by line:
   CHECK(error_of(R"({"properties": {"a": {}}, "required": ["b"]})") ==
         "line 1:40: required property 'b' has no schema in 'properties'");
   CHECK(error_of(R"({"$ref": "#/$defs/a", "$defs": {"a": {"$ref": "#/$defs/a"}}})").find("cannot be made a grammar") != std::string::npos);
+  CHECK(error_of(R"({"type": "integer", "minimum": 1e999})") == "line 1:32: 'minimum' beyond 1e15 is not supported");
+  CHECK(error_of(R"({"type": "number", "maximum": -1e400})") == "line 1:31: 'maximum' beyond 1e15 is not supported");
   CHECK(error_of("false") == "line 1:1: the schema 'false' allows no value");
   CHECK(error_of(std::string(300, '[') + std::string(300, ']')).find("nesting deeper than 256") != std::string::npos);
   CHECK(error_of("{} x") == "line 1:4: expected the end of the document after the value");

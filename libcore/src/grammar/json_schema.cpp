@@ -8,6 +8,7 @@
 // value stays finite), strings carry no control characters and no \u escape of a surrogate (so
 // lengths count code points exactly as the schema does).
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -191,7 +192,7 @@ class Converter {
     const Node* v = s.get(key);
     if (!v) return std::nullopt;
     if (v->kind != Node::Kind::Number) fail(v->where(), std::string("'") + key + "' must be a number");
-    const double x = std::stod(v->text);
+    const double x = std::strtod(v->text.c_str(), nullptr);  // 1e999 is inf: refused below
     if (!(std::fabs(x) <= kMaxBound)) fail(v->where(), std::string("'") + key + "' beyond 1e15 is not supported");
     return x;
   }
@@ -370,7 +371,7 @@ class Converter {
     const std::optional<double> min = bound(s, "minimum"), max = bound(s, "maximum");
     if (!min && !max) return number_rule();
     for (const char* key : {"minimum", "maximum"})
-      if (const Node* v = s.get(key); v && std::floor(std::stod(v->text)) != std::stod(v->text))
+      if (const Node* v = s.get(key); v && std::floor(std::strtod(v->text.c_str(), nullptr)) != std::strtod(v->text.c_str(), nullptr))
         fail(v->where(), std::string("'") + key + "' on a number must be a whole number to be expressible in a grammar");
     const std::optional<int64_t> lo = min ? std::optional<int64_t>(static_cast<int64_t>(*min)) : std::nullopt;
     const std::optional<int64_t> hi = max ? std::optional<int64_t>(static_cast<int64_t>(*max)) : std::nullopt;
