@@ -41,25 +41,8 @@ const std::set<std::string, std::less<>> kOtherTypes = {
     "items", "prefixItems", "minItems", "maxItems", "minLength", "maxLength", "format", "minimum", "maximum",
     "exclusiveMinimum", "exclusiveMaximum"};
 
-// A GBNF string literal for these bytes.
-std::string literal(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (u < 0x20 || u == 0x7F) {
-      static const char* hex = "0123456789abcdef";
-      out += "\\x";
-      out.push_back(hex[u >> 4]);
-      out.push_back(hex[u & 15]);
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out + "\"";
-}
+// A GBNF string literal for these bytes: JSON's escapes (\" \\ \n \r \t \u00XX) are GBNF's too.
+std::string literal(std::string_view s) { return json_doc::quote(s); }
 
 std::string repeat(const std::string& item, int64_t lo, int64_t hi) {  // hi < 0: no upper bound
   if (hi == 0) return "";
