@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "llmkit/error.h"
@@ -141,15 +142,45 @@ TEST_CASE("GBNF: llama.cpp's grammars parse (LLMKIT_GBNF_DIR)", "[grammar]") {
     WARN("LLMKIT_GBNF_DIR is not set to llama.cpp's grammars/ folder: skipped");
     return;
   }
+  // A sentence of each, which it must take whole, and a text it must refuse.
+  const std::map<std::string, std::pair<std::string, std::string>> samples = {
+      {"json.gbnf", {"{\"a\": [1, 2.5e3, \"x\\n\"], \"b\": {\"c\": null}}", "{\"a\": [1,]}"}},
+      {"json_arr.gbnf", {"[\n{\"a\": 1},\n\"b\"]", "[1"}},
+      {"list.gbnf", {"- eggs\n- milk\n", "* eggs\n"}},
+      {"arithmetic.gbnf", {"a+b = (c*2)\n", "x = + 1\n"}},
+      {"chess.gbnf", {"1. e4 e5\n2. Nf3 Nc6\n", "1. e9 e5\n"}},
+      {"english.gbnf", {"Hello, world!", "Héllo"}},
+      {"japanese.gbnf", {"こんにちは 世界", "hello"}},
+      {"c.gbnf", {"int main(){return 0;}", "int main({"}},
+  };
   int parsed = 0;
+  const std::vector<std::string> pieces = {"a", "1", " ", "\n", "-", "{", "\"", "\xE3", "\x81", "\x93", "int", "e4", "=", "("};
+  const TokenTrie trie(pieces);
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     if (e.path().extension() != ".gbnf") continue;
     std::ifstream in(e.path());
     std::stringstream ss;
     ss << in.rdbuf();
-    INFO(e.path().filename().string());
-    CHECK_NOTHROW(parse_gbnf(ss.str()));
+    const std::string name = e.path().filename().string();
+    INFO(name);
+    Grammar g;
+    REQUIRE_NOTHROW(g = parse_gbnf(ss.str()));
     ++parsed;
+    auto it = samples.find(name);
+    if (it == samples.end()) continue;
+    CHECK(sentence(g, it->second.first));
+    CHECK(sentence(g, it->second.first, 1));  // byte by byte
+    CHECK_FALSE(sentence(g, it->second.second));
+    // Constraining: at every point of the sentence some token of a small vocabulary is allowed
+    // or the text is complete, and the masks agree with the tokens checked one by one.
+    GrammarMatcher m(g);
+    for (char c : it->second.first) {
+      std::vector<uint8_t> mask;
+      m.allowed_tokens(trie, mask);
+      for (size_t id = 0; id < trie.n_tokens(); ++id) CHECK(bool(mask[id]) == m.can_accept(pieces[id]));
+      REQUIRE(m.accept_bytes(std::string(1, c)));
+    }
+    CHECK(m.can_end());
   }
   CHECK(parsed >= 8);
 }
