@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # llm-generate with JSON schemas: over the 32 schemas of tests/data/json_schemas.jsonl (nested
 # objects, arrays, enums, bounded numbers, strings with escapes and unicode, optional fields,
-# formats, anyOf/allOf/$ref, recursion), two prompts each, every output parses and validates
+# formats, anyOf/allOf/$ref, recursion), three prompts each, every output parses and validates
 # against its schema (python3-jsonschema, Draft 2020-12), with a random model sampling hot (which
 # would emit garbage) and with the real SmolLM2; "output_json" is the output, parsed. Then the
 # flags (-j, --json-schema-file), the README's batch example, and schema mistakes by line:col.
@@ -16,16 +16,17 @@ if ! python3 -c 'import jsonschema' 2> /dev/null; then
   exit 1
 fi
 
-# Records: each schema with two prompts, the schema in the record ("json_schema").
+# Records: each schema with three prompts, the schema in the record ("json_schema").
 python3 - "$SCHEMAS" > "$WORK/in.jsonl" << 'PY'
 import json, sys
 for line in open(sys.argv[1]):
     s = json.loads(line)
     for k, p in enumerate([f"Reply with JSON only: {s['topic']}.",
-                           f"Write {s['topic']} as JSON. Use quotes, a backslash and words like café or 日本."]):
+                           f"Write {s['topic']} as JSON. Use quotes, a backslash and words like café or 日本.",
+                           f"Give me an example of {s['topic']}, as a JSON value with realistic data."]):
         print(json.dumps({"id": f"{s['id']}/{k}", "prompt": p, "json_schema": s["schema"], "seed": k + 1}, ensure_ascii=False))
 PY
-expect_eq "records: 32 schemas, two prompts each" "$(wc -l < "$WORK/in.jsonl")" 64
+expect_eq "records: 32 schemas, three prompts each" "$(wc -l < "$WORK/in.jsonl")" 96
 
 check() {  # check OUT: every record valid against its schema; prints a summary line
   python3 - "$SCHEMAS" "$1" << 'PY'
@@ -58,13 +59,13 @@ PY
 # taken somewhere; -n 192 cuts some, so the end of the budget must close them.
 "$BIN/llm-generate" -m "$RANDOM_MODEL" -f "$WORK/in.jsonl" --temp 1.2 -n 192 --parallel 8 > "$WORK/random.jsonl" 2> "$WORK/err"
 expect_eq "random model: exit" "$?" 0
-expect_eq "random model: every output valid" "$(check "$WORK/random.jsonl")" "64 records, 0 invalid"
+expect_eq "random model: every output valid" "$(check "$WORK/random.jsonl")" "96 records, 0 invalid"
 expect_contains "random model: grammar cost reported" "$(cat "$WORK/err")" "ms per generated token"
 
 if [ -f "$SMOL" ]; then
   "$BIN/llm-generate" -m "$SMOL" -f "$WORK/in.jsonl" --chat --temp 0.7 -n 160 --parallel 8 > "$WORK/smol.jsonl" 2> "$WORK/err"
   expect_eq "SmolLM2: exit" "$?" 0
-  expect_eq "SmolLM2: every output valid" "$(check "$WORK/smol.jsonl")" "64 records, 0 invalid"
+  expect_eq "SmolLM2: every output valid" "$(check "$WORK/smol.jsonl")" "96 records, 0 invalid"
   # Greedy with a schema: the same alone and in parallel.
   head -8 "$WORK/in.jsonl" > "$WORK/few.jsonl"
   for np in 1 4; do
