@@ -49,14 +49,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
   }
   if (threads > 0) omp_set_num_threads(threads);
   try {
-    std::string text;
-    if (text_path == "-") {
-      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-    } else {
-      std::ifstream in(text_path, std::ios::binary);
-      if (!in) throw llmkit::Error("io", "cannot read " + text_path);
-      text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
+    const std::string text = llmkit::read_text_input(text_path);
     auto file = std::make_shared<llmkit::GgufFile>(llmkit::GgufFile::open_named(model_path));
     const llmkit::LoadOptions load{.repack = !no_repack, .backend = llmkit::parse_backend(backend)};
     auto model = llmkit::Model::load(file, load);

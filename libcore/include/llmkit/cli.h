@@ -19,6 +19,8 @@ const char* version();       // "0.1.0"
 const char* git_commit();    // short commit the build came from
 std::string version_line(const char* tool);  // "gguf-info (llmkit) 0.1.0 commit abc123"
 bool stderr_is_tty();
+// A whole text file, or standard input for "-". Throws Error("io") naming the file.
+std::string read_text_input(const std::string& path);
 bool stdout_is_tty();
 
 // llama.cpp spells some flags with one dash and several letters (-np, -ngl, -sys), which CLI11

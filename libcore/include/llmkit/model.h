@@ -163,10 +163,18 @@ enum class DecodeOutput {
   Hidden,  // the final hidden state after the output norm: n_embd floats per marked token
 };
 
+// Sees the input of every weight product of a decoder pass (llm-imatrix sums its squares): `x` is
+// n rows of w.ne[0] floats, the batch's tokens in batch order (the output product: the marked ones).
+struct ProductObserver {
+  virtual ~ProductObserver() = default;
+  virtual void on_product(const TensorInfo& w, const float* x, int64_t n) = 0;
+};
+
 // Runs a batch through a decoder and appends its keys and values to the cache. Returns, for every
 // token marked in batch.logits, in batch order, its logits (or hidden state). Throws
 // Error("context_full") when a sequence would outgrow the cache (nothing is written then).
-std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, DecodeOutput out = DecodeOutput::Logits);
+std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, DecodeOutput out = DecodeOutput::Logits,
+                          ProductObserver* observer = nullptr);
 
 // Runs sequences through an encoder, all in one pass; each token attends to every token of its
 // own sequence. Returns the final hidden states, n_embd floats per token, the sequences one after
@@ -176,6 +184,6 @@ std::vector<float> encode(const Model& m, std::span<const std::vector<int32_t>> 
 // One sequence (slot 0): `tokens` at positions n_past .. n_past+n-1, in batches of at most
 // n_batch tokens. Returns the logits of every position when all_logits, else of the last one.
 std::vector<float> forward(const Model& m, KvCache& kv, const std::vector<int32_t>& tokens, bool all_logits,
-                           int64_t n_batch = 512);
+                           int64_t n_batch = 512, ProductObserver* observer = nullptr);
 
 }  // namespace llmkit

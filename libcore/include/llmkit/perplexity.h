@@ -17,6 +17,7 @@ struct PerplexityOptions {
   int64_t n_ctx = 512;
   int64_t chunks = -1;  // -1: every whole chunk of the text
   const Model* base = nullptr;
+  ProductObserver* observer = nullptr;  // sees the model's weight products (llm-imatrix)
   std::function<void(int64_t chunk, int64_t n_chunks, double ppl_so_far)> on_chunk;
 };
 

@@ -1,10 +1,14 @@
 #include "llmkit/cli.h"
 
 #include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
 #include <string_view>
 
 #include <unistd.h>
 
+#include "llmkit/error.h"
 #include "llmkit_version.h"
 
 namespace llmkit {
@@ -17,6 +21,19 @@ std::string version_line(const char* tool) {
 }
 
 bool stderr_is_tty() { return isatty(STDERR_FILENO) == 1; }
+
+std::string read_text_input(const std::string& path) {
+  std::string text;
+  if (path == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    return text;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("io", "cannot read " + path);
+  text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (in.bad()) throw Error("io", "cannot read " + path);
+  return text;
+}
 bool stdout_is_tty() { return isatty(STDOUT_FILENO) == 1; }
 
 namespace {

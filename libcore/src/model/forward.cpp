@@ -134,7 +134,7 @@ BatchLayout lay_out(const ModelParams& p, const KvCache& kv, const Batch& batch,
 
 }  // namespace
 
-std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, DecodeOutput out) {
+std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, DecodeOutput out, ProductObserver* observer) {
   const ModelParams& p = m.params();
   if (p.encoder) throw Error("unsupported_model", "'" + p.arch + "' is an encoder: it embeds text but cannot generate");
   const GgufFile& f = m.file();
@@ -159,6 +159,13 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, Decod
   for (auto* v : {&kk, &vv}) v->resize(static_cast<size_t>(n * KVD));
   for (auto* v : {&g, &u}) v->resize(static_cast<size_t>(n * F));
 
+  // Every weight product of the pass, shown to the observer first.
+  const auto product = [&](std::initializer_list<std::pair<const Weight*, float*>> jobs, const float* in, int64_t rows) {
+    if (observer)
+      for (const auto& job : jobs) observer->on_product(*job.first->t, in, rows);
+    matmul(f, jobs, in, rows);
+  };
+
   const TensorInfo& emb = m.token_embd();
   const uint64_t emb_row = ggml_bytes(emb.type, static_cast<uint64_t>(E));
   for (int64_t t = 0; t < n; ++t)
@@ -174,7 +181,7 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, Decod
     rms_norm(x.data(), w.attn_norm, p.norm_eps, xn.data(), n, E);
     if (w.wqkv.t) {  // one product, then Q, K and V split out of each token's row
       float* qkv = reuse(a.qkv, static_cast<size_t>(n * (QD + 2 * KVD)));
-      matmul(f, w.wqkv, xn.data(), qkv, n);
+      product({{&w.wqkv, qkv}}, xn.data(), n);
       for (int64_t t = 0; t < n; ++t) {
         const float* r = qkv + t * (QD + 2 * KVD);
         std::memcpy(q.data() + t * QD, r, static_cast<size_t>(QD) * sizeof(float));
@@ -182,7 +189,7 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, Decod
         std::memcpy(vv.data() + t * KVD, r + QD + KVD, static_cast<size_t>(KVD) * sizeof(float));
       }
     } else {
-      matmul(f, {{&w.wq, q.data()}, {&w.wk, kk.data()}, {&w.wv, vv.data()}}, xn.data(), n);
+      product({{&w.wq, q.data()}, {&w.wk, kk.data()}, {&w.wv, vv.data()}}, xn.data(), n);
     }
     add_bias(q.data(), w.bq, n, QD);
     add_bias(kk.data(), w.bk, n, KVD);
@@ -197,7 +204,7 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, Decod
       if (p.q_scale > 0) scale_rows(q.data() + t * QD, p.q_scale, QD);
     }
     attend(p, kv, l, layout, q.data(), kk.data(), vv.data(), att.data(), a.attn);
-    matmul(f, w.wo, att.data(), tmp.data(), n);
+    product({{&w.wo, tmp.data()}}, att.data(), n);
     if (!w.post_attn_norm.empty()) rms_norm(tmp.data(), w.post_attn_norm, p.norm_eps, tmp.data(), n, E);
     add_into(x.data(), tmp.data(), n * E);
 
@@ -209,10 +216,10 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, Decod
     int64_t gate_stride = F;
     if (w.w_gate_up.t) {
       float* gu = reuse(a.gu, static_cast<size_t>(n * 2 * F));
-      matmul(f, w.w_gate_up, xn.data(), gu, n);
+      product({{&w.w_gate_up, gu}}, xn.data(), n);
       gate = gu, up = gu + F, gate_stride = 2 * F;
     } else {
-      matmul(f, {{&w.w_gate, g.data()}, {&w.w_up, u.data()}}, xn.data(), n);
+      product({{&w.w_gate, g.data()}, {&w.w_up, u.data()}}, xn.data(), n);
     }
 #pragma omp parallel for schedule(static) if (n >= 8)
     for (int64_t t = 0; t < n; ++t) {
@@ -226,7 +233,7 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, Decod
         k::swiglu(gt, ut, ot, F);
       }
     }
-    matmul(f, w.w_down, g.data(), tmp.data(), n);
+    product({{&w.w_down, tmp.data()}}, g.data(), n);
     if (!w.post_ffn_norm.empty()) rms_norm(tmp.data(), w.post_ffn_norm, p.norm_eps, tmp.data(), n, E);
     add_into(x.data(), tmp.data(), n * E);
   }
@@ -244,14 +251,14 @@ std::vector<float> decode(const Model& m, KvCache& kv, const Batch& batch, Decod
   if (out == DecodeOutput::Hidden) return std::vector<float>(xn.begin(), xn.begin() + rows * E);
   std::vector<float> logits(static_cast<size_t>(rows * p.n_vocab));
   if (rows == 0) return logits;
-  matmul(f, m.output(), xn.data(), logits.data(), rows);
+  product({{&m.output(), logits.data()}}, xn.data(), rows);
   if (const float cap = p.final_softcap; cap > 0)
     for (float& v : logits) v = std::tanh(v * (1.0f / cap)) * cap;
   return logits;
 }
 
 std::vector<float> forward(const Model& m, KvCache& kv, const std::vector<int32_t>& tokens, bool all_logits,
-                           int64_t n_batch) {
+                           int64_t n_batch, ProductObserver* observer) {
   const int64_t n = static_cast<int64_t>(tokens.size());
   if (n == 0) return {};
   if (n_batch <= 0) throw Error("usage", "the batch size must be positive");
@@ -264,7 +271,7 @@ std::vector<float> forward(const Model& m, KvCache& kv, const std::vector<int32_
     b.clear();
     const int64_t i1 = std::min(n, i0 + n_batch);
     for (int64_t i = i0; i < i1; ++i) b.add(tokens[static_cast<size_t>(i)], 0, all_logits || i == n - 1);
-    std::vector<float> part = decode(m, kv, b);
+    std::vector<float> part = decode(m, kv, b, DecodeOutput::Logits, observer);
     logits.insert(logits.end(), part.begin(), part.end());
   }
   return logits;

@@ -65,7 +65,7 @@ PerplexityResult evaluate_perplexity(const Model& model, const Tokenizer& tok, c
     std::vector<int32_t> chunk(tokens.begin() + c * n_ctx, tokens.begin() + (c + 1) * n_ctx);
     if (tok.vocab().add_bos && tok.vocab().bos >= 0) chunk[0] = tok.vocab().bos;
     kv.clear(0);
-    const std::vector<float> logits = forward(model, kv, chunk, true);
+    const std::vector<float> logits = forward(model, kv, chunk, true, 512, opt.observer);
     std::vector<float> base_logits;
     if (opt.base) {
       base_kv->clear(0);
