@@ -31,6 +31,7 @@ check_full "llm-generate records" "$BIN/llm-generate" -m "$M" -n 2 --template "{
 check_full "gguf-quantize --dry-run" "$BIN/gguf-quantize" --dry-run "$M" Q8_0
 check_full llm-memcalc "$BIN/llm-memcalc" "$M" --json
 check_full llm-perplexity "$BIN/llm-perplexity" -m "$M" -f "$SHARED/golden/perplexity/gpl-3.txt" -c 128 --chunks 1
+check_full llm-imatrix "$BIN/llm-imatrix" -m "$M" -f "$SHARED/golden/perplexity/gpl-3.txt" -c 128 --chunks 1 -o "$WORK/full.imatrix.gguf"
 # A filesystem that fills part way (a 64 KiB tmpfs in a private mount namespace; needs root, as
 # CI has): the count in the message is the number of whole records in the file.
 mkdir -p "$WORK/small"
@@ -132,6 +133,10 @@ err=$("$BIN/llm-perplexity" -m "$WORK/nan.gguf" -f "$SHARED/golden/perplexity/gp
 rc=$?
 expect_eq "NaN weight, perplexity: failed" "$([ $rc -ne 0 ] && echo yes)" yes
 expect_contains "NaN weight, perplexity: message" "$err" "non-finite"
+err=$("$BIN/llm-imatrix" -m "$WORK/nan.gguf" -f "$SHARED/golden/perplexity/gpl-3.txt" -c 128 --chunks 1 -o "$WORK/nan.imatrix.gguf" 2>&1)
+rc=$?
+expect_eq "NaN weight, imatrix: failed, nothing written" "$([ $rc -ne 0 ] && [ ! -e "$WORK/nan.imatrix.gguf" ] && echo yes)" yes
+expect_contains "NaN weight, imatrix: message" "$err" "non-finite"
 head -2 "$WORK/in.jsonl" | "$BIN/llm-embed" -m "$WORK/nan.gguf" > "$WORK/e.jsonl" 2> /dev/null
 expect_eq "NaN weight, embed: exit" "$?" 1
 expect_eq "NaN weight, embed: error records" "$(py '[x["error"]["code"] for x in rs]' < "$WORK/e.jsonl")" \

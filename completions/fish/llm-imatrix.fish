@@ -1,0 +1,13 @@
+# fish completion for llm-imatrix
+complete -c llm-imatrix -s m -l model -r -d 'model (GGUF)'
+complete -c llm-imatrix -s f -l file -r -d 'calibration text'
+complete -c llm-imatrix -s o -l output -r -d 'imatrix file to write'
+complete -c llm-imatrix -l output-format -x -a 'gguf dat' -d 'file form'
+complete -c llm-imatrix -s c -l ctx-size -x -d 'tokens per chunk'
+complete -c llm-imatrix -l chunks -x -d 'at most this many chunks'
+complete -c llm-imatrix -l process-output -d 'include output.weight'
+complete -c llm-imatrix -l no-ppl -d 'no perplexity in the summary'
+complete -c llm-imatrix -s t -l threads -x -d 'threads'
+complete -c llm-imatrix -l progress -d 'progress on stderr'
+complete -c llm-imatrix -s V -l version -d 'print version'
+complete -c llm-imatrix -s h -l help -d 'print usage'
