@@ -42,6 +42,12 @@ void quantize_row_q6_K_ref(const float* x, void* y, int64_t n);
 void quantize_row_q8_K_ref(const float* x, void* y, int64_t n);
 void quantize_row_q8_K(const float* x, void* y, int64_t n);  // 8-lane, bit for bit the reference
 
+// With an importance matrix (`qw`: one weight per column, n of them: one row at a time), as
+// llama.cpp quantizes then (its *_impl fits with quant_weights).
+void quantize_row_q4_K_imatrix(const float* x, void* y, int64_t n, const float* qw);
+void quantize_row_q5_K_imatrix(const float* x, void* y, int64_t n, const float* qw);
+void quantize_row_q6_K_imatrix(const float* x, void* y, int64_t n, const float* qw);
+
 // Fast paths (8-lane fitting loops); same algorithms as the references, sums in another order.
 void quantize_row_q2_K(const float* x, void* y, int64_t n);
 void quantize_row_q4_K(const float* x, void* y, int64_t n);

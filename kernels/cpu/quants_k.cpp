@@ -1,5 +1,6 @@
 // K-quants: 256-element super-blocks split into 16 or 32 sub-blocks, each with its own scale
 // (and minimum), the scales themselves quantized against one f16 per super-block.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -14,8 +15,9 @@ namespace {
 constexpr float kGroupMaxEps = 1e-15f;
 
 // Symmetric codes in [-nmax, nmax-1], weighted least squares over a few candidate scales
-// around nmax/max (rmse_type 1: weights x^2). Returns the scale; L gets codes + nmax.
-float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type) {
+// around nmax/max (rmse_type 1: weights x^2; an importance matrix's `qw` replaces them). Returns
+// the scale; L gets codes + nmax.
+float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, const float* qw = nullptr) {
   const float max = signed_absmax(x, n);
   if (std::fabs(max) < kGroupMaxEps) {
     for (int i = 0; i < n; ++i) L[i] = 0;
@@ -26,7 +28,9 @@ float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type) 
     for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(nmax + clampi(nearest_int(iscale * x[i]), -nmax, nmax - 1));
     return 1 / iscale;
   }
-  auto weight = [&](float v) -> float {
+  auto weight = [&](int i) -> float {
+    if (qw) return qw[i];
+    const float v = x[i];
     switch (rmse_type) {
       case 1: return v * v;
       case 2: return 1.f;
@@ -38,7 +42,7 @@ float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type) 
   for (int i = 0; i < n; ++i) {
     int l = clampi(nearest_int(iscale * x[i]), -nmax, nmax - 1);
     L[i] = static_cast<int8_t>(l + nmax);
-    float w = weight(x[i]);
+    float w = weight(i);
     sumlx += w * x[i] * l;
     suml2 += w * l * l;
   }
@@ -50,7 +54,7 @@ float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type) 
     sumlx = suml2 = 0;
     for (int i = 0; i < n; ++i) {
       int l = clampi(nearest_int(iscale * x[i]), -nmax, nmax - 1);
-      float w = weight(x[i]);
+      float w = weight(i);
       sumlx += w * x[i] * l;
       suml2 += w * l * l;
     }
@@ -173,6 +177,63 @@ float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, ui
   }
   *the_min = -min;
   return scale;
+}
+
+// Non-negative codes in [0, nmax] for non-negative values (the sub-block scales and mins of a
+// super-block), weighted by `w`: the best of nine scales around nmax/max, then each code moved
+// while that raises the weighted fit (sum w x l)^2 / (sum w l^2). Returns the scale.
+float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const float* w) {
+  float max = 0;
+  for (int i = 0; i < n; ++i) max = std::max(max, x[i]);
+  if (max < kGroupMaxEps) {
+    for (int i = 0; i < n; ++i) L[i] = 0;
+    return 0.f;
+  }
+  const auto error_at = [&](float iscale, bool cap) {
+    const float scale = 1 / iscale;
+    float e = 0;
+    for (int i = 0; i < n; ++i) {
+      int l = nearest_int(iscale * x[i]);
+      if (cap) l = std::min(nmax, l);
+      const float diff = x[i] - scale * l;
+      e += w[i] * diff * diff;
+    }
+    return e;
+  };
+  float iscale = nmax / max;
+  float best = error_at(iscale, false);  // the first candidate is not capped at nmax
+  for (int is = -4; is <= 4; ++is) {
+    if (is == 0) continue;
+    const float candidate = (0.1f * is + nmax) / max;
+    const float e = error_at(candidate, true);
+    if (e < best) best = e, iscale = candidate;
+  }
+  float sumlx = 0, suml2 = 0;
+  for (int i = 0; i < n; ++i) {
+    const int l = std::min(nmax, nearest_int(iscale * x[i]));
+    L[i] = static_cast<uint8_t>(l);
+    sumlx += w[i] * x[i] * l;
+    suml2 += w[i] * l * l;
+  }
+  for (int pass = 0; pass < 5; ++pass) {
+    int changed = 0;
+    for (int i = 0; i < n; ++i) {
+      float slx = sumlx - w[i] * x[i] * L[i];
+      float sl2 = suml2 - w[i] * L[i] * L[i];
+      if (slx <= 0 || sl2 <= 0) continue;
+      const int l = std::min(nmax, nearest_int(x[i] * sl2 / slx));
+      if (l == L[i]) continue;
+      slx += w[i] * x[i] * l;
+      sl2 += w[i] * l * l;
+      if (slx * slx * suml2 > sumlx * sumlx * sl2) {
+        L[i] = static_cast<uint8_t>(l);
+        sumlx = slx, suml2 = sl2;
+        ++changed;
+      }
+    }
+    if (!changed) break;
+  }
+  return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
 }
 
 // Q4_K/Q5_K pack 8 six-bit scales and 8 six-bit mins into 12 bytes.
@@ -406,15 +467,52 @@ void quantize_k4_k5(const float* x, uint16_t* d_out, uint16_t* dmin_out, uint8_t
   }
 }
 
+// With an importance matrix, as llama.cpp fits Q4_K and Q5_K then: each value weighted by its
+// column's importance times sqrt(sigma^2 + x^2), the sub-block fits run on those weights, and
+// the eight scales and eight mins quantized to 6 bits by make_qp_quants, weighted by each
+// sub-block's total weight.
+void quantize_k4_k5_weighted(const float* x, const float* qw, uint16_t* d_out, uint16_t* dmin_out, uint8_t* packed_scales,
+                             uint8_t* L, int nmax) {
+  float weights[32], mins[8], scales[8], sw[8];
+  uint8_t aux[32], Ls[8], Lm[8];
+  float sum_x2 = 0;
+  for (int l = 0; l < kQK_K; ++l) sum_x2 += x[l] * x[l];
+  const float sigma2 = 2 * sum_x2 / kQK_K;
+  for (int j = 0; j < 8; ++j) {
+    float sumw = 0;
+    for (int l = 0; l < 32; ++l) {
+      weights[l] = qw[32 * j + l] * std::sqrt(sigma2 + x[32 * j + l] * x[32 * j + l]);
+      sumw += weights[l];
+    }
+    sw[j] = sumw;
+    scales[j] = make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], aux, -0.9f, 0.05f, 36, false);
+  }
+  const float d_block = make_qp_quants(8, 63, scales, Ls, sw);
+  const float m_block = make_qp_quants(8, 63, mins, Lm, sw);
+  std::memset(packed_scales, 0, 12);
+  for (int j = 0; j < 8; ++j) set_scale_min_k4(j, packed_scales, std::min<int>(63, Ls[j]), std::min<int>(63, Lm[j]));
+  *d_out = fp32_to_fp16(d_block);
+  *dmin_out = fp32_to_fp16(m_block);
+  for (int j = 0; j < 8; ++j) {
+    int sc, m;
+    get_scale_min_k4(j, packed_scales, &sc, &m);
+    const float d = fp16_to_fp32(*d_out) * sc;
+    if (!d) continue;  // the codes of the fit stay
+    const float dm = fp16_to_fp32(*dmin_out) * m;
+    for (int ii = 0; ii < 32; ++ii) L[32 * j + ii] = static_cast<uint8_t>(clampi(nearest_int((x[32 * j + ii] + dm) / d), 0, nmax));
+  }
+}
+
 }  // namespace
 
 namespace {
 template <class Fit>
-void quantize_q4_K(const float* x, void* vy, int64_t n) {
+void quantize_q4_K(const float* x, void* vy, int64_t n, const float* qw = nullptr) {
   auto* y = static_cast<block_q4_K*>(vy);
   uint8_t L[kQK_K];
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
-    quantize_k4_k5<Fit>(x, &y[i].d, &y[i].dmin, y[i].scales, L, 15, -1.f, 0.1f, 20);
+    if (qw) quantize_k4_k5_weighted(x, qw + i * kQK_K, &y[i].d, &y[i].dmin, y[i].scales, L, 15);
+    else quantize_k4_k5<Fit>(x, &y[i].d, &y[i].dmin, y[i].scales, L, 15, -1.f, 0.1f, 20);
     uint8_t* q = y[i].qs;
     for (int j = 0; j < kQK_K; j += 64, q += 32)
       for (int l = 0; l < 32; ++l) q[l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 4));
@@ -422,11 +520,12 @@ void quantize_q4_K(const float* x, void* vy, int64_t n) {
 }
 
 template <class Fit>
-void quantize_q5_K(const float* x, void* vy, int64_t n) {
+void quantize_q5_K(const float* x, void* vy, int64_t n, const float* qw = nullptr) {
   auto* y = static_cast<block_q5_K*>(vy);
   uint8_t L[kQK_K];
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
-    quantize_k4_k5<Fit>(x, &y[i].d, &y[i].dmin, y[i].scales, L, 31, -0.5f, 0.1f, 15);
+    if (qw) quantize_k4_k5_weighted(x, qw + i * kQK_K, &y[i].d, &y[i].dmin, y[i].scales, L, 31);
+    else quantize_k4_k5<Fit>(x, &y[i].d, &y[i].dmin, y[i].scales, L, 31, -0.5f, 0.1f, 15);
     uint8_t* qh = y[i].qh;
     uint8_t* ql = y[i].qs;
     std::memset(qh, 0, kQK_K / 8);
@@ -448,14 +547,16 @@ void quantize_q5_K(const float* x, void* vy, int64_t n) {
 }
 
 template <class Fit>
-void quantize_q6_K(const float* x, void* vy, int64_t n) {
+void quantize_q6_K(const float* x, void* vy, int64_t n, const float* qw = nullptr) {
   auto* y = static_cast<block_q6_K*>(vy);
   int8_t L[kQK_K];
   float scales[16];
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
     float max_scale = 0, max_abs_scale = 0;
     for (int ib = 0; ib < 16; ++ib) {
-      scales[ib] = Fit::qx16(x + 16 * ib, L + 16 * ib);
+      // With an importance matrix its values weight the fit in place of x^2, as in llama.cpp.
+      scales[ib] = qw ? make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, 1, qw + i * kQK_K + 16 * ib)
+                      : Fit::qx16(x + 16 * ib, L + 16 * ib);
       float a = std::fabs(scales[ib]);
       if (a > max_abs_scale) {
         max_abs_scale = a;
@@ -499,6 +600,9 @@ void quantize_row_q5_K_ref(const float* x, void* y, int64_t n) { quantize_q5_K<R
 void quantize_row_q5_K(const float* x, void* y, int64_t n) { quantize_q5_K<FastFit>(x, y, n); }
 void quantize_row_q6_K_ref(const float* x, void* y, int64_t n) { quantize_q6_K<RefFit>(x, y, n); }
 void quantize_row_q6_K(const float* x, void* y, int64_t n) { quantize_q6_K<FastFit>(x, y, n); }
+void quantize_row_q4_K_imatrix(const float* x, void* y, int64_t n, const float* qw) { quantize_q4_K<RefFit>(x, y, n, qw); }
+void quantize_row_q5_K_imatrix(const float* x, void* y, int64_t n, const float* qw) { quantize_q5_K<RefFit>(x, y, n, qw); }
+void quantize_row_q6_K_imatrix(const float* x, void* y, int64_t n, const float* qw) { quantize_q6_K<RefFit>(x, y, n, qw); }
 
 void quantize_row_q8_K_ref(const float* x, void* vy, int64_t n) {
   auto* y = static_cast<block_q8_K*>(vy);

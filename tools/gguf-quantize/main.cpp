@@ -1,7 +1,10 @@
 // gguf-quantize: FP16/BF16/F32 GGUF to any llama.cpp preset, file-compatible with llama.cpp.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -13,6 +16,7 @@
 #include "llmkit/gguf.h"
 #include "llmkit/json_writer.h"
 #include "llmkit/quant_plan.h"
+#include "llmkit/imatrix.h"
 #include "llmkit/quantize.h"
 
 namespace {
@@ -47,13 +51,39 @@ void print_plan(const llmkit::QuantPlan& plan) {
   std::puts(t.end_object().str().c_str());
 }
 
+// The importance matrix: read, checked against the model (names, row lengths), narrowed to the
+// tensors --include-weights names and rid of those --exclude-weights names (substrings, as
+// llama-quantize matches them); the types of this plan that quantize without it are named.
+llmkit::Imatrix load_imatrix(const std::string& path, const llmkit::GgufFile& src, const llmkit::QuantPlan& plan,
+                             const std::vector<std::string>& include, const std::vector<std::string>& exclude) {
+  llmkit::Imatrix im = llmkit::read_imatrix(path);
+  llmkit::check_imatrix(im, src);
+  const auto has = [](const std::string& name, const std::vector<std::string>& parts) {
+    return std::any_of(parts.begin(), parts.end(), [&](const std::string& p) { return name.find(p) != std::string::npos; });
+  };
+  for (auto it = im.entries.begin(); it != im.entries.end();)
+    it = has(it->first, exclude) || (!include.empty() && !has(it->first, include)) ? im.entries.erase(it) : std::next(it);
+  std::set<std::string> unweighted;
+  size_t used = 0;
+  for (const auto& tp : plan.tensors) {
+    if (!tp.convert || !im.entries.count(tp.src->name)) continue;
+    if (llmkit::imatrix_weighted(tp.to)) ++used;
+    else if (llmkit::ggml_type_info(tp.to).quantized && tp.to != llmkit::GgmlType::Q8_0) unweighted.insert(llmkit::ggml_type_name(tp.to));
+  }
+  std::fprintf(stderr, "gguf-quantize: importance matrix %s: %zu entries, weighting %zu tensors\n", path.c_str(), im.entries.size(), used);
+  for (const std::string& t : unweighted)
+    std::fprintf(stderr, "gguf-quantize: warning: %s tensors are quantized without the importance matrix (llmkit weights Q4_K, Q5_K and Q6_K so far)\n", t.c_str());
+  return im;
+}
+
 }  // namespace
 
 int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
   std::vector<std::string> pos;
   int threads = 0;
   bool dry_run = false, allow_requantize = false, pure = false;
-  std::vector<std::string> overrides;
+  std::vector<std::string> overrides, include_weights, exclude_weights;
+  std::string imatrix_path;
   CLI::App app{
       "Quantize a GGUF model (F32/F16/BF16) to a llama.cpp preset, with llama.cpp's per-tensor type\n"
       "choices, writing a file llama.cpp and Ollama load. Usage: gguf-quantize IN.gguf OUT.gguf PRESET\n"
@@ -66,6 +96,9 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
   app.add_option("--tensor-type", overrides, "REGEX=TYPE: tensors whose name matches get TYPE (first match wins)")
       ->allow_extra_args(false);  // one REGEX=TYPE per --tensor-type; repeat the flag for more
   app.add_flag("--pure", pure, "no mixture: every quantized tensor gets the preset's base type");
+  app.add_option("--imatrix", imatrix_path, "importance matrix (llm-imatrix or llama-imatrix, GGUF or .dat) weighting the Q4_K, Q5_K and Q6_K fits");
+  app.add_option("--include-weights", include_weights, "use the importance matrix only for tensors whose name contains this (repeatable)")->allow_extra_args(false);
+  app.add_option("--exclude-weights", exclude_weights, "do not use it for tensors whose name contains this (repeatable)")->allow_extra_args(false);
   app.set_version_flag("-V,--version", llmkit::version_line("gguf-quantize"));
   try {
     app.parse(argc, argv);
@@ -90,8 +123,12 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
     po.allow_requantize = allow_requantize;
     for (const auto& o : overrides) po.overrides.push_back(llmkit::parse_type_override(o));
 
+    if (imatrix_path.empty() && (!include_weights.empty() || !exclude_weights.empty()))
+      throw llmkit::Error("usage", "--include-weights and --exclude-weights need --imatrix");
     llmkit::GgufFile src = llmkit::GgufFile::open_named(in);
     llmkit::QuantPlan plan = llmkit::plan_quantization(src, *preset, po);
+    std::optional<llmkit::Imatrix> imatrix;
+    if (!imatrix_path.empty()) imatrix = load_imatrix(imatrix_path, src, plan, include_weights, exclude_weights);
     if (dry_run) {
       print_plan(plan);
       return llmkit::kExitOk;
@@ -113,6 +150,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
     llmkit::ProgressBar bar(llmkit::stderr_is_tty());
     llmkit::QuantizeOptions qo;
     qo.threads = threads;
+    if (imatrix) qo.imatrix = &*imatrix, qo.imatrix_file = imatrix_path;
     qo.on_tensor_done = [&bar](const llmkit::QuantizeProgress& p) {
       bar.update(p.tensor_index, p.tensor_count, p.in_bytes_done, p.in_bytes_total);
     };

@@ -4,6 +4,7 @@
 // both of llama.cpp's forms: the GGUF file current llama-imatrix writes (`<name>.in_sum2` and
 // `<name>.counts` tensors, imatrix.* keys) and the legacy `.dat`.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -46,6 +47,16 @@ void write_imatrix(const Imatrix& im, const std::string& path, bool legacy = fal
 // Either form, told apart by the GGUF magic. Throws Error("bad_imatrix") naming what is wrong
 // (a truncated file, a count or size that does not add up, a non-finite value).
 Imatrix read_imatrix(const std::string& path);
+
+// How far a quantized matrix is from its source in the importance matrix's measure: the squared
+// differences of each column weighted by its mean, over the same weighting of the source's squares
+// (its square root is a normalized RMS error that counts the columns the model leans on most).
+// `means` holds ne0 values per block of rows / (means.size() / ne0) rows.
+struct WeightedError {
+  double err = 0, ref = 0;
+  double nrmse() const { return ref > 0 ? std::sqrt(err / ref) : 0.0; }
+};
+WeightedError weighted_error(const float* source, const float* quantized, int64_t ne0, int64_t rows, const std::vector<float>& means);
 
 // Throws Error("imatrix_mismatch") naming the first entry whose matrix the model lacks or whose
 // row length differs from the matrix's.

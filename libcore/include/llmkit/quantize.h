@@ -20,10 +20,18 @@ struct QuantizeProgress {
   uint64_t in_bytes_total;
 };
 
+struct Imatrix;
 struct QuantizeOptions {
   int threads = 0;  // 0: OpenMP's default
   std::function<void(const QuantizeProgress&)> on_tensor_done;
+  // Tensors with an entry here are quantized weighted by its means, for the types whose fit
+  // takes weights (imatrix_weighted()); others as without it.
+  const Imatrix* imatrix = nullptr;
+  std::string imatrix_file;  // named in the output's quantize.imatrix.* keys, as llama-quantize does
 };
+
+// Whether quantizing to this type uses an importance matrix.
+bool imatrix_weighted(GgmlType t);
 
 struct QuantizeResult {
   uint64_t in_bytes = 0, out_bytes = 0, file_bytes = 0, parameters = 0;
@@ -42,13 +50,17 @@ QuantizeResult quantize_model(const GgufFile& src, const QuantPlan& plan, const 
 
 // Converts `rows` rows of `ne0` elements from one type to another (dequantize, then quantize),
 // in parallel over rows. Returns false if a source value was NaN or infinite.
-bool convert_rows(GgmlType from, const uint8_t* src, GgmlType to, uint8_t* dst, int64_t ne0, int64_t rows);
+// `weights`: an importance matrix's means for these rows (ne0 of them), or nullptr.
+bool convert_rows(GgmlType from, const uint8_t* src, GgmlType to, uint8_t* dst, int64_t ne0, int64_t rows,
+                  const float* weights = nullptr);
 
 // Streams a tensor's rows converted from `from` to `to` into a sink, a chunk of rows (a few MiB
 // of work) at a time, so memory holds one chunk. Throws Error("bad_weights") naming tensor
 // `what` and the rows when a value is NaN or infinite.
 class TensorSink;
+// `weights`: an importance matrix's means, ne0 per block of `block_rows` rows (one block per
+// expert of a 3-D tensor), or nullptr.
 void convert_rows_to_sink(TensorSink& sink, GgmlType from, const uint8_t* src, GgmlType to, int64_t ne0, int64_t rows,
-                          const std::string& what);
+                          const std::string& what, const float* weights = nullptr, int64_t block_rows = 0);
 
 }  // namespace llmkit

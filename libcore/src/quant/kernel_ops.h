@@ -12,6 +12,8 @@ namespace llmkit {
 
 using DequantizeRowFn = void (*)(const void* src, float* dst, int64_t n);
 using QuantizeRowFn = void (*)(const float* src, void* dst, int64_t n);
+// One row weighted by an importance matrix's means (n of them).
+using QuantizeWeightedFn = void (*)(const float* src, void* dst, int64_t n, const float* weights);
 
 // Dot product of a weight row with an activation row quantized to `vec_dot_type`.
 using VecDotFn = float (*)(int64_t n, const void* weights, const void* activations);
@@ -29,6 +31,8 @@ struct QuantOps {
   // Activations and cache rows at run time, where the CPU backend llama.cpp runs quantizes
   // differently from its file quantizer; nullptr: from_float.
   QuantizeRowFn act_from_float = nullptr;
+  // With an importance matrix, where the type weights its fit by one; nullptr: from_float.
+  QuantizeWeightedFn from_float_weighted = nullptr;
 };
 
 // Weight rows repacked at load into an interleaved layout of `rows` rows per group

@@ -107,6 +107,9 @@ struct RowTable {
     t.q4_K = {k::dequantize_row_q4_K, k::quantize_row_q4_K, dot_q4_K_q8_K##sfx, GgmlType::Q8_K, gemm_q4_K};          \
     t.q5_K = {k::dequantize_row_q5_K, k::quantize_row_q5_K, dot_q5_K_q8_K##sfx, GgmlType::Q8_K};                     \
     t.q6_K = {k::dequantize_row_q6_K, k::quantize_row_q6_K, dot_q6_K_q8_K##sfx, GgmlType::Q8_K, gemm_q6_K};          \
+    t.q4_K.from_float_weighted = k::quantize_row_q4_K_imatrix;                                                        \
+    t.q5_K.from_float_weighted = k::quantize_row_q5_K_imatrix;                                                        \
+    t.q6_K.from_float_weighted = k::quantize_row_q6_K_imatrix;                                                        \
     return t;                                                                                                         \
   }()
 const RowTable kRowsScalar = LLMKIT_ROWS(_ref, k::gemm_q4_K_q8_K_ref, k::gemm_q6_K_q8_K_ref);

@@ -3,6 +3,7 @@
 #include <omp.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -10,6 +11,7 @@
 
 #include "llmkit/error.h"
 #include "llmkit/gguf_writer.h"
+#include "llmkit/imatrix.h"
 #include "llmkit/quant.h"
 #include "quant/kernel_ops.h"
 
@@ -50,7 +52,13 @@ void prefault(const uint8_t* p, uint64_t n) {
 
 }  // namespace
 
-bool convert_rows(GgmlType from, const uint8_t* src, GgmlType to, uint8_t* dst, int64_t ne0, int64_t rows) {
+bool imatrix_weighted(GgmlType t) {
+  const QuantOps* ops = quant_ops(t);
+  return ops && ops->from_float_weighted;
+}
+
+bool convert_rows(GgmlType from, const uint8_t* src, GgmlType to, uint8_t* dst, int64_t ne0, int64_t rows,
+                  const float* weights) {
   const QuantOps* in = quant_ops(from);
   const QuantOps* out = quant_ops(to);
   if (!in || !out) throw Error("unsupported_type", std::string("cannot convert ") + ggml_type_name(from) + " to " + ggml_type_name(to));
@@ -68,7 +76,8 @@ bool convert_rows(GgmlType from, const uint8_t* src, GgmlType to, uint8_t* dst, 
         local_ok = false;
         continue;
       }
-      out->from_float(buf.data(), dst + static_cast<uint64_t>(r) * out_row, ne0);
+      if (weights && out->from_float_weighted) out->from_float_weighted(buf.data(), dst + static_cast<uint64_t>(r) * out_row, ne0, weights);
+      else out->from_float(buf.data(), dst + static_cast<uint64_t>(r) * out_row, ne0);
     }
     if (!local_ok) {
 #pragma omp atomic write
@@ -79,18 +88,24 @@ bool convert_rows(GgmlType from, const uint8_t* src, GgmlType to, uint8_t* dst, 
 }
 
 void convert_rows_to_sink(TensorSink& sink, GgmlType from, const uint8_t* src, GgmlType to, int64_t ne0, int64_t rows,
-                          const std::string& what) {
+                          const std::string& what, const float* weights, int64_t block_rows) {
   const int64_t step = chunk_rows(ne0);
   const uint64_t in_row = ggml_bytes(from, static_cast<uint64_t>(ne0));
   const uint64_t out_row = ggml_bytes(to, static_cast<uint64_t>(ne0));
   std::vector<uint8_t> out(static_cast<size_t>(out_row * static_cast<uint64_t>(std::min(step, rows))));
-  for (int64_t r = 0; r < rows; r += step) {
-    const int64_t n = std::min(step, rows - r);
-    prefault(src + static_cast<uint64_t>(r) * in_row, static_cast<uint64_t>(n) * in_row);
-    if (!convert_rows(from, src + static_cast<uint64_t>(r) * in_row, to, out.data(), ne0, n))
-      throw Error("bad_weights", "tensor '" + what + "' has NaN or infinite values (rows " + std::to_string(r) + " to " +
-                                     std::to_string(r + n - 1) + ")");
-    sink.write(out.data(), static_cast<size_t>(out_row * static_cast<uint64_t>(n)));
+  // Blocks of rows that share their weights (an expert of a 3-D tensor each); chunks within them.
+  const int64_t block = weights && block_rows > 0 ? block_rows : rows;
+  for (int64_t b0 = 0; b0 < rows; b0 += block) {
+    const float* w = weights ? weights + (b0 / block) * ne0 : nullptr;
+    const int64_t b1 = std::min(rows, b0 + block);
+    for (int64_t r = b0; r < b1; r += step) {
+      const int64_t n = std::min(step, b1 - r);
+      prefault(src + static_cast<uint64_t>(r) * in_row, static_cast<uint64_t>(n) * in_row);
+      if (!convert_rows(from, src + static_cast<uint64_t>(r) * in_row, to, out.data(), ne0, n, w))
+        throw Error("bad_weights", "tensor '" + what + "' has NaN or infinite values (rows " + std::to_string(r) + " to " +
+                                       std::to_string(r + n - 1) + ")");
+      sink.write(out.data(), static_cast<size_t>(out_row * static_cast<uint64_t>(n)));
+    }
   }
 }
 
@@ -111,6 +126,12 @@ QuantizeResult quantize_model(const GgufFile& src, const QuantPlan& plan, const 
 
   GgufWriter w;
   set_quantized_metadata(w, src, *plan.preset);
+  if (opt.imatrix) {  // what llama-quantize records of its importance matrix
+    w.set("quantize.imatrix.file", GgufValue(opt.imatrix_file.substr(0, 127)));
+    if (!opt.imatrix->datasets.empty()) w.set("quantize.imatrix.dataset", GgufValue(opt.imatrix->datasets[0].substr(0, 127)));
+    w.set("quantize.imatrix.entries_count", GgufValue(static_cast<int32_t>(opt.imatrix->entries.size())));
+    if (opt.imatrix->chunk_count > 0) w.set("quantize.imatrix.chunks_count", GgufValue(static_cast<int32_t>(opt.imatrix->chunk_count)));
+  }
 
   QuantizeResult res;
   uint64_t done = 0;
@@ -126,7 +147,13 @@ QuantizeResult quantize_model(const GgufFile& src, const QuantPlan& plan, const 
         sink.write(data.data(), data.size());
       } else {
         const int64_t rows = static_cast<int64_t>(t.n_elements / static_cast<uint64_t>(t.ne[0]));
-        convert_rows_to_sink(sink, t.type, data.data(), tp.to, t.ne[0], rows, t.name);
+        std::vector<float> means;
+        if (opt.imatrix && imatrix_weighted(tp.to))
+          if (auto e = opt.imatrix->entries.find(t.name); e != opt.imatrix->entries.end()) means = e->second.means();
+        // One block of means per matrix of a 3-D tensor (its experts), else one for all rows.
+        const int64_t n_mat = means.empty() ? 1 : static_cast<int64_t>(means.size()) / t.ne[0];
+        convert_rows_to_sink(sink, t.type, data.data(), tp.to, t.ne[0], rows, t.name, means.empty() ? nullptr : means.data(),
+                             n_mat > 1 ? rows / n_mat : 0);
       }
       done += t.n_bytes;
       if (opt.on_tensor_done) opt.on_tensor_done({i, plan.tensors.size(), done, plan.in_bytes});

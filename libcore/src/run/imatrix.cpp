@@ -213,6 +213,22 @@ Imatrix read_imatrix(const std::string& path) {
   return read_legacy(path);
 }
 
+WeightedError weighted_error(const float* source, const float* quantized, int64_t ne0, int64_t rows,
+                             const std::vector<float>& means) {
+  WeightedError e;
+  const int64_t n_mat = std::max<int64_t>(1, static_cast<int64_t>(means.size()) / ne0);
+  const int64_t per = rows / n_mat;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* m = means.data() + std::min(r / std::max<int64_t>(per, 1), n_mat - 1) * ne0;
+    for (int64_t j = 0; j < ne0; ++j) {
+      const double x = source[r * ne0 + j], d = x - quantized[r * ne0 + j];
+      e.err += m[j] * d * d;
+      e.ref += m[j] * x * x;
+    }
+  }
+  return e;
+}
+
 void check_imatrix(const Imatrix& im, const GgufFile& model) {
   for (const auto& [name, e] : im.entries) {
     const TensorInfo* t = model.find_tensor(name);
