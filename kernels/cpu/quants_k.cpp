@@ -471,10 +471,11 @@ void quantize_k4_k5(const float* x, uint16_t* d_out, uint16_t* dmin_out, uint8_t
 // column's importance times sqrt(sigma^2 + x^2), the sub-block fits run on those weights, and
 // the eight scales and eight mins quantized to 6 bits by make_qp_quants, weighted by each
 // sub-block's total weight.
+template <class Fit>
 void quantize_k4_k5_weighted(const float* x, const float* qw, uint16_t* d_out, uint16_t* dmin_out, uint8_t* packed_scales,
                              uint8_t* L, int nmax) {
   float weights[32], mins[8], scales[8], sw[8];
-  uint8_t aux[32], Ls[8], Lm[8];
+  uint8_t Ls[8], Lm[8];
   float sum_x2 = 0;
   for (int l = 0; l < kQK_K; ++l) sum_x2 += x[l] * x[l];
   const float sigma2 = 2 * sum_x2 / kQK_K;
@@ -485,7 +486,7 @@ void quantize_k4_k5_weighted(const float* x, const float* qw, uint16_t* d_out, u
       sumw += weights[l];
     }
     sw[j] = sumw;
-    scales[j] = make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], aux, -0.9f, 0.05f, 36, false);
+    scales[j] = Fit::qkx2_32(x + 32 * j, weights, L + 32 * j, &mins[j], nmax, -0.9f, 0.05f, 36, false);
   }
   const float d_block = make_qp_quants(8, 63, scales, Ls, sw);
   const float m_block = make_qp_quants(8, 63, mins, Lm, sw);
@@ -511,7 +512,7 @@ void quantize_q4_K(const float* x, void* vy, int64_t n, const float* qw = nullpt
   auto* y = static_cast<block_q4_K*>(vy);
   uint8_t L[kQK_K];
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
-    if (qw) quantize_k4_k5_weighted(x, qw + i * kQK_K, &y[i].d, &y[i].dmin, y[i].scales, L, 15);
+    if (qw) quantize_k4_k5_weighted<Fit>(x, qw + i * kQK_K, &y[i].d, &y[i].dmin, y[i].scales, L, 15);
     else quantize_k4_k5<Fit>(x, &y[i].d, &y[i].dmin, y[i].scales, L, 15, -1.f, 0.1f, 20);
     uint8_t* q = y[i].qs;
     for (int j = 0; j < kQK_K; j += 64, q += 32)
@@ -524,7 +525,7 @@ void quantize_q5_K(const float* x, void* vy, int64_t n, const float* qw = nullpt
   auto* y = static_cast<block_q5_K*>(vy);
   uint8_t L[kQK_K];
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
-    if (qw) quantize_k4_k5_weighted(x, qw + i * kQK_K, &y[i].d, &y[i].dmin, y[i].scales, L, 31);
+    if (qw) quantize_k4_k5_weighted<Fit>(x, qw + i * kQK_K, &y[i].d, &y[i].dmin, y[i].scales, L, 31);
     else quantize_k4_k5<Fit>(x, &y[i].d, &y[i].dmin, y[i].scales, L, 31, -0.5f, 0.1f, 15);
     uint8_t* qh = y[i].qh;
     uint8_t* ql = y[i].qs;
@@ -600,8 +601,8 @@ void quantize_row_q5_K_ref(const float* x, void* y, int64_t n) { quantize_q5_K<R
 void quantize_row_q5_K(const float* x, void* y, int64_t n) { quantize_q5_K<FastFit>(x, y, n); }
 void quantize_row_q6_K_ref(const float* x, void* y, int64_t n) { quantize_q6_K<RefFit>(x, y, n); }
 void quantize_row_q6_K(const float* x, void* y, int64_t n) { quantize_q6_K<FastFit>(x, y, n); }
-void quantize_row_q4_K_imatrix(const float* x, void* y, int64_t n, const float* qw) { quantize_q4_K<RefFit>(x, y, n, qw); }
-void quantize_row_q5_K_imatrix(const float* x, void* y, int64_t n, const float* qw) { quantize_q5_K<RefFit>(x, y, n, qw); }
+void quantize_row_q4_K_imatrix(const float* x, void* y, int64_t n, const float* qw) { quantize_q4_K<FastFit>(x, y, n, qw); }
+void quantize_row_q5_K_imatrix(const float* x, void* y, int64_t n, const float* qw) { quantize_q5_K<FastFit>(x, y, n, qw); }
 void quantize_row_q6_K_imatrix(const float* x, void* y, int64_t n, const float* qw) { quantize_q6_K<RefFit>(x, y, n, qw); }
 
 void quantize_row_q8_K_ref(const float* x, void* vy, int64_t n) {

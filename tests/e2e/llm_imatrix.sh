@@ -63,6 +63,24 @@ else
   echo "note: $SMOL not found (make models): the SmolLM2 check is skipped"
 fi
 
+# gguf-quantize --imatrix: the file llama.cpp's loader reads, its keys, the tensors weighted.
+Q="$BIN/gguf-quantize"
+"$Q" --imatrix "$WORK/synth.gguf" "$SHARED/models/synth-llama-256.f16.gguf" "$WORK/q.gguf" Q4_K_M > /dev/null 2> "$WORK/err"
+expect_eq "quantize --imatrix: exit" "$?" 0
+expect_contains "quantize --imatrix: report" "$(cat "$WORK/err")" "28 entries, weighting 28 tensors"
+expect_eq "quantize --imatrix: keys" "$("$BIN/gguf-info" --json "$WORK/q.gguf" | jq -c '.metadata | [."quantize.imatrix.entries_count", ."quantize.imatrix.chunks_count", ."quantize.imatrix.dataset"]')" \
+  "[28,4,\"$TEXT\"]"
+"$Q" --imatrix "$WORK/synth.dat" --include-weights ffn_down --exclude-weights blk.0. "$SHARED/models/synth-llama-256.f16.gguf" "$WORK/q2.gguf" Q5_K_M > /dev/null 2> "$WORK/err"
+expect_contains "--include-weights/--exclude-weights" "$(cat "$WORK/err")" "3 entries, weighting 3 tensors"
+"$Q" --imatrix "$WORK/synth.gguf" "$SHARED/models/synth-llama-256.f16.gguf" "$WORK/q3.gguf" Q3_K_M > /dev/null 2> "$WORK/err"
+expect_contains "types quantized without it are named" "$(cat "$WORK/err")" "warning: Q3_K tensors are quantized without the importance matrix"
+"$B" -m "$SHARED/models/stories260K.gguf" -f "$TEXT" -c 64 --chunks 2 -o "$WORK/stories.gguf" > /dev/null
+"$Q" --imatrix "$WORK/stories.gguf" "$SHARED/models/synth-llama-256.f16.gguf" "$WORK/q4.gguf" Q4_K_M > /dev/null 2> "$WORK/err"
+expect_eq "another model's matrix: exit" "$?" 2
+expect_contains "another model's matrix: the tensor named" "$(cat "$WORK/err")" "'blk.0.attn_k.weight': the importance matrix has 64 values per matrix, the model's rows 256"
+expect_eq "another model's matrix: nothing written" "$(ls "$WORK" | grep -c '^q4.gguf')" 0
+"$Q" --include-weights x "$SHARED/models/synth-llama-256.f16.gguf" "$WORK/q5.gguf" Q4_K_M 2> /dev/null
+expect_eq "--include-weights without --imatrix: exit" "$?" 2
 expect_contains "--version" "$("$B" --version)" "llm-imatrix (llmkit)"
 # Mistakes.
 cp "$SHARED/models/synth-llama-256.f16.gguf" "$WORK/m.gguf"
