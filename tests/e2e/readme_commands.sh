@@ -46,6 +46,8 @@ ln -s "$SHARED/models/synth-bert-256.f16.gguf" "$S/bge-small.gguf"
 ln -s "$SHARED/models/stories260K.gguf" "$S/tokenizer-source.gguf"
 ln -s "$SHARED/models/stories260K.gguf" "$S/tiny.gguf"
 head -c 20000 "$SHARED/golden/perplexity/gpl-3.txt" > "$S/text.txt"
+# gguf-quantize's section, before llm-imatrix's, uses the matrix llm-imatrix makes there.
+"$BIN/llm-imatrix" -m "$S/model-f16.gguf" -f "$S/text.txt" -c 128 --chunks 4 -o "$S/model.imatrix.gguf" > /dev/null
 "$TEST_BIN/llmkit-gguf-to-hf" "$SHARED/models/synth-llama-256.f16.gguf" "$S/Mistral-7B-v0.1" > /dev/null
 ln -s "$S/Mistral-7B-v0.1" "$S/MODEL_DIR"
 
