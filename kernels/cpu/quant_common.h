@@ -22,6 +22,13 @@ inline float signed_absmax(const float* x, int n) {
   return max;
 }
 
+// The fits the K-quants and the legacy types share (quants_k.cpp). make_qx_quants: symmetric
+// codes in [-nmax, nmax-1] (+ nmax in L), weights x^2 for rmse_type 1 or `qw` when given;
+// make_qkx2_quants: codes in [0, nmax] with a scale and a minimum (-min in *the_min).
+float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, const float* qw = nullptr);
+float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min,
+                       uint8_t* Laux, float rmin, float rdelta, int nstep, bool use_mad);
+
 // Q4_K/Q5_K: sub-block j's six-bit scale and min, out of the 12 packed bytes.
 inline void get_scale_min_k4(int j, const uint8_t* q, int* sc, int* m) {
   if (j < 4) {

@@ -14,10 +14,12 @@ namespace {
 
 constexpr float kGroupMaxEps = 1e-15f;
 
+}  // namespace
+
 // Symmetric codes in [-nmax, nmax-1], weighted least squares over a few candidate scales
 // around nmax/max (rmse_type 1: weights x^2; an importance matrix's `qw` replaces them). Returns
 // the scale; L gets codes + nmax.
-float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, const float* qw = nullptr) {
+float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, const float* qw) {
   const float max = signed_absmax(x, n);
   if (std::fabs(max) < kGroupMaxEps) {
     for (int i = 0; i < n; ++i) L[i] = 0;
@@ -178,6 +180,8 @@ float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, ui
   *the_min = -min;
   return scale;
 }
+
+namespace {
 
 // Non-negative codes in [0, nmax] for non-negative values (the sub-block scales and mins of a
 // super-block), weighted by `w`: the best of nine scales around nmax/max, then each code moved

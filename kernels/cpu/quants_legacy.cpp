@@ -95,6 +95,78 @@ void quantize_row_q5_1_ref(const float* x, void* vy, int64_t n) {
   }
 }
 
+namespace {
+
+// With an importance matrix, as llama.cpp quantizes the legacy types then: each value weighted
+// by its column's importance times sqrt(sigma^2 + x^2), sigma^2 the row's mean square; the
+// symmetric types fitted by make_qx_quants, those with a minimum by the asymmetric fit.
+// Calls block(xb, weights, i) for each block.
+template <class Block>
+void weighted_blocks(const float* x, int64_t n, const float* qw, Block block) {
+  float sum_x2 = 0;
+  for (int64_t j = 0; j < n; ++j) sum_x2 += x[j] * x[j];
+  const float sigma2 = sum_x2 / static_cast<float>(n);
+  float w[kQK];
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    const float* xb = x + i * kQK;
+    for (int j = 0; j < kQK; ++j) w[j] = qw[i * kQK + j] * std::sqrt(sigma2 + xb[j] * xb[j]);
+    block(xb, w, i);
+  }
+}
+
+// The fifth bits of 32 five-bit codes, element j at bit j.
+inline void pack_q5(const uint8_t* L, uint8_t* qs, uint8_t* qh_out) {
+  uint32_t qh = 0;
+  for (int j = 0; j < kQK / 2; ++j) {
+    qs[j] = static_cast<uint8_t>((L[j] & 0x0F) | ((L[j + 16] & 0x0F) << 4));
+    qh |= uint32_t((L[j] >> 4) & 1) << j;
+    qh |= uint32_t((L[j + 16] >> 4) & 1) << (j + 16);
+  }
+  std::memcpy(qh_out, &qh, 4);
+}
+
+}  // namespace
+
+void quantize_row_q4_0_imatrix(const float* x, void* vy, int64_t n, const float* qw) {
+  auto* y = static_cast<block_q4_0*>(vy);
+  weighted_blocks(x, n, qw, [&](const float* xb, const float* w, int64_t i) {
+    int8_t L[kQK];
+    y[i].d = fp32_to_fp16(make_qx_quants(kQK, 8, xb, L, 1, w));
+    for (int j = 0; j < kQK / 2; ++j) y[i].qs[j] = static_cast<uint8_t>(L[j] | (L[j + 16] << 4));
+  });
+}
+
+void quantize_row_q5_0_imatrix(const float* x, void* vy, int64_t n, const float* qw) {
+  auto* y = static_cast<block_q5_0*>(vy);
+  weighted_blocks(x, n, qw, [&](const float* xb, const float* w, int64_t i) {
+    int8_t L[kQK];
+    y[i].d = fp32_to_fp16(make_qx_quants(kQK, 16, xb, L, 1, w));
+    pack_q5(reinterpret_cast<const uint8_t*>(L), y[i].qs, y[i].qh);
+  });
+}
+
+void quantize_row_q4_1_imatrix(const float* x, void* vy, int64_t n, const float* qw) {
+  auto* y = static_cast<block_q4_1*>(vy);
+  weighted_blocks(x, n, qw, [&](const float* xb, const float* w, int64_t i) {
+    uint8_t L[kQK];
+    float min;
+    y[i].d = fp32_to_fp16(simd::qkx2<kQK>(15, xb, w, L, &min, -0.9f, 0.05f, 36, false));
+    y[i].m = fp32_to_fp16(-min);
+    for (int j = 0; j < kQK / 2; ++j) y[i].qs[j] = static_cast<uint8_t>(L[j] | (L[j + 16] << 4));
+  });
+}
+
+void quantize_row_q5_1_imatrix(const float* x, void* vy, int64_t n, const float* qw) {
+  auto* y = static_cast<block_q5_1*>(vy);
+  weighted_blocks(x, n, qw, [&](const float* xb, const float* w, int64_t i) {
+    uint8_t L[kQK];
+    float min;
+    y[i].d = fp32_to_fp16(simd::qkx2<kQK>(31, xb, w, L, &min, -0.9f, 0.05f, 36, false));
+    y[i].m = fp32_to_fp16(-min);
+    pack_q5(L, y[i].qs, y[i].qh);
+  });
+}
+
 void quantize_row_q8_0_ref(const float* x, void* vy, int64_t n) {
   auto* y = static_cast<block_q8_0*>(vy);
   for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {

@@ -72,7 +72,7 @@ llmkit::Imatrix load_imatrix(const std::string& path, const llmkit::GgufFile& sr
   }
   std::fprintf(stderr, "gguf-quantize: importance matrix %s: %zu entries, weighting %zu tensors\n", path.c_str(), im.entries.size(), used);
   for (const std::string& t : unweighted)
-    std::fprintf(stderr, "gguf-quantize: warning: %s tensors are quantized without the importance matrix (llmkit weights Q4_K, Q5_K and Q6_K so far)\n", t.c_str());
+    std::fprintf(stderr, "gguf-quantize: warning: %s tensors are quantized without the importance matrix (llmkit weights Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K so far)\n", t.c_str());
   return im;
 }
 
@@ -96,7 +96,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
   app.add_option("--tensor-type", overrides, "REGEX=TYPE: tensors whose name matches get TYPE (first match wins)")
       ->allow_extra_args(false);  // one REGEX=TYPE per --tensor-type; repeat the flag for more
   app.add_flag("--pure", pure, "no mixture: every quantized tensor gets the preset's base type");
-  app.add_option("--imatrix", imatrix_path, "importance matrix (llm-imatrix or llama-imatrix, GGUF or .dat) weighting the Q4_K, Q5_K and Q6_K fits");
+  app.add_option("--imatrix", imatrix_path, "importance matrix (llm-imatrix or llama-imatrix, GGUF or .dat) weighting the Q4_0 ... Q5_1 and Q4_K ... Q6_K fits");
   app.add_option("--include-weights", include_weights, "use the importance matrix only for tensors whose name contains this (repeatable)")->allow_extra_args(false);
   app.add_option("--exclude-weights", exclude_weights, "do not use it for tensors whose name contains this (repeatable)")->allow_extra_args(false);
   app.set_version_flag("-V,--version", llmkit::version_line("gguf-quantize"));

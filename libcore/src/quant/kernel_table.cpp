@@ -110,6 +110,10 @@ struct RowTable {
     t.q4_K.from_float_weighted = k::quantize_row_q4_K_imatrix;                                                        \
     t.q5_K.from_float_weighted = k::quantize_row_q5_K_imatrix;                                                        \
     t.q6_K.from_float_weighted = k::quantize_row_q6_K_imatrix;                                                        \
+    t.q4_0.from_float_weighted = k::quantize_row_q4_0_imatrix;                                                        \
+    t.q4_1.from_float_weighted = k::quantize_row_q4_1_imatrix;                                                        \
+    t.q5_0.from_float_weighted = k::quantize_row_q5_0_imatrix;                                                        \
+    t.q5_1.from_float_weighted = k::quantize_row_q5_1_imatrix;                                                        \
     return t;                                                                                                         \
   }()
 const RowTable kRowsScalar = LLMKIT_ROWS(_ref, k::gemm_q4_K_q8_K_ref, k::gemm_q6_K_q8_K_ref);
