@@ -22,10 +22,10 @@ inline float signed_absmax(const float* x, int n) {
   return max;
 }
 
-// The fits the K-quants and the legacy types share (quants_k.cpp). make_qx_quants: symmetric
-// codes in [-nmax, nmax-1] (+ nmax in L), weights x^2 for rmse_type 1 or `qw` when given;
+// The fits the K-quants and the legacy types share (quants_k.cpp). make_qx_quants_weighted:
+// symmetric codes in [-nmax, nmax-1] (+ nmax in L) weighted by an importance matrix's `qw`;
 // make_qkx2_quants: codes in [0, nmax] with a scale and a minimum (-min in *the_min).
-float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, const float* qw = nullptr);
+float make_qx_quants_weighted(int n, int nmax, const float* x, int8_t* L, const float* qw);
 float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min,
                        uint8_t* Laux, float rmin, float rdelta, int nstep, bool use_mad);
 

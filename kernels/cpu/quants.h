@@ -47,6 +47,8 @@ void quantize_row_q8_K(const float* x, void* y, int64_t n);  // 8-lane, bit for 
 void quantize_row_q4_K_imatrix(const float* x, void* y, int64_t n, const float* qw);
 void quantize_row_q5_K_imatrix(const float* x, void* y, int64_t n, const float* qw);
 void quantize_row_q6_K_imatrix(const float* x, void* y, int64_t n, const float* qw);
+void quantize_row_q2_K_imatrix(const float* x, void* y, int64_t n, const float* qw);
+void quantize_row_q3_K_imatrix(const float* x, void* y, int64_t n, const float* qw);
 void quantize_row_q4_0_imatrix(const float* x, void* y, int64_t n, const float* qw);
 void quantize_row_q4_1_imatrix(const float* x, void* y, int64_t n, const float* qw);
 void quantize_row_q5_0_imatrix(const float* x, void* y, int64_t n, const float* qw);

@@ -14,12 +14,9 @@ namespace {
 
 constexpr float kGroupMaxEps = 1e-15f;
 
-}  // namespace
-
 // Symmetric codes in [-nmax, nmax-1], weighted least squares over a few candidate scales
-// around nmax/max (rmse_type 1: weights x^2; an importance matrix's `qw` replaces them). Returns
-// the scale; L gets codes + nmax.
-float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, const float* qw) {
+// around nmax/max (rmse_type 1: weights x^2). Returns the scale; L gets codes + nmax.
+float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type) {
   const float max = signed_absmax(x, n);
   if (std::fabs(max) < kGroupMaxEps) {
     for (int i = 0; i < n; ++i) L[i] = 0;
@@ -30,9 +27,7 @@ float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, 
     for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(nmax + clampi(nearest_int(iscale * x[i]), -nmax, nmax - 1));
     return 1 / iscale;
   }
-  auto weight = [&](int i) -> float {
-    if (qw) return qw[i];
-    const float v = x[i];
+  auto weight = [&](float v) -> float {
     switch (rmse_type) {
       case 1: return v * v;
       case 2: return 1.f;
@@ -44,7 +39,7 @@ float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, 
   for (int i = 0; i < n; ++i) {
     int l = clampi(nearest_int(iscale * x[i]), -nmax, nmax - 1);
     L[i] = static_cast<int8_t>(l + nmax);
-    float w = weight(i);
+    float w = weight(x[i]);
     sumlx += w * x[i] * l;
     suml2 += w * l * l;
   }
@@ -56,12 +51,55 @@ float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, 
     sumlx = suml2 = 0;
     for (int i = 0; i < n; ++i) {
       int l = clampi(nearest_int(iscale * x[i]), -nmax, nmax - 1);
-      float w = weight(i);
+      float w = weight(x[i]);
       sumlx += w * x[i] * l;
       suml2 += w * l * l;
     }
     if (suml2 > 0 && sumlx * sumlx > best * suml2) {
       for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(nmax + clampi(nearest_int(iscale * x[i]), -nmax, nmax - 1));
+      scale = sumlx / suml2;
+      best = scale * sumlx;
+    }
+  }
+  return scale;
+}
+
+// Symmetric 3-bit codes with coordinate descent on each code (weights x^2).
+
+}  // namespace
+
+// make_qx_quants with an importance matrix's weights in place of x^2. Kept apart from it: the
+// unweighted reference must compile to the arithmetic of llama.cpp's (its Q6_K is tested byte for
+// byte), and sharing one template changed where the compiler fuses multiply-adds.
+float make_qx_quants_weighted(int n, int nmax, const float* x, int8_t* L, const float* qw) {
+  const float max = signed_absmax(x, n);
+  if (std::fabs(max) < kGroupMaxEps) {
+    for (int i = 0; i < n; ++i) L[i] = 0;
+    return 0.f;
+  }
+  const auto sums = [&](float iscale, float& sumlx, float& suml2) {
+    sumlx = suml2 = 0;
+    for (int i = 0; i < n; ++i) {
+      const int l = clampi(nearest_int(iscale * x[i]), -nmax, nmax - 1);
+      sumlx += qw[i] * x[i] * l;
+      suml2 += qw[i] * l * l;
+    }
+  };
+  const auto codes = [&](float iscale) {
+    for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(nmax + clampi(nearest_int(iscale * x[i]), -nmax, nmax - 1));
+  };
+  float sumlx, suml2;
+  float iscale = -nmax / max;
+  codes(iscale);
+  sums(iscale, sumlx, suml2);
+  float scale = suml2 ? sumlx / suml2 : 0.0f;
+  float best = scale * sumlx;
+  for (int is = -9; is <= 9; ++is) {
+    if (is == 0) continue;
+    iscale = -(nmax + 0.1f * is) / max;
+    sums(iscale, sumlx, suml2);
+    if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+      codes(iscale);
       scale = sumlx / suml2;
       best = scale * sumlx;
     }
@@ -312,11 +350,14 @@ struct FastFit {
 
 template <class Fit>
 void quantize_q2_K(const float* x, void* vy, int64_t n);
+template <class Fit>
+void quantize_q2_K_weighted(const float* x, void* vy, int64_t n, const float* qw);
 
 }  // namespace
 
 void quantize_row_q2_K_ref(const float* x, void* vy, int64_t n) { quantize_q2_K<RefFit>(x, vy, n); }
 void quantize_row_q2_K(const float* x, void* vy, int64_t n) { quantize_q2_K<FastFit>(x, vy, n); }
+void quantize_row_q2_K_imatrix(const float* x, void* vy, int64_t n, const float* qw) { quantize_q2_K_weighted<FastFit>(x, vy, n, qw); }
 
 namespace {
 template <class Fit>
@@ -357,34 +398,89 @@ void quantize_q2_K(const float* x, void* vy, int64_t n) {
     pack_2bit(L, y[i].qs);
   }
 }
+
+// With an importance matrix, as llama.cpp fits Q2_K then: weights from the matrix and
+// sqrt(sigma^2 + x^2), the asymmetric fit of each 16 values, the 4-bit scales and mins by
+// make_qp_quants weighted by each sub-block's total weight, then the codes again.
+template <class Fit>
+void quantize_q2_K_weighted(const float* x, void* vy, int64_t n, const float* qw) {
+  auto* y = static_cast<block_q2_K*>(vy);
+  uint8_t L[kQK_K], Ls[16], Lm[16];
+  float weights[16], mins[16], scales[16], sw[16];
+  for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
+    float sum_x2 = 0;
+    for (int j = 0; j < kQK_K; ++j) sum_x2 += x[j] * x[j];
+    const float sigma2 = sum_x2 / kQK_K;
+    for (int j = 0; j < 16; ++j) {
+      sw[j] = 0;
+      for (int l = 0; l < 16; ++l) weights[l] = qw[i * kQK_K + 16 * j + l] * std::sqrt(sigma2 + x[16 * j + l] * x[16 * j + l]);
+      for (int l = 0; l < 16; ++l) sw[j] += weights[l];
+      scales[j] = Fit::qkx2_16(x + 16 * j, weights, L + 16 * j, &mins[j], 3, -0.9f, 0.05f, 36, false);
+    }
+    y[i].d = fp32_to_fp16(make_qp_quants(16, 15, scales, Ls, sw));
+    y[i].dmin = fp32_to_fp16(make_qp_quants(16, 15, mins, Lm, sw));
+    const float dm = fp16_to_fp32(y[i].d), mm = fp16_to_fp32(y[i].dmin);
+    for (int j = 0; j < 16; ++j) y[i].scales[j] = static_cast<uint8_t>(Ls[j] | (Lm[j] << 4));
+    for (int j = 0; j < 16; ++j) {
+      const float d = dm * (y[i].scales[j] & 0xF);
+      if (!d) continue;
+      const float m = mm * (y[i].scales[j] >> 4);
+      for (int ii = 0; ii < 16; ++ii) L[16 * j + ii] = static_cast<uint8_t>(clampi(nearest_int((x[16 * j + ii] + m) / d), 0, 3));
+    }
+    pack_2bit(L, y[i].qs);
+  }
+}
 }  // namespace
 
-void quantize_row_q3_K_ref(const float* x, void* vy, int64_t n) {
+namespace {
+// Q3_K, without an importance matrix as llama.cpp's reference, with one as its weighted fit: the
+// matrix's weights times sqrt(sigma^2 + x^2) for each 16 values' symmetric fit, and the 6-bit
+// scales fitted by make_qx_quants weighted by each sub-block's total weight.
+void quantize_q3_K(const float* x, void* vy, int64_t n, const float* qw) {
   auto* y = static_cast<block_q3_K*>(vy);
   int8_t L[kQK_K];
   float scales[16];
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
-    float max_scale = 0, amax = 0;
-    for (int j = 0; j < 16; ++j) {
-      scales[j] = make_q3_quants(16, 4, x + 16 * j, L + 16 * j);
-      float s = std::fabs(scales[j]);
-      if (s > amax) {
-        amax = s;
-        max_scale = scales[j];
-      }
-    }
     std::memset(y[i].scales, 0, 12);
-    if (max_scale) {
-      const float iscale = -32.f / max_scale;
+    const auto put_scale = [&](int j, int l) {  // l: 0..63
+      if (j < 8) y[i].scales[j] = static_cast<uint8_t>(l & 0xF);
+      else y[i].scales[j - 8] |= static_cast<uint8_t>((l & 0xF) << 4);
+      y[i].scales[j % 4 + 8] |= static_cast<uint8_t>((l >> 4) << (2 * (j / 4)));
+    };
+    if (qw) {
+      float sum_x2 = 0, weights[16], sw[16];
+      for (int j = 0; j < kQK_K; ++j) sum_x2 += x[j] * x[j];
+      const float sigma2 = 2 * sum_x2 / kQK_K;
       for (int j = 0; j < 16; ++j) {
-        int l = clampi(nearest_int(iscale * scales[j]), -32, 31) + 32;
-        if (j < 8) y[i].scales[j] = static_cast<uint8_t>(l & 0xF);
-        else y[i].scales[j - 8] |= static_cast<uint8_t>((l & 0xF) << 4);
-        y[i].scales[j % 4 + 8] |= static_cast<uint8_t>((l >> 4) << (2 * (j / 4)));
+        float sumw = 0;
+        for (int l = 0; l < 16; ++l) {
+          weights[l] = qw[i * kQK_K + 16 * j + l] * std::sqrt(sigma2 + x[16 * j + l] * x[16 * j + l]);
+          sumw += weights[l];
+        }
+        sw[j] = sumw;
+        scales[j] = make_qx_quants_weighted(16, 4, x + 16 * j, L + 16 * j, weights);
       }
-      y[i].d = fp32_to_fp16(1 / iscale);
+      int8_t Ls[16];
+      const float d_block = make_qx_quants_weighted(16, 32, scales, Ls, sw);
+      for (int j = 0; j < 16; ++j) put_scale(j, Ls[j]);
+      y[i].d = fp32_to_fp16(d_block);
     } else {
-      y[i].d = fp32_to_fp16(0.f);
+      float max_scale = 0, amax = 0;
+      for (int j = 0; j < 16; ++j) {
+        scales[j] = make_q3_quants(16, 4, x + 16 * j, L + 16 * j);
+        float s = std::fabs(scales[j]);
+        if (s > amax) {
+          amax = s;
+          max_scale = scales[j];
+        }
+      }
+      if (max_scale) {
+        const float iscale = -32.f / max_scale;
+        for (int j = 0; j < 16; ++j) put_scale(j, clampi(nearest_int(iscale * scales[j]), -32, 31) + 32);
+        y[i].d = fp32_to_fp16(1 / iscale);
+      } else {
+        y[i].d = fp32_to_fp16(0.f);
+      }
     }
     for (int j = 0; j < 16; ++j) {
       const float d = fp16_to_fp32(y[i].d) * q3_scale(y[i].scales, j);
@@ -405,6 +501,10 @@ void quantize_row_q3_K_ref(const float* x, void* vy, int64_t n) {
     pack_2bit(low, y[i].qs);
   }
 }
+}  // namespace
+
+void quantize_row_q3_K_ref(const float* x, void* vy, int64_t n) { quantize_q3_K(x, vy, n, nullptr); }
+void quantize_row_q3_K_imatrix(const float* x, void* vy, int64_t n, const float* qw) { quantize_q3_K(x, vy, n, qw); }
 
 namespace {
 
@@ -560,7 +660,7 @@ void quantize_q6_K(const float* x, void* vy, int64_t n, const float* qw = nullpt
     float max_scale = 0, max_abs_scale = 0;
     for (int ib = 0; ib < 16; ++ib) {
       // With an importance matrix its values weight the fit in place of x^2, as in llama.cpp.
-      scales[ib] = qw ? make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, 1, qw + i * kQK_K + 16 * ib)
+      scales[ib] = qw ? make_qx_quants_weighted(16, 32, x + 16 * ib, L + 16 * ib, qw + i * kQK_K + 16 * ib)
                       : Fit::qx16(x + 16 * ib, L + 16 * ib);
       float a = std::fabs(scales[ib]);
       if (a > max_abs_scale) {

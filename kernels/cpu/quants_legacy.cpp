@@ -131,7 +131,7 @@ void quantize_row_q4_0_imatrix(const float* x, void* vy, int64_t n, const float*
   auto* y = static_cast<block_q4_0*>(vy);
   weighted_blocks(x, n, qw, [&](const float* xb, const float* w, int64_t i) {
     int8_t L[kQK];
-    y[i].d = fp32_to_fp16(make_qx_quants(kQK, 8, xb, L, 1, w));
+    y[i].d = fp32_to_fp16(make_qx_quants_weighted(kQK, 8, xb, L, w));
     for (int j = 0; j < kQK / 2; ++j) y[i].qs[j] = static_cast<uint8_t>(L[j] | (L[j + 16] << 4));
   });
 }
@@ -140,7 +140,7 @@ void quantize_row_q5_0_imatrix(const float* x, void* vy, int64_t n, const float*
   auto* y = static_cast<block_q5_0*>(vy);
   weighted_blocks(x, n, qw, [&](const float* xb, const float* w, int64_t i) {
     int8_t L[kQK];
-    y[i].d = fp32_to_fp16(make_qx_quants(kQK, 16, xb, L, 1, w));
+    y[i].d = fp32_to_fp16(make_qx_quants_weighted(kQK, 16, xb, L, w));
     pack_q5(reinterpret_cast<const uint8_t*>(L), y[i].qs, y[i].qh);
   });
 }

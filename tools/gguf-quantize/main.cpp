@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -53,7 +52,7 @@ void print_plan(const llmkit::QuantPlan& plan) {
 
 // The importance matrix: read, checked against the model (names, row lengths), narrowed to the
 // tensors --include-weights names and rid of those --exclude-weights names (substrings, as
-// llama-quantize matches them); the types of this plan that quantize without it are named.
+// llama-quantize matches them).
 llmkit::Imatrix load_imatrix(const std::string& path, const llmkit::GgufFile& src, const llmkit::QuantPlan& plan,
                              const std::vector<std::string>& include, const std::vector<std::string>& exclude) {
   llmkit::Imatrix im = llmkit::read_imatrix(path);
@@ -63,16 +62,9 @@ llmkit::Imatrix load_imatrix(const std::string& path, const llmkit::GgufFile& sr
   };
   for (auto it = im.entries.begin(); it != im.entries.end();)
     it = has(it->first, exclude) || (!include.empty() && !has(it->first, include)) ? im.entries.erase(it) : std::next(it);
-  std::set<std::string> unweighted;
   size_t used = 0;
-  for (const auto& tp : plan.tensors) {
-    if (!tp.convert || !im.entries.count(tp.src->name)) continue;
-    if (llmkit::imatrix_weighted(tp.to)) ++used;
-    else if (llmkit::ggml_type_info(tp.to).quantized && tp.to != llmkit::GgmlType::Q8_0) unweighted.insert(llmkit::ggml_type_name(tp.to));
-  }
+  for (const auto& tp : plan.tensors) used += tp.convert && im.entries.count(tp.src->name) && llmkit::imatrix_weighted(tp.to);
   std::fprintf(stderr, "gguf-quantize: importance matrix %s: %zu entries, weighting %zu tensors\n", path.c_str(), im.entries.size(), used);
-  for (const std::string& t : unweighted)
-    std::fprintf(stderr, "gguf-quantize: warning: %s tensors are quantized without the importance matrix (llmkit weights Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K so far)\n", t.c_str());
   return im;
 }
 
@@ -96,7 +88,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
   app.add_option("--tensor-type", overrides, "REGEX=TYPE: tensors whose name matches get TYPE (first match wins)")
       ->allow_extra_args(false);  // one REGEX=TYPE per --tensor-type; repeat the flag for more
   app.add_flag("--pure", pure, "no mixture: every quantized tensor gets the preset's base type");
-  app.add_option("--imatrix", imatrix_path, "importance matrix (llm-imatrix or llama-imatrix, GGUF or .dat) weighting the Q4_0 ... Q5_1 and Q4_K ... Q6_K fits");
+  app.add_option("--imatrix", imatrix_path, "importance matrix (llm-imatrix or llama-imatrix, GGUF or .dat) weighting the K-quant and legacy fits");
   app.add_option("--include-weights", include_weights, "use the importance matrix only for tensors whose name contains this (repeatable)")->allow_extra_args(false);
   app.add_option("--exclude-weights", exclude_weights, "do not use it for tensors whose name contains this (repeatable)")->allow_extra_args(false);
   app.set_version_flag("-V,--version", llmkit::version_line("gguf-quantize"));

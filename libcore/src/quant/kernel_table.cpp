@@ -110,6 +110,8 @@ struct RowTable {
     t.q4_K.from_float_weighted = k::quantize_row_q4_K_imatrix;                                                        \
     t.q5_K.from_float_weighted = k::quantize_row_q5_K_imatrix;                                                        \
     t.q6_K.from_float_weighted = k::quantize_row_q6_K_imatrix;                                                        \
+    t.q2_K.from_float_weighted = k::quantize_row_q2_K_imatrix;                                                        \
+    t.q3_K.from_float_weighted = k::quantize_row_q3_K_imatrix;                                                        \
     t.q4_0.from_float_weighted = k::quantize_row_q4_0_imatrix;                                                        \
     t.q4_1.from_float_weighted = k::quantize_row_q4_1_imatrix;                                                        \
     t.q5_0.from_float_weighted = k::quantize_row_q5_0_imatrix;                                                        \
