@@ -145,26 +145,29 @@ void quantize_row_q5_0_imatrix(const float* x, void* vy, int64_t n, const float*
   });
 }
 
-void quantize_row_q4_1_imatrix(const float* x, void* vy, int64_t n, const float* qw) {
-  auto* y = static_cast<block_q4_1*>(vy);
+namespace {
+// Q4_1 and Q5_1: the asymmetric fit of each block (scale d, minimum m), codes in [0, nmax].
+template <class Block, class Pack>
+void quantize_min_blocks(const float* x, void* vy, int64_t n, const float* qw, int nmax, Pack pack) {
+  auto* y = static_cast<Block*>(vy);
   weighted_blocks(x, n, qw, [&](const float* xb, const float* w, int64_t i) {
     uint8_t L[kQK];
     float min;
-    y[i].d = fp32_to_fp16(simd::qkx2<kQK>(15, xb, w, L, &min, -0.9f, 0.05f, 36, false));
+    y[i].d = fp32_to_fp16(simd::qkx2<kQK>(nmax, xb, w, L, &min, -0.9f, 0.05f, 36, false));
     y[i].m = fp32_to_fp16(-min);
-    for (int j = 0; j < kQK / 2; ++j) y[i].qs[j] = static_cast<uint8_t>(L[j] | (L[j + 16] << 4));
+    pack(L, y[i]);
+  });
+}
+}  // namespace
+
+void quantize_row_q4_1_imatrix(const float* x, void* vy, int64_t n, const float* qw) {
+  quantize_min_blocks<block_q4_1>(x, vy, n, qw, 15, [](const uint8_t* L, block_q4_1& b) {
+    for (int j = 0; j < kQK / 2; ++j) b.qs[j] = static_cast<uint8_t>(L[j] | (L[j + 16] << 4));
   });
 }
 
 void quantize_row_q5_1_imatrix(const float* x, void* vy, int64_t n, const float* qw) {
-  auto* y = static_cast<block_q5_1*>(vy);
-  weighted_blocks(x, n, qw, [&](const float* xb, const float* w, int64_t i) {
-    uint8_t L[kQK];
-    float min;
-    y[i].d = fp32_to_fp16(simd::qkx2<kQK>(31, xb, w, L, &min, -0.9f, 0.05f, 36, false));
-    y[i].m = fp32_to_fp16(-min);
-    pack_q5(L, y[i].qs, y[i].qh);
-  });
+  quantize_min_blocks<block_q5_1>(x, vy, n, qw, 31, [](const uint8_t* L, block_q5_1& b) { pack_q5(L, b.qs, b.qh); });
 }
 
 void quantize_row_q8_0_ref(const float* x, void* vy, int64_t n) {

@@ -1,6 +1,7 @@
 #include "llmkit/atomic_file.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -105,6 +106,22 @@ void refuse_input_file(const std::string& path) {
   }
 }
 
+namespace {
+// Holds SIGINT, SIGTERM and SIGHUP back while it lives: a signal between creating a temporary
+// and registering it would leave the file behind (the default action ends the process at once).
+// One that arrives meanwhile is delivered when the guard ends, to the handler that removes it.
+struct HoldSignals {
+  sigset_t old;
+  HoldSignals() {
+    sigset_t block;
+    sigemptyset(&block);
+    for (int sig : kSignals) sigaddset(&block, sig);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+  }
+  ~HoldSignals() { pthread_sigmask(SIG_SETMASK, &old, nullptr); }
+};
+}  // namespace
+
 AtomicFile::AtomicFile(const std::string& path) : path_(path) {
   // Renaming over a file this run reads would destroy the input (and, mapped, the data being
   // read): `gguf-convert DIR DIR/model.safetensors`, `gguf-synth --vocab v.gguf v.gguf`.
@@ -112,6 +129,7 @@ AtomicFile::AtomicFile(const std::string& path) : path_(path) {
   std::string tmpl = dir_of(path) + "/." + base_of(path) + ".tmp.XXXXXX";
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
+  const HoldSignals hold;
   int fd = mkostemp(buf.data(), O_CLOEXEC);
   if (fd < 0) throw Error("io", "cannot create a temporary file beside " + path + ": " + std::strerror(errno));
   tmp_ = buf.data();
