@@ -237,6 +237,15 @@ void read_added(simdjson::dom::element tj, VocabBuild& vb, std::map<int32_t, boo
   }
 }
 
+// Placeholder tokens fill the ids no token has (up to config.json's vocab_size, which models pad
+// to a round number). A vocabulary that would be mostly placeholders is a broken file, and a
+// costly one: every tokenizer built from it to identify the pre-tokenizer copies them all.
+void check_placeholders(int64_t n, int64_t real, const std::string& what) {
+  if (n - real > real + 65536)
+    throw Error("bad_vocab", what + ": " + std::to_string(real) + " tokens, but ids or vocab_size reach " + std::to_string(n - 1) +
+                                 ": the vocabulary would be mostly placeholder tokens");
+}
+
 void read_json_vocab(simdjson::dom::element model, int64_t vocab_size, VocabBuild& vb,
                      const std::map<int32_t, bool>& special_of, bool wordpiece) {
   simdjson::dom::object vocab;
@@ -259,6 +268,7 @@ void read_json_vocab(simdjson::dom::element model, int64_t vocab_size, VocabBuil
   if (n > kMaxVocab)  // vocab_size was bounded when config.json was read: the id is too large
     throw Error("bad_vocab", "tokenizer.json: a token id of " + std::to_string(max_id) +
                                  " is more than a vocabulary can hold (" + std::to_string(kMaxVocab) + " tokens)");
+  check_placeholders(n, static_cast<int64_t>(by_id.size()), "tokenizer.json");
   for (int64_t i = 0; i < n; ++i) {
     auto it = by_id.find(i);
     if (it == by_id.end()) {
@@ -444,6 +454,7 @@ void read_vocab(const std::string& dir, const JsonFile& config, const ConvertOpt
     read_sentencepiece((d / "tokenizer.model").string(), vb);
     // Tokens added on top of the SentencePiece model, as llama.cpp's converter takes them.
     const int64_t n = std::max<int64_t>(vocab_size, static_cast<int64_t>(vb.tokens.size()));
+    check_placeholders(n, static_cast<int64_t>(vb.tokens.size()), "tokenizer.model");
     for (int64_t i = static_cast<int64_t>(vb.tokens.size()); i < n; ++i) {
       vb.tokens.push_back("[PAD" + std::to_string(i) + "]");
       vb.scores.push_back(-1000.f);
