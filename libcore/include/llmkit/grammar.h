@@ -118,6 +118,7 @@ class GrammarMatcher {
             size_t max_distance, std::vector<uint8_t>& mask) const;
   size_t distance(const std::vector<GrammarStack>& stacks, const std::string& pending) const;
   bool viable(const std::vector<GrammarStack>& stacks, const std::string& partial) const;
+  bool read(std::string_view bytes, std::vector<GrammarStack>& stacks, std::string& rest) const;
   const Grammar* g_;
   std::vector<GrammarStack> stacks_;
   // A code point's leading bytes still waiting for the rest.

@@ -180,16 +180,22 @@ bool GrammarMatcher::viable(const std::vector<GrammarStack>& stacks, const std::
   });
 }
 
-bool GrammarMatcher::can_accept(std::string_view bytes, size_t* dist) const {
+// The stacks and unfinished bytes after reading these bytes; false when no reading takes them.
+bool GrammarMatcher::read(std::string_view bytes, std::vector<GrammarStack>& stacks, std::string& rest) const {
   std::string joined = pending_;
   joined.append(bytes);
   std::vector<uint32_t> cps;
-  std::string rest;
   if (!decode(joined, cps, rest)) return false;
-  std::vector<GrammarStack> stacks = stacks_;
+  stacks = stacks_;
   for (uint32_t cp : cps)
     if (!step(stacks, cp)) return false;
-  if (!rest.empty() && !viable(stacks, rest)) return false;
+  return rest.empty() || viable(stacks, rest);
+}
+
+bool GrammarMatcher::can_accept(std::string_view bytes, size_t* dist) const {
+  std::vector<GrammarStack> stacks;
+  std::string rest;
+  if (!read(bytes, stacks, rest)) return false;
   if (dist) *dist = distance(stacks, rest);
   return true;
 }
@@ -227,17 +233,11 @@ size_t GrammarMatcher::distance(const std::vector<GrammarStack>& stacks, const s
 }
 
 bool GrammarMatcher::accept_bytes(std::string_view bytes) {
-  std::string joined = pending_;
-  joined.append(bytes);
-  std::vector<uint32_t> cps;
+  std::vector<GrammarStack> stacks;
   std::string rest;
-  if (!decode(joined, cps, rest)) return false;
-  std::vector<GrammarStack> stacks = stacks_;
-  for (uint32_t cp : cps)
-    if (!step(stacks, cp)) return false;
-  if (!rest.empty() && !viable(stacks, rest)) return false;
+  if (!read(bytes, stacks, rest)) return false;
   stacks_.swap(stacks);
-  pending_ = rest;
+  pending_.swap(rest);
   return true;
 }
 
