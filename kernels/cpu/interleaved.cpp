@@ -205,6 +205,9 @@ void q8_0_act_ref(int64_t n, const Block* w, const void* a, size_t a_stride, int
 }
 int q8_0_code(const block_q8_0x16& x, int r, int c) { return x.qs[c / 4][r][c % 4]; }
 int q4_0_code(const block_q4_0x16& x, int r, int c) { return ((x.qs[(c % 16) / 4][r][c % 4] >> (c < 16 ? 0 : 4)) & 0xF) - 8; }
+int iq4_nl_code(const block_q4_0x16& x, int r, int c) {
+  return kIq4nlValues[(x.qs[(c % 16) / 4][r][c % 4] >> (c < 16 ? 0 : 4)) & 0xF];
+}
 int q5_0_code(const block_q5_0x16& x, int r, int c) {
   const int nibble = (x.qs[(c % 16) / 4][r][c % 4] >> (c < 16 ? 0 : 4)) & 0xF;
   return (nibble | static_cast<int>((x.qh[r] >> c) & 1) << 4) - 16;
@@ -234,6 +237,45 @@ void gemm_q4_0x16_q8_0s_ref(int64_t n, const block_q4_0x16* w, const void* a, si
 void gemm_q5_0x16_q8_0s_ref(int64_t n, const block_q5_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
                             size_t y_stride) {
   q8_0_act_ref<block_q8_0s>(n, w, a, a_stride, ntok, y, y_stride, q5_0_code);
+}
+
+void gemm_iq4_nlx16_q8_0_ref(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                             size_t y_stride) {
+  q8_0_act_ref<block_q8_0u>(n, w, a, a_stride, ntok, y, y_stride, iq4_nl_code);
+}
+void gemm_iq4_nlx16_q8_0s_ref(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                              size_t y_stride) {
+  q8_0_act_ref<block_q8_0s>(n, w, a, a_stride, ntok, y, y_stride, iq4_nl_code);
+}
+
+void pack_iq4_xs_x16(const void* rows, size_t row_bytes, int64_t n, block_iq4_xsx16* dst) {
+  for (int r = 0; r < kPackRows; ++r) {
+    const auto* src = reinterpret_cast<const block_iq4_xs*>(static_cast<const uint8_t*>(rows) + r * row_bytes);
+    for (int64_t b = 0; b < n / kQK_K; ++b) {
+      const block_iq4_xs& x = src[b];
+      block_iq4_xsx16& o = dst[b];
+      o.d[r] = x.d;
+      for (int s = 0; s < 8; ++s) {
+        o.scales[s][r] = static_cast<int8_t>(iq4_xs_scale(x, s) - 32);
+        // Sub-block s holds its columns j and j + 16 in byte 16 s + j, as Q4_0 does.
+        for (int g = 0; g < 4; ++g) std::memcpy(o.qs[s][g][r], x.qs + 16 * s + 4 * g, 4);
+      }
+    }
+  }
+}
+
+void gemm_iq4_xsx16_q8_K_ref(int64_t n, const block_iq4_xsx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                             size_t y_stride) {
+  by_blocks<block_iq4_xsx16, block_q8_K, kQK_K>(n, w, a, a_stride, ntok, y, y_stride,
+                                                  [](const block_iq4_xsx16& x, int r, const block_q8_K& q8) {
+    int32_t sumi = 0;
+    for (int s = 0; s < 8; ++s) {
+      int32_t sub = 0;
+      for (int c = 32 * s; c < 32 * s + 32; ++c) sub += kIq4nlValues[k4_nibble(x, r, c)] * q8.qs[c];
+      sumi += sub * x.scales[s][r];
+    }
+    return fp16_to_fp32(x.d[r]) * q8.d * static_cast<float>(sumi);
+  });
 }
 
 void pack_f16_x16(const void* rows, size_t row_bytes, int64_t n, uint16_t* dst) {

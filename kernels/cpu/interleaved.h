@@ -148,6 +148,36 @@ void gemm_q4_1x16_q8_1(int64_t n, const block_q4_1x16* w, const void* a, size_t 
 void gemm_q4_1x16_q8_1_avx2(int64_t n, const block_q4_1x16* w, const void* a, size_t a_stride, int ntok, float* y,
                             size_t y_stride);
 
+// IQ4_NL rows take Q4_0's layout (block_q4_0x16, pack_q4_0_x16: the same bytes), their codes
+// looked up in kIq4nlValues rather than offset by 8.
+void gemm_iq4_nlx16_q8_0_ref(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                             size_t y_stride);
+void gemm_iq4_nlx16_q8_0(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                         size_t y_stride);  // AVX-512 VNNI, block_q8_0u activations
+void gemm_iq4_nlx16_q8_0s_ref(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                              size_t y_stride);
+void gemm_iq4_nlx16_q8_0s_avx2(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                               size_t y_stride);
+void gemm_iq4_nlx16_q8_0s_avxvnni(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                                  size_t y_stride);
+
+// One super-block (256 columns) of 16 IQ4_XS rows: Q4_K's code layout, one signed scale (-32..31)
+// per row and 32-column sub-block, no minimums.
+struct block_iq4_xsx16 {
+  uint16_t d[kPackRows];           // f16, per row
+  int8_t scales[8][kPackRows];     // sub-block s, row r
+  uint8_t qs[8][4][kPackRows][4];  // as block_q4_Kx16
+};
+void pack_iq4_xs_x16(const void* rows, size_t row_bytes, int64_t n, block_iq4_xsx16* dst);
+void gemm_iq4_xsx16_q8_K_ref(int64_t n, const block_iq4_xsx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                             size_t y_stride);
+void gemm_iq4_xsx16_q8_K(int64_t n, const block_iq4_xsx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                         size_t y_stride);  // AVX-512 VNNI
+void gemm_iq4_xsx16_q8_K_avx2(int64_t n, const block_iq4_xsx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                              size_t y_stride);
+void gemm_iq4_xsx16_q8_K_avxvnni(int64_t n, const block_iq4_xsx16* w, const void* a, size_t a_stride, int ntok,
+                                 float* y, size_t y_stride);
+
 // F16 rows: column k of 16 rows as 16 consecutive halves (32 bytes), against F32 activations.
 void pack_f16_x16(const void* rows, size_t row_bytes, int64_t n, uint16_t* dst);
 void gemm_f16x16_f32_ref(int64_t n, const uint16_t* w, const void* a, size_t a_stride, int ntok, float* y,

@@ -47,6 +47,13 @@ LLMKIT_VNNI inline __m512i fifth_bits(__m512i qh, int shift) {
   return _mm512_slli_epi32(_mm512_and_si512(spread, _mm512_set1_epi32(0x01010101)), 4);
 }
 
+// The level table in each 128-bit lane (vpshufb looks up within a lane).
+LLMKIT_VNNI inline __m512i iq4_table() {
+  int32_t words[4];
+  std::memcpy(words, kIq4nlValues, 16);
+  return _mm512_set4_epi32(words[3], words[2], words[1], words[0]);
+}
+
 // T tokens at once: each 64-byte load of codes (16 rows x 4 columns, low and high nibbles) feeds
 // 2T vpdpbusd, one per token with its four activation bytes broadcast. Sub-block sums are scaled
 // per lane (per row) with vpmulld; the minimum term is a vpdpwssd of the rows' minimum pairs with
@@ -110,6 +117,54 @@ LLMKIT_VNNI void q4_Kx16_tile(int64_t nb, const Block* w, const uint8_t* a, size
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(blk[t]), _mm512_mul_ps(d, ad), acc[t]);
       acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(sub[t]), _mm512_mul_ps(dmin, ad), acc[t]);
     }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
+}
+
+// IQ4_XS: Q4_K's code layout, the nibbles looked up as level + 128 (unsigned, 1..241) so that they
+// can be vpdpbusd's unsigned operand against the signed activations; the 128 comes back out as
+// 128 x the sub-block's activation sum (two of Q8_K's 16-value sums) before the per-row scale.
+template <int T>
+LLMKIT_VNNI void iq4_xsx16_tile(int64_t nb, const block_iq4_xsx16* w, const uint8_t* a, size_t a_stride, float* y,
+                                size_t y_stride) {
+  const block_q8_K* at[T];
+  for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const block_q8_K*>(a + t * a_stride);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  const __m512i low = _mm512_set1_epi8(0x0F);
+  const __m512i table = _mm512_xor_si512(iq4_table(), _mm512_set1_epi8(-128));
+  for (int64_t b = 0; b < nb; ++b) {
+    const block_iq4_xsx16& x = w[b];
+    __m512i blk[T], sub[T];
+    for (int t = 0; t < T; ++t) blk[t] = _mm512_setzero_si512();
+    for (int s = 0; s < 8; ++s) {
+      if constexpr (T <= kPrefetchTokens) prefetch_part<8>(&x, s);
+      constexpr bool kSplit = T <= 4;  // two chains per token when few tokens (see q4_Kx16_tile)
+      __m512i sub2[kSplit ? T : 1];
+      for (int t = 0; t < T; ++t) sub[t] = _mm512_setzero_si512();
+      if constexpr (kSplit)
+        for (int t = 0; t < T; ++t) sub2[t] = _mm512_setzero_si512();
+      for (int g = 0; g < 4; ++g) {
+        const __m512i v = _mm512_loadu_si512(x.qs[s][g]);
+        const __m512i lo = _mm512_shuffle_epi8(table, _mm512_and_si512(v, low));
+        const __m512i hi = _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(v, 4), low));
+        for (int t = 0; t < T; ++t) {
+          const int8_t* q = at[t][b].qs + 32 * s + 4 * g;
+          sub[t] = _mm512_dpbusd_epi32(sub[t], lo, _mm512_set1_epi32(load_i32(q)));
+          if constexpr (kSplit) sub2[t] = _mm512_dpbusd_epi32(sub2[t], hi, _mm512_set1_epi32(load_i32(q + 16)));
+          else sub[t] = _mm512_dpbusd_epi32(sub[t], hi, _mm512_set1_epi32(load_i32(q + 16)));
+        }
+      }
+      const __m512i sc = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x.scales[s])));
+      for (int t = 0; t < T; ++t) {
+        if constexpr (kSplit) sub[t] = _mm512_add_epi32(sub[t], sub2[t]);
+        const int32_t bias = 128 * (at[t][b].bsums[2 * s] + at[t][b].bsums[2 * s + 1]);
+        blk[t] = _mm512_add_epi32(blk[t], _mm512_mullo_epi32(_mm512_sub_epi32(sub[t], _mm512_set1_epi32(bias)), sc));
+      }
+    }
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.d)));
+    for (int t = 0; t < T; ++t)
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(blk[t]), _mm512_mul_ps(d, _mm512_set1_ps(at[t][b].d)), acc[t]);
   }
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
 }
@@ -192,6 +247,16 @@ struct Q5_0Codes {
     const __m512i qh = _mm512_loadu_si512(x.qh);
     lo = _mm512_sub_epi8(_mm512_or_si512(_mm512_and_si512(v, low), fifth_bits(qh, 4 * g)), sixteen);
     hi = _mm512_sub_epi8(_mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v, 4), low), fifth_bits(qh, 16 + 4 * g)), sixteen);
+  }
+};
+
+// IQ4_NL: Q4_0's nibbles looked up in the level table.
+struct Iq4NlCodes {
+  LLMKIT_VNNI static void get(const block_q4_0x16& x, int g, __m512i& lo, __m512i& hi) {
+    const __m512i table = iq4_table();
+    const __m512i v = _mm512_loadu_si512(x.qs[g]), low = _mm512_set1_epi8(0x0F);
+    lo = _mm512_shuffle_epi8(table, _mm512_and_si512(v, low));
+    hi = _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(v, 4), low));
   }
 };
 
@@ -333,6 +398,12 @@ constexpr TileFn<uint16_t> kF16Tiles[kPackTokens] = {f16_tile<V, G, 1>, f16_tile
 template <int T> constexpr TileFn<block_q8_0x16> kQ8_0Tile = q8_0_act_tile<T, block_q8_0x16, Q8_0Codes>;
 template <int T> constexpr TileFn<block_q4_0x16> kQ4_0Tile = q8_0_act_tile<T, block_q4_0x16, Q4_0Codes>;
 template <int T> constexpr TileFn<block_q5_0x16> kQ5_0Tile = q8_0_act_tile<T, block_q5_0x16, Q5_0Codes>;
+template <int T> constexpr TileFn<block_q4_0x16> kIq4NlTile = q8_0_act_tile<T, block_q4_0x16, Iq4NlCodes>;
+constexpr TileFn<block_q4_0x16> kIq4NlTiles[kPackTokens] = {kIq4NlTile<1>, kIq4NlTile<2>, kIq4NlTile<3>, kIq4NlTile<4>,
+                                                            kIq4NlTile<5>, kIq4NlTile<6>, kIq4NlTile<7>, kIq4NlTile<8>};
+constexpr TileFn<block_iq4_xsx16> kIq4XsTiles[kPackTokens] = {iq4_xsx16_tile<1>, iq4_xsx16_tile<2>, iq4_xsx16_tile<3>,
+                                                              iq4_xsx16_tile<4>, iq4_xsx16_tile<5>, iq4_xsx16_tile<6>,
+                                                              iq4_xsx16_tile<7>, iq4_xsx16_tile<8>};
 constexpr TileFn<block_q5_0x16> kQ5_0Tiles[kPackTokens] = {kQ5_0Tile<1>, kQ5_0Tile<2>, kQ5_0Tile<3>, kQ5_0Tile<4>,
                                                            kQ5_0Tile<5>, kQ5_0Tile<6>, kQ5_0Tile<7>, kQ5_0Tile<8>};
 constexpr TileFn<block_q8_0x16> kQ8_0Tiles[kPackTokens] = {kQ8_0Tile<1>, kQ8_0Tile<2>, kQ8_0Tile<3>, kQ8_0Tile<4>,
@@ -393,6 +464,14 @@ void gemm_q4_1x16_q8_1(int64_t n, const block_q4_1x16* w, const void* a, size_t 
                        size_t y_stride) {
   by_tiles(kQ4_1Tiles, 32, n, w, a, a_stride, ntok, y, y_stride);
 }
+void gemm_iq4_nlx16_q8_0(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                         size_t y_stride) {
+  by_tiles(kIq4NlTiles, 32, n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_iq4_xsx16_q8_K(int64_t n, const block_iq4_xsx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                         size_t y_stride) {
+  by_tiles(kIq4XsTiles, kQK_K, n, w, a, a_stride, ntok, y, y_stride);
+}
 
 }  // namespace llmkit::kernels
 
@@ -437,6 +516,14 @@ void gemm_q5_0x16_q8_0(int64_t n, const block_q5_0x16* w, const void* a, size_t 
 void gemm_q4_1x16_q8_1(int64_t n, const block_q4_1x16* w, const void* a, size_t a_stride, int ntok, float* y,
                        size_t y_stride) {
   gemm_q4_1x16_q8_1_ref(n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_iq4_nlx16_q8_0(int64_t n, const block_q4_0x16* w, const void* a, size_t a_stride, int ntok, float* y,
+                         size_t y_stride) {
+  gemm_iq4_nlx16_q8_0_ref(n, w, a, a_stride, ntok, y, y_stride);
+}
+void gemm_iq4_xsx16_q8_K(int64_t n, const block_iq4_xsx16* w, const void* a, size_t a_stride, int ntok, float* y,
+                         size_t y_stride) {
+  gemm_iq4_xsx16_q8_K_ref(n, w, a, a_stride, ntok, y, y_stride);
 }
 }  // namespace llmkit::kernels
 #endif

@@ -23,6 +23,19 @@ struct block_q5_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qh[kQK_K / 8];
 struct block_q6_K { uint8_t ql[kQK_K / 2]; uint8_t qh[kQK_K / 4]; int8_t scales[kQK_K / 16]; uint16_t d; };
 struct block_q8_K { float d; int8_t qs[kQK_K]; int16_t bsums[kQK_K / 16]; };
 
+// The 4-bit non-linear formats: each nibble picks one of 16 fixed levels (kIq4nlValues), denser
+// near zero, where most weights lie. IQ4_NL: blocks of 32 with one f16 scale (Q4_0's layout);
+// IQ4_XS: super-blocks of 256, an f16 scale and a six-bit signed scale (stored + 32, low four bits
+// in scales_l, top two in scales_h) per 32 values.
+inline constexpr int8_t kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+struct block_iq4_nl { uint16_t d; uint8_t qs[kQK / 2]; };
+struct block_iq4_xs { uint16_t d; uint16_t scales_h; uint8_t scales_l[kQK_K / 64]; uint8_t qs[kQK_K / 2]; };
+static_assert(sizeof(block_iq4_nl) == 18 && sizeof(block_iq4_xs) == 136);
+// The six-bit scale of sub-block s (0..7) of an IQ4_XS super-block, as stored (0..63; minus 32 is the value).
+inline int iq4_xs_scale(const block_iq4_xs& b, int s) {
+  return ((b.scales_l[s / 2] >> (4 * (s % 2))) & 0xF) | ((b.scales_h >> (2 * s)) & 3) << 4;
+}
+
 static_assert(sizeof(block_q4_0) == 18 && sizeof(block_q4_1) == 20 && sizeof(block_q5_0) == 22 &&
               sizeof(block_q5_1) == 24 && sizeof(block_q8_0) == 34);
 static_assert(sizeof(block_q2_K) == 84 && sizeof(block_q3_K) == 110 && sizeof(block_q4_K) == 144 &&
@@ -53,6 +66,12 @@ void quantize_row_q4_0_imatrix(const float* x, void* y, int64_t n, const float* 
 void quantize_row_q4_1_imatrix(const float* x, void* y, int64_t n, const float* qw);
 void quantize_row_q5_0_imatrix(const float* x, void* y, int64_t n, const float* qw);
 void quantize_row_q5_1_imatrix(const float* x, void* y, int64_t n, const float* qw);
+// IQ4_NL and IQ4_XS as llama-quantize makes them (seven trial scales either side of the first
+// guess); without a matrix the fit weights each value by its square.
+void quantize_row_iq4_nl(const float* x, void* y, int64_t n);
+void quantize_row_iq4_xs(const float* x, void* y, int64_t n);
+void quantize_row_iq4_nl_imatrix(const float* x, void* y, int64_t n, const float* qw);
+void quantize_row_iq4_xs_imatrix(const float* x, void* y, int64_t n, const float* qw);
 
 // Fast paths (8-lane fitting loops); same algorithms as the references, sums in another order.
 void quantize_row_q2_K(const float* x, void* y, int64_t n);
@@ -80,6 +99,8 @@ void dequantize_row_q4_K(const void* x, float* y, int64_t n);
 void dequantize_row_q5_K(const void* x, float* y, int64_t n);
 void dequantize_row_q6_K(const void* x, float* y, int64_t n);
 void dequantize_row_q8_K(const void* x, float* y, int64_t n);
+void dequantize_row_iq4_nl(const void* x, float* y, int64_t n);
+void dequantize_row_iq4_xs(const void* x, float* y, int64_t n);
 
 // Round to nearest, ties to even, for |f| < 2^22 (all the quantizers need).
 inline int nearest_int(float f) {

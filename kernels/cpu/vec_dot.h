@@ -32,6 +32,11 @@ float vec_dot_q5_K_q8_K_ref(int64_t n, const block_q5_K* x, const block_q8_K* y)
 float vec_dot_q2_K_q8_K(int64_t n, const block_q2_K* x, const block_q8_K* y);
 float vec_dot_q3_K_q8_K(int64_t n, const block_q3_K* x, const block_q8_K* y);
 float vec_dot_q5_K_q8_K(int64_t n, const block_q5_K* x, const block_q8_K* y);
+// The 4-bit non-linear formats (vec_dot_iq4.cpp).
+float vec_dot_iq4_nl_q8_0_ref(int64_t n, const block_iq4_nl* x, const block_q8_0* y);
+float vec_dot_iq4_xs_q8_K_ref(int64_t n, const block_iq4_xs* x, const block_q8_K* y);
+float vec_dot_iq4_nl_q8_0(int64_t n, const block_iq4_nl* x, const block_q8_0* y);
+float vec_dot_iq4_xs_q8_K(int64_t n, const block_iq4_xs* x, const block_q8_K* y);
 
 const char* vec_dot_path();  // "avx2" or "scalar"
 

@@ -179,6 +179,25 @@ TEST_CASE("Q8_0, Q4_0 and Q5_0 rows packed by 16: references, AVX-512 VNNI, AVX2
        {"avxvnni", cpu_has_avx_vnni(), prep_q8_0s, q8_0s_bytes, gemm_q4_0x16_q8_0s_avxvnni, "avx2"}}});
 }
 
+TEST_CASE("IQ4_NL rows (Q4_0's layout) and IQ4_XS rows packed by 16: references, AVX-512 VNNI, AVX2 and AVX-VNNI kernels equal the plain dot products",
+          "[kernels][interleaved]") {
+  check_kind(Kind<block_q4_0x16, block_iq4_nl>{
+      GgmlType::IQ4_NL, GgmlType::Q8_0, prep_q8_0u, q8_0u_bytes, pack_q4_0_x16, gemm_iq4_nlx16_q8_0_ref,
+      plain_dot<block_iq4_nl, block_q8_0, vec_dot_iq4_nl_q8_0_ref>,
+      {{"avx512", cpu_has_avx512_vnni(), prep_q8_0u, q8_0u_bytes, gemm_iq4_nlx16_q8_0}}});
+  check_kind(Kind<block_q4_0x16, block_iq4_nl>{
+      GgmlType::IQ4_NL, GgmlType::Q8_0, prep_q8_0s, q8_0s_bytes, pack_q4_0_x16, gemm_iq4_nlx16_q8_0s_ref,
+      plain_dot<block_iq4_nl, block_q8_0, vec_dot_iq4_nl_q8_0_ref>,
+      {{"avx2", cpu_has_avx2(), prep_q8_0s, q8_0s_bytes, gemm_iq4_nlx16_q8_0s_avx2},
+       {"avxvnni", cpu_has_avx_vnni(), prep_q8_0s, q8_0s_bytes, gemm_iq4_nlx16_q8_0s_avxvnni, "avx2"}}});
+  check_kind(Kind<block_iq4_xsx16, block_iq4_xs>{
+      GgmlType::IQ4_XS, GgmlType::Q8_K, prep_q8_K, q8_K_bytes, pack_iq4_xs_x16, gemm_iq4_xsx16_q8_K_ref,
+      plain_dot<block_iq4_xs, block_q8_K, vec_dot_iq4_xs_q8_K_ref>,
+      {{"avx512", cpu_has_avx512_vnni(), prep_q8_K, q8_K_bytes, gemm_iq4_xsx16_q8_K},
+       {"avx2", cpu_has_avx2(), prep_q8_K, q8_K_bytes, gemm_iq4_xsx16_q8_K_avx2},
+       {"avxvnni", cpu_has_avx_vnni(), prep_q8_K, q8_K_bytes, gemm_iq4_xsx16_q8_K_avxvnni, "avx2"}}});
+}
+
 TEST_CASE("Q4_1 rows packed by 16: reference, AVX-512 VNNI, AVX2 and AVX-VNNI kernels equal the plain dot products", "[kernels][interleaved]") {
   check_kind(Kind<block_q4_1x16, block_q4_1>{
       GgmlType::Q4_1, GgmlType::Q8_1, prep_q8_1f, q8_1f_bytes, pack_q4_1_x16, gemm_q4_1x16_q8_1_ref,

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -23,9 +24,14 @@ TEST_CASE("every preset: llama.cpp's tensor types, at most its error, its file s
   const std::string src_path = fixture::require_shared("models/synth-llama-256.f16.gguf").string();
   GgufFile src = GgufFile::open(src_path);
   auto dir = fixture::temp_dir();
-  for (const char* name : {"Q2_K", "Q3_K_M", "Q4_0", "Q4_1", "Q4_K_S", "Q4_K_M", "Q5_0", "Q5_1", "Q5_K_M", "Q6_K", "Q8_0"}) {
+  // The shared goldens, and tests/data/quant_qerr/ (tests/reference/quant_qerr.sh) for the presets they lack.
+  for (const char* name : {"Q2_K", "Q3_K_M", "Q4_0", "Q4_1", "Q4_K_S", "Q4_K_M", "Q5_0", "Q5_1", "Q5_K_M", "Q6_K", "Q8_0",
+                           "IQ4_NL", "IQ4_XS"}) {
     INFO("preset " << name);
-    JsonObject golden = fixture::read_json_file(fixture::require_shared(std::string("golden/quant/synth-llama-256.") + name + ".qerr.json"));
+    const std::string golden_name = std::string("synth-llama-256.") + name + ".qerr.json";
+    const bool ours = name[0] == 'I';
+    JsonObject golden = fixture::read_json_file(ours ? std::filesystem::path(LLMKIT_TEST_DATA) / "quant_qerr" / golden_name
+                                                     : fixture::require_shared("golden/quant/" + golden_name));
     JsonObject gt = parse_json_object(*golden.raw("tensors"));
     const QuantPreset* preset = find_preset(name);
     REQUIRE(preset);
@@ -60,6 +66,6 @@ TEST_CASE("every preset: llama.cpp's tensor types, at most its error, its file s
     const double model = std::sqrt(err_all / ref_all);
     std::printf("%-7s model nrmse %.6f (llama.cpp %.6f), worst tensor ratio %.5f (%s)\n", name, model,
                 *golden.get_number("model_nrmse"), worst, worst_name.c_str());
-    CHECK(model <= *golden.get_number("model_nrmse") + 5e-7);  // golden is rounded to 6 digits
+    CHECK(model <= *golden.get_number("model_nrmse") + 5e-7);  // the shared goldens are rounded to 6 digits
   }
 }

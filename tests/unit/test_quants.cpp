@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <filesystem>
 #include <random>
 
@@ -173,6 +174,51 @@ TEST_CASE("NaN or infinite weights are a clear error and leave no output", "[qua
     }
     CHECK(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()) == 1);
   }
+}
+
+TEST_CASE("plans: IQ4 presets' rules, and the rules an importance matrix changes", "[quant][plan]") {
+  // Eight layers with grouped-query attention (8 heads, 2 for keys and values): the first eighth of
+  // the ffn_down layers and every attn_v are what the rules single out.
+  auto dir = fixture::temp_dir();
+  GgufWriter w;
+  w.set("general.architecture", GgufValue("llama"));
+  w.set("llama.block_count", GgufValue(uint32_t(8)));
+  w.set("llama.attention.head_count", GgufValue(uint32_t(8)));
+  w.set("llama.attention.head_count_kv", GgufValue(uint32_t(2)));
+  auto zeros = [](TensorSink& s, size_t n) { std::vector<uint8_t> z(n); s.write(z.data(), n); };
+  w.add_tensor("token_embd.weight", GgmlType::F16, {256, 8}, [&](TensorSink& s) { zeros(s, 4096); });
+  for (int l = 0; l < 8; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    w.add_tensor(b + "ffn_down.weight", GgmlType::F16, {256, 4}, [&](TensorSink& s) { zeros(s, 2048); });
+    w.add_tensor(b + "attn_v.weight", GgmlType::F16, {256, 4}, [&](TensorSink& s) { zeros(s, 2048); });
+    w.add_tensor(b + "ffn_up.weight", GgmlType::F16, {288, 4}, [&](TensorSink& s) { zeros(s, 2304); });
+    w.add_tensor(b + "attn_q.weight", GgmlType::F16, {256, 4}, [&](TensorSink& s) { zeros(s, 2048); });
+  }
+  w.write((dir / "m.gguf").string());
+  GgufFile f = GgufFile::open((dir / "m.gguf").string());
+  auto types = [&](const char* preset, bool imatrix) {
+    QuantPlanOptions o;
+    o.has_imatrix = imatrix;
+    std::map<std::string, std::string> out;
+    for (const auto& t : plan_quantization(f, *find_preset(preset), o).tensors) out[t.src->name] = ggml_type_name(t.to);
+    return out;
+  };
+  for (const char* preset : {"IQ4_XS", "IQ4_NL"}) {
+    INFO(preset);
+    auto plain = types(preset, false), weighted = types(preset, true);
+    CHECK(plain["token_embd.weight"] == "Q6_K");     // the output's rule (no output.weight)
+    CHECK(plain["blk.0.ffn_down.weight"] == "Q5_K");  // the first eighth without a matrix
+    CHECK(weighted["blk.0.ffn_down.weight"] == preset);
+    CHECK(plain["blk.1.ffn_down.weight"] == preset);
+    CHECK(plain["blk.3.attn_v.weight"] == "Q5_K");    // four query heads per key head
+    CHECK(plain["blk.3.attn_q.weight"] == preset);
+    CHECK(plain["blk.3.ffn_up.weight"] == "IQ4_NL");  // 288 columns: IQ4_XS falls back to IQ4_NL
+  }
+  // Q4_0 and Q5_0 with a matrix: the first eighth of ffn_down takes Q4_1 and Q5_1.
+  CHECK(types("Q4_0", false)["blk.0.ffn_down.weight"] == "Q4_0");
+  CHECK(types("Q4_0", true)["blk.0.ffn_down.weight"] == "Q4_1");
+  CHECK(types("Q4_0", true)["blk.1.ffn_down.weight"] == "Q4_0");
+  CHECK(types("Q5_0", true)["blk.0.ffn_down.weight"] == "Q5_1");
 }
 
 TEST_CASE("plans: 1-D tensors stay F32, fallbacks for short rows, overrides, pure, requantize", "[quant][plan]") {

@@ -130,7 +130,7 @@ void check_dot(const DotCase& c, int64_t n, std::mt19937& rng) {
 
 }  // namespace
 
-TEST_CASE("Q4_1, Q5_1 (Q8_1 activations), Q5_0 (Q8_0), Q2_K, Q3_K, Q5_K (Q8_K): fast path, reference, float", "[kernels][vec_dot]") {
+TEST_CASE("Q4_1, Q5_1 (Q8_1 activations), Q5_0, IQ4_NL (Q8_0), Q2_K, Q3_K, Q5_K, IQ4_XS (Q8_K): fast path, reference, float", "[kernels][vec_dot]") {
   const DotCase cases[] = {
       {GgmlType::Q4_1, GgmlType::Q8_1, call<vec_dot_q4_1_q8_1_ref, block_q4_1, block_q8_1>, call<vec_dot_q4_1_q8_1, block_q4_1, block_q8_1>},
       {GgmlType::Q5_0, GgmlType::Q8_0, call<vec_dot_q5_0_q8_0_ref, block_q5_0, block_q8_0>, call<vec_dot_q5_0_q8_0, block_q5_0, block_q8_0>},
@@ -138,6 +138,10 @@ TEST_CASE("Q4_1, Q5_1 (Q8_1 activations), Q5_0 (Q8_0), Q2_K, Q3_K, Q5_K (Q8_K): 
       {GgmlType::Q2_K, GgmlType::Q8_K, call<vec_dot_q2_K_q8_K_ref, block_q2_K, block_q8_K>, call<vec_dot_q2_K_q8_K, block_q2_K, block_q8_K>},
       {GgmlType::Q3_K, GgmlType::Q8_K, call<vec_dot_q3_K_q8_K_ref, block_q3_K, block_q8_K>, call<vec_dot_q3_K_q8_K, block_q3_K, block_q8_K>},
       {GgmlType::Q5_K, GgmlType::Q8_K, call<vec_dot_q5_K_q8_K_ref, block_q5_K, block_q8_K>, call<vec_dot_q5_K_q8_K, block_q5_K, block_q8_K>},
+      {GgmlType::IQ4_NL, GgmlType::Q8_0, call<vec_dot_iq4_nl_q8_0_ref, block_iq4_nl, block_q8_0>,
+       call<vec_dot_iq4_nl_q8_0, block_iq4_nl, block_q8_0>},
+      {GgmlType::IQ4_XS, GgmlType::Q8_K, call<vec_dot_iq4_xs_q8_K_ref, block_iq4_xs, block_q8_K>,
+       call<vec_dot_iq4_xs_q8_K, block_iq4_xs, block_q8_K>},
   };
   std::mt19937 rng(17);
   for (const DotCase& c : cases)

@@ -114,6 +114,7 @@ int tool_main(int argc, char** argv, llmkit::Stdout& stdout_) {
     po.pure = pure;
     po.allow_requantize = allow_requantize;
     for (const auto& o : overrides) po.overrides.push_back(llmkit::parse_type_override(o));
+    po.has_imatrix = !imatrix_path.empty();
 
     if (imatrix_path.empty() && (!include_weights.empty() || !exclude_weights.empty()))
       throw llmkit::Error("usage", "--include-weights and --exclude-weights need --imatrix");

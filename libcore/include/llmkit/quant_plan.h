@@ -34,6 +34,7 @@ struct QuantPlanOptions {
   bool pure = false;              // every quantized tensor gets the base type: no mixture rules
   bool allow_requantize = false;  // quantized input tensors may be converted
   std::vector<TypeOverride> overrides;  // first match wins, replaces the mixture rules
+  bool has_imatrix = false;       // an importance matrix weights the fits (some rules differ then)
 };
 
 struct TensorPlan {

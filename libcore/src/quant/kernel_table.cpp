@@ -82,12 +82,14 @@ LLMKIT_DOT(q3_K_q8_K, block_q3_K, block_q8_K)
 LLMKIT_DOT(q4_K_q8_K, block_q4_K, block_q8_K)
 LLMKIT_DOT(q5_K_q8_K, block_q5_K, block_q8_K)
 LLMKIT_DOT(q6_K_q8_K, block_q6_K, block_q8_K)
+LLMKIT_DOT(iq4_nl_q8_0, block_iq4_nl, block_q8_0)
+LLMKIT_DOT(iq4_xs_q8_K, block_iq4_xs, block_q8_K)
 #undef LLMKIT_DOT
 
 // One table per path, indexed by the types llmkit computes with.
 struct RowTable {
   QuantOps f32{f32_to_f32, f32_from_f32}, f16{f16_to_f32, f16_from_f32}, bf16{bf16_to_f32, bf16_from_f32};
-  QuantOps q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, q3_K, q4_K, q5_K, q6_K;
+  QuantOps q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, q3_K, q4_K, q5_K, q6_K, iq4_nl, iq4_xs;
   QuantOps q8_K{k::dequantize_row_q8_K, k::quantize_row_q8_K};
   // Only ever activations (Q4_1 and Q5_1 weights meet them), made at run time.
   QuantOps q8_1{k::dequantize_row_q8_1, k::quantize_row_q8_1_act};
@@ -116,6 +118,10 @@ struct RowTable {
     t.q4_1.from_float_weighted = k::quantize_row_q4_1_imatrix;                                                        \
     t.q5_0.from_float_weighted = k::quantize_row_q5_0_imatrix;                                                        \
     t.q5_1.from_float_weighted = k::quantize_row_q5_1_imatrix;                                                        \
+    t.iq4_nl = {k::dequantize_row_iq4_nl, k::quantize_row_iq4_nl, dot_iq4_nl_q8_0##sfx, GgmlType::Q8_0, nullptr,     \
+                k::quantize_row_q8_0_act, k::quantize_row_iq4_nl_imatrix};                                            \
+    t.iq4_xs = {k::dequantize_row_iq4_xs, k::quantize_row_iq4_xs, dot_iq4_xs_q8_K##sfx, GgmlType::Q8_K, nullptr,     \
+                nullptr, k::quantize_row_iq4_xs_imatrix};                                                             \
     return t;                                                                                                         \
   }()
 const RowTable kRowsScalar = LLMKIT_ROWS(_ref, k::gemm_q4_K_q8_K_ref, k::gemm_q6_K_q8_K_ref);
@@ -159,7 +165,7 @@ constexpr PackedOps packed_pair(uint64_t (*act_bytes)(int64_t), void (*prepare)(
 }
 
 struct PackedTable {
-  PackedOps q4_K, q5_K, q6_K, q8_0, q4_0, q5_0, q4_1, f16, bf16;
+  PackedOps q4_K, q5_K, q6_K, q8_0, q4_0, q5_0, q4_1, f16, bf16, iq4_nl, iq4_xs;
 };
 // F16 and BF16 groups are columns of 16 values (Cols 1: one column per unit of 16 rows).
 const PackedTable kPackedAvx512{
@@ -172,6 +178,8 @@ const PackedTable kPackedAvx512{
     packed<k::block_q4_1x16, 32, k::pack_q4_1_x16, k::gemm_q4_1x16_q8_1>(q8_1f_bytes, q8_1f_prepare),
     packed_pair<uint16_t, 1, k::pack_f16_x16, k::gemm_f16x16_f32, k::gemm_f16x32_f32>(f32_bytes, nullptr),
     packed_pair<uint16_t, 1, k::pack_f16_x16, k::gemm_bf16x16_f32, k::gemm_bf16x32_f32>(f32_bytes, nullptr),
+    packed<k::block_q4_0x16, 32, k::pack_q4_0_x16, k::gemm_iq4_nlx16_q8_0>(q8_0u_bytes, q8_0u_prepare),
+    packed<k::block_iq4_xsx16, k::kQK_K, k::pack_iq4_xs_x16, k::gemm_iq4_xsx16_q8_K>(q8_K_bytes, q8_K_prepare),
 };
 // The AVX2 and AVX-VNNI tables: one compilation of interleaved_avx2.inc each, the same F16 and BF16.
 #define LLMKIT_PACKED_X86(sfx)                                                                                        \
@@ -185,6 +193,8 @@ const PackedTable kPackedAvx512{
     packed<k::block_q4_1x16, 32, k::pack_q4_1_x16, k::gemm_q4_1x16_q8_1_##sfx>(q8_1f_bytes, q8_1f_prepare),           \
     packed_pair<uint16_t, 1, k::pack_f16_x16, k::gemm_f16x16_f32_avx2, k::gemm_f16x32_f32_avx2>(f32_bytes, nullptr), \
     packed_pair<uint16_t, 1, k::pack_f16_x16, k::gemm_bf16x16_f32_avx2, k::gemm_bf16x32_f32_avx2>(f32_bytes, nullptr), \
+    packed<k::block_q4_0x16, 32, k::pack_q4_0_x16, k::gemm_iq4_nlx16_q8_0s_##sfx>(q8_0s_bytes, q8_0s_prepare),      \
+    packed<k::block_iq4_xsx16, k::kQK_K, k::pack_iq4_xs_x16, k::gemm_iq4_xsx16_q8_K_##sfx>(q8_K_bytes, q8_K_prepare), \
   }
 const PackedTable kPackedAvx2 = LLMKIT_PACKED_X86(avx2);
 const PackedTable kPackedAvxVnni = LLMKIT_PACKED_X86(avxvnni);
@@ -228,6 +238,8 @@ const QuantOps* quant_ops(GgmlType t) {
     case GgmlType::Q6_K: return &r.q6_K;
     case GgmlType::Q8_K: return &r.q8_K;
     case GgmlType::Q8_1: return &r.q8_1;
+    case GgmlType::IQ4_NL: return &r.iq4_nl;
+    case GgmlType::IQ4_XS: return &r.iq4_xs;
     default: return nullptr;
   }
 }
@@ -246,6 +258,8 @@ const PackedOps* packed_ops(GgmlType t) {
     case GgmlType::Q4_1: return &p.q4_1;
     case GgmlType::F16: return &p.f16;
     case GgmlType::BF16: return &p.bf16;
+    case GgmlType::IQ4_NL: return &p.iq4_nl;
+    case GgmlType::IQ4_XS: return &p.iq4_xs;
     default: return nullptr;
   }
 }

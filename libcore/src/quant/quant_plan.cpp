@@ -17,11 +17,13 @@ constexpr QuantPreset kPresets[] = {
     {9, "Q5_1", GgmlType::Q5_1},      {7, "Q8_0", GgmlType::Q8_0},      {10, "Q2_K", GgmlType::Q2_K},
     {11, "Q3_K_S", GgmlType::Q3_K},   {12, "Q3_K_M", GgmlType::Q3_K},   {13, "Q3_K_L", GgmlType::Q3_K},
     {14, "Q4_K_S", GgmlType::Q4_K},   {15, "Q4_K_M", GgmlType::Q4_K},   {16, "Q5_K_S", GgmlType::Q5_K},
-    {17, "Q5_K_M", GgmlType::Q5_K},   {18, "Q6_K", GgmlType::Q6_K},
+    {17, "Q5_K_M", GgmlType::Q5_K},   {18, "Q6_K", GgmlType::Q6_K},     {25, "IQ4_NL", GgmlType::IQ4_NL},
+    {30, "IQ4_XS", GgmlType::IQ4_XS},
 };
 
 enum Ftype : uint32_t {
-  kQ2_K = 10, kQ3_K_S = 11, kQ3_K_M = 12, kQ3_K_L = 13, kQ4_K_S = 14, kQ4_K_M = 15, kQ5_K_S = 16, kQ5_K_M = 17,
+  kQ4_0 = 2, kQ5_0 = 8, kQ2_K = 10, kQ3_K_S = 11, kQ3_K_M = 12, kQ3_K_L = 13, kQ4_K_S = 14, kQ4_K_M = 15,
+  kQ5_K_S = 16, kQ5_K_M = 17, kIQ4_NL = 25, kIQ4_XS = 30,
 };
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -63,10 +65,11 @@ struct ModelFacts {
   bool is_70b = false;
   bool has_output = false;
   int n_attention_wv = 0;
+  bool has_imatrix = false;
 };
 
-// llama.cpp's mixture rules for one tensor (the K-quant presets; the legacy ones only touch the
-// output tensor).
+// llama.cpp's mixture rules for one tensor (the K-quant and IQ4 presets; the legacy ones only
+// touch the output tensor, and with an importance matrix the first ffn_down layers).
 GgmlType mixture_type(const ModelFacts& m, uint32_t ftype, GgmlType type, const TensorInfo& t, int& i_attention_wv,
                       int& i_ffn_down) {
   const std::string& name = t.name;
@@ -84,6 +87,7 @@ GgmlType mixture_type(const ModelFacts& m, uint32_t ftype, GgmlType type, const 
       else if ((ftype == kQ4_K_M || ftype == kQ5_K_M) && use_more_bits(i_attention_wv, m.n_attention_wv))
         type = GgmlType::Q6_K;
       else if (ftype == kQ4_K_S && i_attention_wv < 4) type = GgmlType::Q5_K;
+      else if ((ftype == kIQ4_NL || ftype == kIQ4_XS) && m.n_gqa >= 4) type = GgmlType::Q5_K;
       if (m.is_70b && (type == GgmlType::Q3_K || type == GgmlType::Q4_K)) type = GgmlType::Q5_K;
       if (m.n_expert == 8) type = GgmlType::Q8_0;
     } else {  // fused attn_qkv
@@ -110,15 +114,22 @@ GgmlType mixture_type(const ModelFacts& m, uint32_t ftype, GgmlType type, const 
         type = i_layer < n_layer / 16 ? GgmlType::Q6_K : use_more_bits(i_layer, n_layer) ? GgmlType::Q5_K : GgmlType::Q4_K;
       else if (use_more_bits(i_layer, n_layer))
         type = GgmlType::Q6_K;
+    } else if ((ftype == kIQ4_NL || ftype == kIQ4_XS) && i_layer < n_layer / 8 && !m.has_imatrix) {
+      type = GgmlType::Q5_K;
     } else if (ftype == kQ5_K_M && use_more_bits(i_layer, n_layer)) type = GgmlType::Q6_K;
     else if (ftype == kQ4_K_S && !falcon && i_layer < n_layer / 8) type = GgmlType::Q5_K;
+    // Without a matrix Q4_0 and Q5_0 keep their type, so that files made before matrices stay the
+    // same; with one, the first ffn_down layers (where these fits go most wrong) take the minimum.
+    else if ((ftype == kQ4_0 || ftype == kQ5_0) && m.has_imatrix && i_layer < n_layer / 8)
+      type = ftype == kQ4_0 ? GgmlType::Q4_1 : GgmlType::Q5_1;
     ++i_ffn_down;
     return type;
   }
   if (contains(name, "attn_output.weight")) {
     if (!falcon) {
       if (m.n_expert == 8) {
-        if (ftype == kQ2_K || ftype == kQ3_K_S || ftype == kQ3_K_M || ftype == kQ4_K_S || ftype == kQ4_K_M)
+        if (ftype == kQ2_K || ftype == kQ3_K_S || ftype == kQ3_K_M || ftype == kQ4_K_S || ftype == kQ4_K_M ||
+            ftype == kIQ4_NL || ftype == kIQ4_XS)
           type = GgmlType::Q5_K;
       } else if (ftype == kQ2_K) type = GgmlType::Q3_K;
       else if (ftype == kQ3_K_M) type = GgmlType::Q4_K;
@@ -199,6 +210,7 @@ QuantPlan plan_quantization(const GgufFile& src, const QuantPreset& preset, cons
   m.n_gqa = n_head_kv > 0 ? static_cast<int>(n_head / n_head_kv) : 1;
   m.n_expert = static_cast<int>(hp("expert_count").value_or(0));
   m.is_70b = m.arch == "llama" && m.n_layer == 80 && n_head != n_head_kv;
+  m.has_imatrix = opt.has_imatrix;
 
   // Output order as llama.cpp writes it: tensors outside blocks first, then block by block,
   // by name within each group.

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Regenerates tests/data/quant_qerr/synth-llama-256.PRESET.qerr.json for the presets the shared
+# goldens lack (IQ4_NL, IQ4_XS): llama-quantize (current llama.cpp, no importance matrix) on
+# ../shared's synth-llama-256 F16, then each tensor's type and nrmse (quant_qerr.cpp, built
+# against build/).
+#   LLAMA_BIN=.../llama.cpp/build/bin SHARED=../shared tests/reference/quant_qerr.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+LLAMA_BIN=${LLAMA_BIN:?set LLAMA_BIN to the folder holding llama-quantize}
+SHARED=${SHARED:-../shared}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+M="$SHARED/models/synth-llama-256.f16.gguf"
+g++ -O2 -std=c++20 -Ilibcore/include tests/reference/quant_qerr.cpp build/libcore/libllmkit_core.a build/kernels/libllmkit_kernels.a \
+  $(ls build/kernels/cuda/libllmkit_cuda.a 2> /dev/null) -lsimdjson -lzstd -lxxhash -ldnnl -fopenmp -o "$WORK/qerr"
+mkdir -p tests/data/quant_qerr
+for p in IQ4_NL IQ4_XS; do
+  "$LLAMA_BIN/llama-quantize" "$M" "$WORK/$p.gguf" $p > /dev/null 2>&1
+  "$WORK/qerr" "$M" "$WORK/$p.gguf" > "tests/data/quant_qerr/synth-llama-256.$p.qerr.json"
+done
+echo "wrote tests/data/quant_qerr/" >&2
