@@ -1,9 +1,12 @@
 // Per-tensor quantization error of a quantized model against its source, in the form of
 // ../shared/golden/quant/*.qerr.json (type and nrmse per tensor, the model's nrmse, the file's
-// size): the figures tests/data/quant_qerr/ holds for presets the shared goldens lack (quant_qerr.sh).
+// size) plus each tensor's xxh64 (seed 0): the figures tests/data/quant_qerr/ holds for presets
+// the shared goldens lack (quant_qerr.sh).
 //   quant_qerr SOURCE.gguf QUANTIZED.gguf > JSON
 #include <cmath>
 #include <cstdio>
+
+#include <xxhash.h>
 
 #include "llmkit/gguf.h"
 #include "llmkit/quant.h"
@@ -24,8 +27,10 @@ int main(int argc, char** argv) {
       ref += double(x[i]) * x[i];
     }
     err_all += err, ref_all += ref;
-    std::printf("%s\"%s\":{\"type\":\"%s\",\"nrmse\":%.8g}", first ? "" : ",", t.name.c_str(), llmkit::ggml_type_name(t.type),
-                ref > 0 ? std::sqrt(err / ref) : 0.0);
+    const auto bytes = q.tensor_data(t);
+    std::printf("%s\"%s\":{\"type\":\"%s\",\"nrmse\":%.8g,\"xxh64\":\"%016llx\"}", first ? "" : ",", t.name.c_str(),
+                llmkit::ggml_type_name(t.type), ref > 0 ? std::sqrt(err / ref) : 0.0,
+                static_cast<unsigned long long>(XXH64(bytes.data(), bytes.size(), 0)));
     first = false;
   }
   std::printf("},\"model_nrmse\":%.8g}\n", std::sqrt(err_all / ref_all));

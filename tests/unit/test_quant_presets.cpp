@@ -1,7 +1,8 @@
 // Every preset with a golden file: quantize synth-llama-256.f16 with our tool chain, then
 //  - the type chosen for each tensor equals llama.cpp's exactly;
 //  - each tensor's nrmse <= llama.cpp's x 1.005, and the whole-model nrmse <= llama.cpp's;
-//  - the file size equals llama.cpp's (same layout, same types).
+//  - the file size equals llama.cpp's (same layout, same types);
+//  - for the IQ4 presets, every IQ4 tensor's bytes equal llama-quantize's.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -10,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <xxhash.h>
 
 #include "llmkit/gguf.h"
 #include "llmkit/jsonl.h"
@@ -44,6 +47,7 @@ TEST_CASE("every preset: llama.cpp's tensor types, at most its error, its file s
     CHECK(q.get<uint32_t>("general.quantization_version") == 2);
     REQUIRE(gt.fields().size() == q.tensors().size());
     double err_all = 0, ref_all = 0, worst = 0;
+    int hashed = 0;
     std::string worst_name;
     for (const auto& [tname, raw] : gt.fields()) {
       INFO("tensor " << tname);
@@ -51,6 +55,14 @@ TEST_CASE("every preset: llama.cpp's tensor types, at most its error, its file s
       const TensorInfo* tq = q.find_tensor(tname);
       REQUIRE(tq);
       CHECK(ggml_type_name(tq->type) == g.get_string("type"));
+      // IQ4 tensors: llama-quantize's bytes exactly (its algorithm, the same float operations).
+      if (auto h = g.get_string("xxh64"); h && tq->type != GgmlType::Q6_K && ggml_type_info(tq->type).quantized) {
+        const auto bytes = q.tensor_data(*tq);
+        char hex[17];
+        std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH64(bytes.data(), bytes.size(), 0)));
+        CHECK(std::string(hex) == *h);
+        ++hashed;
+      }
       std::vector<float> a = dequantize_tensor(q, *tq), b = dequantize_tensor(src, *src.find_tensor(tname));
       const auto [err, ref] = fixture::error_sums(a, b);
       err_all += err;
@@ -63,6 +75,7 @@ TEST_CASE("every preset: llama.cpp's tensor types, at most its error, its file s
         worst_name = tname;
       }
     }
+    if (ours) CHECK(hashed == 29);  // every IQ4 tensor of the model
     const double model = std::sqrt(err_all / ref_all);
     std::printf("%-7s model nrmse %.6f (llama.cpp %.6f), worst tensor ratio %.5f (%s)\n", name, model,
                 *golden.get_number("model_nrmse"), worst, worst_name.c_str());
