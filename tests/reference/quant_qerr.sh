@@ -2,7 +2,7 @@
 # Regenerates tests/data/quant_qerr/synth-llama-256.PRESET.qerr.json for the presets the shared
 # goldens lack (IQ4_NL, IQ4_XS): llama-quantize (current llama.cpp, no importance matrix) on
 # ../shared's synth-llama-256 F16, then each tensor's type and nrmse (quant_qerr.cpp, built
-# against build/).
+# against build/), and llama-perplexity's figure for that file on the GPL-3 text (-c 128, 20 chunks).
 #   LLAMA_BIN=.../llama.cpp/build/bin SHARED=../shared tests/reference/quant_qerr.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,6 +16,9 @@ g++ -O2 -std=c++20 -Ilibcore/include tests/reference/quant_qerr.cpp build/libcor
 mkdir -p tests/data/quant_qerr
 for p in IQ4_NL IQ4_XS; do
   "$LLAMA_BIN/llama-quantize" "$M" "$WORK/$p.gguf" $p > /dev/null 2>&1
-  "$WORK/qerr" "$M" "$WORK/$p.gguf" > "tests/data/quant_qerr/synth-llama-256.$p.qerr.json"
+  ppl=$("$LLAMA_BIN/llama-perplexity" -m "$WORK/$p.gguf" -f "$SHARED/golden/perplexity/gpl-3.txt" -c 128 -b 128 --chunks 20 2>&1 |
+    sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p')
+  "$WORK/qerr" "$M" "$WORK/$p.gguf" | python3 -c 'import json,sys; d=json.load(sys.stdin); d["llama_perplexity_c128_chunks20"]=float(sys.argv[1]); print(json.dumps(d, separators=(",", ":")))' "$ppl" \
+    > "tests/data/quant_qerr/synth-llama-256.$p.qerr.json"
 done
 echo "wrote tests/data/quant_qerr/" >&2

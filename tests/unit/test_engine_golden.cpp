@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "llmkit/gguf.h"
+#include "llmkit/jsonl.h"
 #include "llmkit/model.h"
 #include "llmkit/perplexity.h"
 #include "llmkit/quant.h"
@@ -132,6 +133,25 @@ TEST_CASE("Q8_0 and Q4_0 weights through the integer dot products stay close to 
   }
 }
 
+TEST_CASE("IQ4_NL and IQ4_XS models: llama.cpp's perplexity on llama-quantize's file of the same preset", "[engine][shared]") {
+  std::vector<uint8_t> b = fixture::read_file(fixture::require_shared("golden/perplexity/gpl-3.txt"));
+  const std::string text(b.begin(), b.end());
+  const std::string f16 = fixture::require_shared("models/synth-llama-256.f16.gguf").string();
+  auto dir = fixture::temp_dir();
+  for (const std::string preset : {"IQ4_NL", "IQ4_XS"}) {
+    // Every IQ4 tensor of ours is llama-quantize's byte for byte; the Q6_K output differs in last
+    // bits, and the sums run in another order: 0.05% apart when measured.
+    JsonObject ref = fixture::read_json_file(std::string(LLMKIT_TEST_DATA) + "/quant_qerr/synth-llama-256." + preset + ".qerr.json");
+    const double want = *ref.get_number("llama_perplexity_c128_chunks20");
+    GgufFile src = GgufFile::open(f16);
+    const std::string out = (dir / (preset + ".gguf")).string();
+    quantize_model(src, plan_quantization(src, *find_preset(preset), {}), out);
+    const double ppl = perplexity(out, text, 128, 20);
+    INFO(preset << ": " << ppl << " against llama.cpp's " << want);
+    CHECK(std::fabs(ppl / want - 1) < 0.002);
+  }
+}
+
 // The packed kernels' integer sums are exact and only the float accumulation order differs; with
 // quantized activations a last-bit difference can round one activation the other way, and this
 // random-weight model magnifies that (its Q4_0 logits are 38% RMS away from its F16 ones), hence
@@ -142,7 +162,7 @@ TEST_CASE("weights repacked at load give the logits of the file's layout", "[eng
   auto dir = fixture::temp_dir();
   std::vector<std::pair<std::string, double>> cases = {
       {f16, 1e-3}, {fixture::require_shared("models/synth-llama-256.Q4_K_M.llamacpp.gguf").string(), 2e-2}};
-  for (const std::string preset : {"Q8_0", "Q4_0"}) {
+  for (const std::string preset : {"Q8_0", "Q4_0", "IQ4_NL", "IQ4_XS"}) {
     GgufFile src = GgufFile::open(f16);
     const std::string out = (dir / (preset + ".gguf")).string();
     quantize_model(src, plan_quantization(src, *find_preset(preset), {}), out);
