@@ -36,6 +36,20 @@ inline int iq4_xs_scale(const block_iq4_xs& b, int s) {
   return ((b.scales_l[s / 2] >> (4 * (s % 2))) & 0xF) | ((b.scales_h >> (2 * s)) & 3) << 4;
 }
 
+// The grid formats (IQ1_S/M, IQ2_XXS/XS/S, IQ3_XXS/S): each group of 8 (or 4) values is one point
+// of a fixed grid (kernels/cpu/iq_grids.h) picked by an index, with its signs; a scale per 32 (or
+// 16) values under an f16 one per 256. IQ1 adds a shift of +-1/8 per 32 or 16 values.
+struct block_iq2_xxs { uint16_t d; uint16_t qs[kQK_K / 8]; };
+struct block_iq2_xs { uint16_t d; uint16_t qs[kQK_K / 8]; uint8_t scales[kQK_K / 32]; };
+struct block_iq2_s { uint16_t d; uint8_t qs[kQK_K / 4]; uint8_t qh[kQK_K / 32]; uint8_t scales[kQK_K / 32]; };
+struct block_iq3_xxs { uint16_t d; uint8_t qs[3 * kQK_K / 8]; };
+struct block_iq3_s { uint16_t d; uint8_t qs[kQK_K / 4]; uint8_t qh[kQK_K / 32]; uint8_t signs[kQK_K / 8]; uint8_t scales[kQK_K / 64]; };
+struct block_iq1_s { uint16_t d; uint8_t qs[kQK_K / 8]; uint16_t qh[kQK_K / 32]; };
+struct block_iq1_m { uint8_t qs[kQK_K / 8]; uint8_t qh[kQK_K / 16]; uint8_t scales[kQK_K / 32]; };
+static_assert(sizeof(block_iq2_xxs) == 66 && sizeof(block_iq2_xs) == 74 && sizeof(block_iq2_s) == 82 &&
+              sizeof(block_iq3_xxs) == 98 && sizeof(block_iq3_s) == 110 && sizeof(block_iq1_s) == 50 &&
+              sizeof(block_iq1_m) == 56);
+
 static_assert(sizeof(block_q4_0) == 18 && sizeof(block_q4_1) == 20 && sizeof(block_q5_0) == 22 &&
               sizeof(block_q5_1) == 24 && sizeof(block_q8_0) == 34);
 static_assert(sizeof(block_q2_K) == 84 && sizeof(block_q3_K) == 110 && sizeof(block_q4_K) == 144 &&
@@ -100,6 +114,13 @@ void dequantize_row_q5_K(const void* x, float* y, int64_t n);
 void dequantize_row_q6_K(const void* x, float* y, int64_t n);
 void dequantize_row_q8_K(const void* x, float* y, int64_t n);
 void dequantize_row_iq4_nl(const void* x, float* y, int64_t n);
+void dequantize_row_iq2_xxs(const void* x, float* y, int64_t n);
+void dequantize_row_iq2_xs(const void* x, float* y, int64_t n);
+void dequantize_row_iq2_s(const void* x, float* y, int64_t n);
+void dequantize_row_iq3_xxs(const void* x, float* y, int64_t n);
+void dequantize_row_iq3_s(const void* x, float* y, int64_t n);
+void dequantize_row_iq1_s(const void* x, float* y, int64_t n);
+void dequantize_row_iq1_m(const void* x, float* y, int64_t n);
 void dequantize_row_iq4_xs(const void* x, float* y, int64_t n);
 
 // Round to nearest, ties to even, for |f| < 2^22 (all the quantizers need).

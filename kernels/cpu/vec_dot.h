@@ -37,6 +37,18 @@ float vec_dot_iq4_nl_q8_0_ref(int64_t n, const block_iq4_nl* x, const block_q8_0
 float vec_dot_iq4_xs_q8_K_ref(int64_t n, const block_iq4_xs* x, const block_q8_K* y);
 float vec_dot_iq4_nl_q8_0(int64_t n, const block_iq4_nl* x, const block_q8_0* y);
 float vec_dot_iq4_xs_q8_K(int64_t n, const block_iq4_xs* x, const block_q8_K* y);
+// The grid formats against Q8_K (vec_dot_iq.cpp).
+#define LLMKIT_IQ_DOT_DECL(name)                                                           \
+  float vec_dot_##name##_q8_K_ref(int64_t n, const block_##name* x, const block_q8_K* y); \
+  float vec_dot_##name##_q8_K(int64_t n, const block_##name* x, const block_q8_K* y);
+LLMKIT_IQ_DOT_DECL(iq2_xxs)
+LLMKIT_IQ_DOT_DECL(iq2_xs)
+LLMKIT_IQ_DOT_DECL(iq2_s)
+LLMKIT_IQ_DOT_DECL(iq3_xxs)
+LLMKIT_IQ_DOT_DECL(iq3_s)
+LLMKIT_IQ_DOT_DECL(iq1_s)
+LLMKIT_IQ_DOT_DECL(iq1_m)
+#undef LLMKIT_IQ_DOT_DECL
 
 const char* vec_dot_path();  // "avx2" or "scalar"
 

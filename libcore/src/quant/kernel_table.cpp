@@ -84,12 +84,21 @@ LLMKIT_DOT(q5_K_q8_K, block_q5_K, block_q8_K)
 LLMKIT_DOT(q6_K_q8_K, block_q6_K, block_q8_K)
 LLMKIT_DOT(iq4_nl_q8_0, block_iq4_nl, block_q8_0)
 LLMKIT_DOT(iq4_xs_q8_K, block_iq4_xs, block_q8_K)
+LLMKIT_DOT(iq2_xxs_q8_K, block_iq2_xxs, block_q8_K)
+LLMKIT_DOT(iq2_xs_q8_K, block_iq2_xs, block_q8_K)
+LLMKIT_DOT(iq2_s_q8_K, block_iq2_s, block_q8_K)
+LLMKIT_DOT(iq3_xxs_q8_K, block_iq3_xxs, block_q8_K)
+LLMKIT_DOT(iq3_s_q8_K, block_iq3_s, block_q8_K)
+LLMKIT_DOT(iq1_s_q8_K, block_iq1_s, block_q8_K)
+LLMKIT_DOT(iq1_m_q8_K, block_iq1_m, block_q8_K)
 #undef LLMKIT_DOT
 
 // One table per path, indexed by the types llmkit computes with.
 struct RowTable {
   QuantOps f32{f32_to_f32, f32_from_f32}, f16{f16_to_f32, f16_from_f32}, bf16{bf16_to_f32, bf16_from_f32};
   QuantOps q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, q3_K, q4_K, q5_K, q6_K, iq4_nl, iq4_xs;
+  // The grid formats: read (dequantized and multiplied), not written yet.
+  QuantOps iq2_xxs, iq2_xs, iq2_s, iq3_xxs, iq3_s, iq1_s, iq1_m;
   QuantOps q8_K{k::dequantize_row_q8_K, k::quantize_row_q8_K};
   // Only ever activations (Q4_1 and Q5_1 weights meet them), made at run time.
   QuantOps q8_1{k::dequantize_row_q8_1, k::quantize_row_q8_1_act};
@@ -122,6 +131,13 @@ struct RowTable {
                 k::quantize_row_q8_0_act, k::quantize_row_iq4_nl_imatrix};                                            \
     t.iq4_xs = {k::dequantize_row_iq4_xs, k::quantize_row_iq4_xs, dot_iq4_xs_q8_K##sfx, GgmlType::Q8_K, nullptr,     \
                 nullptr, k::quantize_row_iq4_xs_imatrix};                                                             \
+    t.iq2_xxs = {k::dequantize_row_iq2_xxs, nullptr, dot_iq2_xxs_q8_K##sfx, GgmlType::Q8_K};                         \
+    t.iq2_xs = {k::dequantize_row_iq2_xs, nullptr, dot_iq2_xs_q8_K##sfx, GgmlType::Q8_K};                            \
+    t.iq2_s = {k::dequantize_row_iq2_s, nullptr, dot_iq2_s_q8_K##sfx, GgmlType::Q8_K};                               \
+    t.iq3_xxs = {k::dequantize_row_iq3_xxs, nullptr, dot_iq3_xxs_q8_K##sfx, GgmlType::Q8_K};                         \
+    t.iq3_s = {k::dequantize_row_iq3_s, nullptr, dot_iq3_s_q8_K##sfx, GgmlType::Q8_K};                               \
+    t.iq1_s = {k::dequantize_row_iq1_s, nullptr, dot_iq1_s_q8_K##sfx, GgmlType::Q8_K};                               \
+    t.iq1_m = {k::dequantize_row_iq1_m, nullptr, dot_iq1_m_q8_K##sfx, GgmlType::Q8_K};                               \
     return t;                                                                                                         \
   }()
 const RowTable kRowsScalar = LLMKIT_ROWS(_ref, k::gemm_q4_K_q8_K_ref, k::gemm_q6_K_q8_K_ref);
@@ -240,6 +256,13 @@ const QuantOps* quant_ops(GgmlType t) {
     case GgmlType::Q8_1: return &r.q8_1;
     case GgmlType::IQ4_NL: return &r.iq4_nl;
     case GgmlType::IQ4_XS: return &r.iq4_xs;
+    case GgmlType::IQ2_XXS: return &r.iq2_xxs;
+    case GgmlType::IQ2_XS: return &r.iq2_xs;
+    case GgmlType::IQ2_S: return &r.iq2_s;
+    case GgmlType::IQ3_XXS: return &r.iq3_xxs;
+    case GgmlType::IQ3_S: return &r.iq3_s;
+    case GgmlType::IQ1_S: return &r.iq1_s;
+    case GgmlType::IQ1_M: return &r.iq1_m;
     default: return nullptr;
   }
 }

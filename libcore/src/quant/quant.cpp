@@ -7,7 +7,10 @@
 #include "llmkit/gguf.h"
 
 namespace llmkit {
-bool can_quantize(GgmlType t) { return quant_ops(t) != nullptr; }
+bool can_quantize(GgmlType t) {
+  const QuantOps* ops = quant_ops(t);
+  return ops && ops->from_float;  // the grid formats are read but not yet written
+}
 bool can_dequantize(GgmlType t) { return quant_ops(t) != nullptr; }
 
 void dequantize_row(GgmlType t, const void* src, float* dst, int64_t n) {
@@ -18,7 +21,7 @@ void dequantize_row(GgmlType t, const void* src, float* dst, int64_t n) {
 
 void quantize_row(GgmlType t, const float* src, void* dst, int64_t n) {
   const QuantOps* ops = quant_ops(t);
-  if (!ops) throw Error("unsupported_type", std::string("cannot quantize to ") + ggml_type_name(t));
+  if (!ops || !ops->from_float) throw Error("unsupported_type", std::string("cannot quantize to ") + ggml_type_name(t));
   ops->from_float(src, dst, n);
 }
 
