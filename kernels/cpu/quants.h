@@ -86,6 +86,11 @@ void quantize_row_iq4_nl(const float* x, void* y, int64_t n);
 void quantize_row_iq4_xs(const float* x, void* y, int64_t n);
 void quantize_row_iq4_nl_imatrix(const float* x, void* y, int64_t n, const float* qw);
 void quantize_row_iq4_xs_imatrix(const float* x, void* y, int64_t n, const float* qw);
+// IQ3_XXS and IQ3_S, llama-quantize's bytes (quants_iq3.cpp).
+void quantize_row_iq3_xxs(const float* x, void* y, int64_t n);
+void quantize_row_iq3_s(const float* x, void* y, int64_t n);
+void quantize_row_iq3_xxs_imatrix(const float* x, void* y, int64_t n, const float* qw);
+void quantize_row_iq3_s_imatrix(const float* x, void* y, int64_t n, const float* qw);
 
 // Fast paths (8-lane fitting loops); same algorithms as the references, sums in another order.
 void quantize_row_q2_K(const float* x, void* y, int64_t n);

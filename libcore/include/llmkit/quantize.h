@@ -32,6 +32,9 @@ struct QuantizeOptions {
 
 // Whether quantizing to this type uses an importance matrix.
 bool imatrix_weighted(GgmlType t);
+// Throws Error("needs_imatrix") naming the first tensor whose type (IQ3_XXS, IQ2_*, IQ1_*) needs an
+// importance matrix entry that `imatrix` (possibly none) lacks. quantize_model calls it first.
+void check_imatrix_needs(const QuantPlan& plan, const Imatrix* imatrix);
 
 struct QuantizeResult {
   uint64_t in_bytes = 0, out_bytes = 0, file_bytes = 0, parameters = 0;

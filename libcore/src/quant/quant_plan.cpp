@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <utility>
 
 #include "llmkit/error.h"
 #include "llmkit/quant.h"
@@ -18,12 +19,13 @@ constexpr QuantPreset kPresets[] = {
     {11, "Q3_K_S", GgmlType::Q3_K},   {12, "Q3_K_M", GgmlType::Q3_K},   {13, "Q3_K_L", GgmlType::Q3_K},
     {14, "Q4_K_S", GgmlType::Q4_K},   {15, "Q4_K_M", GgmlType::Q4_K},   {16, "Q5_K_S", GgmlType::Q5_K},
     {17, "Q5_K_M", GgmlType::Q5_K},   {18, "Q6_K", GgmlType::Q6_K},     {25, "IQ4_NL", GgmlType::IQ4_NL},
-    {30, "IQ4_XS", GgmlType::IQ4_XS},
+    {30, "IQ4_XS", GgmlType::IQ4_XS},  {22, "IQ3_XS", GgmlType::IQ3_S},   {26, "IQ3_S", GgmlType::IQ3_S},
+    {27, "IQ3_M", GgmlType::IQ3_S},
 };
 
 enum Ftype : uint32_t {
   kQ4_0 = 2, kQ5_0 = 8, kQ2_K = 10, kQ3_K_S = 11, kQ3_K_M = 12, kQ3_K_L = 13, kQ4_K_S = 14, kQ4_K_M = 15,
-  kQ5_K_S = 16, kQ5_K_M = 17, kIQ4_NL = 25, kIQ4_XS = 30,
+  kQ5_K_S = 16, kQ5_K_M = 17, kIQ3_XS = 22, kIQ4_NL = 25, kIQ3_S = 26, kIQ3_M = 27, kIQ4_XS = 30,
 };
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -68,10 +70,16 @@ struct ModelFacts {
   bool has_imatrix = false;
 };
 
-// llama.cpp's mixture rules for one tensor (the K-quant and IQ4 presets; the legacy ones only
+// Tensors of one kind seen so far, in output order: the layer a rule counts in a dense model.
+struct Counters {
+  int attention_wv = 0, ffn_down = 0, ffn_gate = 0, ffn_up = 0;
+};
+
+// llama.cpp's mixture rules for one tensor (the K-quant and IQ presets; the legacy ones only
 // touch the output tensor, and with an importance matrix the first ffn_down layers).
-GgmlType mixture_type(const ModelFacts& m, uint32_t ftype, GgmlType type, const TensorInfo& t, int& i_attention_wv,
-                      int& i_ffn_down) {
+GgmlType mixture_type(const ModelFacts& m, uint32_t ftype, GgmlType type, const TensorInfo& t, Counters& c) {
+  int& i_attention_wv = c.attention_wv;
+  int& i_ffn_down = c.ffn_down;
   const std::string& name = t.name;
   const bool falcon = m.arch == "falcon";
   if (name == "output.weight" || (!m.has_output && name == "token_embd.weight")) {
@@ -88,17 +96,20 @@ GgmlType mixture_type(const ModelFacts& m, uint32_t ftype, GgmlType type, const 
         type = GgmlType::Q6_K;
       else if (ftype == kQ4_K_S && i_attention_wv < 4) type = GgmlType::Q5_K;
       else if ((ftype == kIQ4_NL || ftype == kIQ4_XS) && m.n_gqa >= 4) type = GgmlType::Q5_K;
+      else if ((ftype == kIQ3_XS || ftype == kIQ3_S) && m.n_gqa >= 4) type = GgmlType::Q4_K;
+      else if (ftype == kIQ3_M) type = GgmlType::Q4_K;
       if (m.is_70b && (type == GgmlType::Q3_K || type == GgmlType::Q4_K)) type = GgmlType::Q5_K;
       if (m.n_expert == 8) type = GgmlType::Q8_0;
     } else {  // fused attn_qkv
-      if (ftype == kQ3_K_M || ftype == kQ3_K_L) type = GgmlType::Q4_K;
+      if (ftype == kQ3_K_M || ftype == kQ3_K_L || ftype == kIQ3_M) type = GgmlType::Q4_K;
       else if (ftype == kQ4_K_M) type = GgmlType::Q5_K;
       else if (ftype == kQ5_K_M) type = GgmlType::Q6_K;
     }
     ++i_attention_wv;
     return type;
   }
-  if (contains(name, "attn_k.weight")) return m.n_expert == 8 ? GgmlType::Q8_0 : type;
+  if (contains(name, "attn_k.weight")) return m.n_expert == 8 ? GgmlType::Q8_0 : ftype == kIQ3_XS ? GgmlType::IQ3_XXS : type;
+  if (contains(name, "attn_q.weight")) return ftype == kIQ3_XS ? GgmlType::IQ3_XXS : type;
   if (contains(name, "ffn_down")) {
     // MoE models name the layer; dense ones count ffn_down tensors in output order.
     int i_layer = m.n_expert > 1 && layer_of(name) >= 0 ? layer_of(name) : i_ffn_down;
@@ -108,6 +119,8 @@ GgmlType mixture_type(const ModelFacts& m, uint32_t ftype, GgmlType type, const 
       type = i_layer < n_layer / 16 ? GgmlType::Q5_K
              : (!falcon || use_more_bits(i_layer, n_layer)) ? GgmlType::Q4_K
                                                              : GgmlType::Q3_K;
+    else if (ftype == kIQ3_M && (i_layer < n_layer / 8 || (m.n_expert == 8 && use_more_bits(i_layer, n_layer))))
+      type = GgmlType::Q4_K;
     else if (ftype == kQ3_K_L) type = falcon ? GgmlType::Q4_K : GgmlType::Q5_K;
     else if (ftype == kQ4_K_M) {
       if (falcon)
@@ -125,14 +138,21 @@ GgmlType mixture_type(const ModelFacts& m, uint32_t ftype, GgmlType type, const 
     ++i_ffn_down;
     return type;
   }
+  for (auto [part, count] : {std::pair{"ffn_gate", &c.ffn_gate}, std::pair{"ffn_up", &c.ffn_up}}) {
+    if (!contains(name, part)) continue;
+    const int i_layer = m.n_expert > 1 && layer_of(name) >= 0 ? layer_of(name) : *count;
+    if (ftype == kIQ3_XS && i_layer >= m.n_layer / 8 && i_layer < 7 * m.n_layer / 8) type = GgmlType::IQ3_XXS;
+    ++*count;
+    return type;
+  }
   if (contains(name, "attn_output.weight")) {
     if (!falcon) {
       if (m.n_expert == 8) {
         if (ftype == kQ2_K || ftype == kQ3_K_S || ftype == kQ3_K_M || ftype == kQ4_K_S || ftype == kQ4_K_M ||
-            ftype == kIQ4_NL || ftype == kIQ4_XS)
+            ftype == kIQ4_NL || ftype == kIQ4_XS || ftype == kIQ3_XS || ftype == kIQ3_S || ftype == kIQ3_M)
           type = GgmlType::Q5_K;
       } else if (ftype == kQ2_K) type = GgmlType::Q3_K;
-      else if (ftype == kQ3_K_M) type = GgmlType::Q4_K;
+      else if (ftype == kQ3_K_M || ftype == kIQ3_M) type = GgmlType::Q4_K;
       else if (ftype == kQ3_K_L) type = GgmlType::Q5_K;
     } else if (ftype == kQ3_K_L) {
       type = GgmlType::Q4_K;
@@ -149,7 +169,9 @@ GgmlType fallback_type(GgmlType type, int64_t ne0, std::string& note) {
   if (ne0 % block == 0) return type;
   GgmlType fb;
   switch (type) {
-    case GgmlType::IQ4_XS: fb = GgmlType::IQ4_NL; break;
+    case GgmlType::IQ4_XS:
+    case GgmlType::IQ3_S:
+    case GgmlType::IQ3_XXS: fb = GgmlType::IQ4_NL; break;
     case GgmlType::Q2_K:
     case GgmlType::Q3_K: fb = GgmlType::Q4_0; break;
     case GgmlType::Q4_K: fb = GgmlType::Q5_0; break;
@@ -227,7 +249,7 @@ QuantPlan plan_quantization(const GgufFile& src, const QuantPreset& preset, cons
   }
 
   const bool base_quantized = ggml_type_info(preset.base).quantized;
-  int i_attention_wv = 0, i_ffn_down = 0;
+  Counters counters;
   for (const TensorInfo* t : order) {
     TensorPlan tp;
     tp.src = t;
@@ -242,7 +264,7 @@ QuantPlan plan_quantization(const GgufFile& src, const QuantPreset& preset, cons
             manual = true;
             break;
           }
-        if (!manual) type = mixture_type(m, preset.ftype, type, *t, i_attention_wv, i_ffn_down);
+        if (!manual) type = mixture_type(m, preset.ftype, type, *t, counters);
         type = fallback_type(type, t->ne[0], tp.note);
       } else if (t->ne[0] % ggml_type_info(type).block_size != 0) {
         type = fallback_type(type, t->ne[0], tp.note);

@@ -119,9 +119,40 @@ void set_quantized_metadata(GgufWriter& w, const GgufFile& src, const QuantPrese
   w.set("general.file_type", GgufValue(preset.ftype));
 }
 
+namespace {
+// The lowest-bit grid formats fit garbage without an importance matrix; llama-quantize refuses
+// them too (the token embedding and the output excepted).
+bool needs_imatrix(GgmlType t) {
+  switch (t) {
+    case GgmlType::IQ3_XXS:
+    case GgmlType::IQ2_XXS:
+    case GgmlType::IQ2_XS:
+    case GgmlType::IQ2_S:
+    case GgmlType::IQ1_S:
+    case GgmlType::IQ1_M: return true;
+    default: return false;
+  }
+}
+}  // namespace
+
+void check_imatrix_needs(const QuantPlan& plan, const Imatrix* imatrix) {
+  for (const auto& tp : plan.tensors) {
+    const std::string& name = tp.src->name;
+    if (!tp.convert || !needs_imatrix(tp.to) || name == "token_embd.weight" || name == "output.weight") continue;
+    if (!imatrix)
+      throw Error("needs_imatrix", "tensor '" + name + "' would be " + ggml_type_name(tp.to) +
+                                       ", which needs an importance matrix (--imatrix; llm-imatrix makes one): without one the "
+                                       "fit is garbage");
+    if (!imatrix->entries.count(name))
+      throw Error("needs_imatrix", "tensor '" + name + "' would be " + ggml_type_name(tp.to) +
+                                       ", which needs an importance matrix, and the matrix has no entry for it");
+  }
+}
+
 QuantizeResult quantize_model(const GgufFile& src, const QuantPlan& plan, const std::string& out_path,
                               const QuantizeOptions& opt) {
   auto t0 = std::chrono::steady_clock::now();
+  check_imatrix_needs(plan, opt.imatrix);
   if (opt.threads > 0) omp_set_num_threads(opt.threads);
 
   GgufWriter w;

@@ -1,0 +1,65 @@
+#include "cpu/iq_search.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "cpu/iq_grids.h"
+
+namespace llmkit::kernels {
+namespace {
+
+// points: level-index codes (bits per coordinate); value(l): a level's coordinate; rings: how many
+// distinct smallest distances make up an off-grid point's neighbours.
+template <size_t N, class Value>
+IqSearch build(const uint16_t (&points)[N], int dims, int bits, Value value, int rings) {
+  IqSearch s;
+  s.dims = dims;
+  s.bits = bits;
+  const int levels = 1 << bits, lattice = 1 << (bits * dims);
+  s.values.resize(N * static_cast<size_t>(dims));
+  s.index.assign(static_cast<size_t>(lattice), -1);
+  for (size_t i = 0; i < N; ++i) {
+    for (int k = 0; k < dims; ++k) s.values[i * dims + k] = static_cast<int8_t>(value((points[i] >> (bits * k)) & (levels - 1)));
+    s.index[points[i]] = static_cast<int32_t>(i);
+  }
+  s.first.assign(static_cast<size_t>(lattice), 0);
+  s.count.assign(static_cast<size_t>(lattice), 0);
+  std::vector<std::pair<int, int>> d2(N);
+  int8_t pos[8];
+  for (int u = 0; u < lattice; ++u) {
+    if (s.index[u] >= 0) continue;
+    for (int k = 0; k < dims; ++k) pos[k] = static_cast<int8_t>(value((u >> (bits * k)) & (levels - 1)));
+    for (size_t j = 0; j < N; ++j) {
+      int d = 0;
+      for (int k = 0; k < dims; ++k) d += (s.values[j * dims + k] - pos[k]) * (s.values[j * dims + k] - pos[k]);
+      d2[j] = {d, static_cast<int>(j)};
+    }
+    std::sort(d2.begin(), d2.end());
+    s.first[u] = static_cast<uint32_t>(s.neighbours.size());
+    int have = 1, ring = d2[0].first;
+    for (const auto& [d, j] : d2) {
+      if (d > ring) {
+        if (have == rings) break;
+        ring = d;
+        ++have;
+      }
+      s.neighbours.push_back(static_cast<uint16_t>(j));
+    }
+    s.count[u] = static_cast<uint16_t>(s.neighbours.size() - s.first[u]);
+  }
+  return s;
+}
+
+}  // namespace
+
+const IqSearch& iq3_search(int grid_size) {
+  auto odd = [](int l) { return 2 * l + 1; };
+  if (grid_size == 256) {
+    static const IqSearch s = build(iq_points::kIq3xxsPoints, 4, 3, odd, 2);
+    return s;
+  }
+  static const IqSearch s = build(iq_points::kIq3sPoints, 4, 3, odd, 3);
+  return s;
+}
+
+}  // namespace llmkit::kernels

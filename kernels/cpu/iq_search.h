@@ -1,0 +1,27 @@
+// What the grid quantizers search: for a grid of points with 4 (IQ3) or 8 (IQ2, IQ1) coordinates,
+// each coordinate one of a few levels, the grid index of every point of the full lattice that is
+// on the grid, and for every point that is not, its nearest grid points (those at the few smallest
+// squared distances, nearest first, ties by index), as ggml's quantizers search them. Built once
+// per grid, on first use.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace llmkit::kernels {
+
+struct IqSearch {
+  int dims = 0, bits = 0;          // coordinates per point, bits per coordinate's level index
+  std::vector<int8_t> values;      // grid point i's coordinates, in the quantizers' units
+  std::vector<int32_t> index;      // lattice code -> grid index, or -1 off the grid
+  std::vector<uint32_t> first;     // lattice code -> where its neighbours start in `neighbours`
+  std::vector<uint16_t> count;     // ... and how many there are (0 on the grid)
+  std::vector<uint16_t> neighbours;
+  const int8_t* point(int i) const { return values.data() + static_cast<size_t>(i) * dims; }
+};
+
+// IQ3_XXS (256 points) and IQ3_S (512): 4 coordinates 2 l + 1 (l < 8), neighbours at the 2 (256)
+// or 3 (512) smallest distances.
+const IqSearch& iq3_search(int grid_size);
+
+}  // namespace llmkit::kernels
