@@ -24,7 +24,8 @@ IqSearch build(const uint16_t (&points)[N], int dims, int bits, Value value, int
   }
   s.first.assign(static_cast<size_t>(lattice), 0);
   s.count.assign(static_cast<size_t>(lattice), 0);
-  std::vector<std::pair<int, int>> d2(N);
+  std::vector<int> dist(N);
+  std::vector<std::pair<int, int>> near;
   int8_t pos[8];
   for (int u = 0; u < lattice; ++u) {
     if (s.index[u] >= 0) continue;
@@ -32,20 +33,27 @@ IqSearch build(const uint16_t (&points)[N], int dims, int bits, Value value, int
     for (size_t j = 0; j < N; ++j) {
       int d = 0;
       for (int k = 0; k < dims; ++k) d += (s.values[j * dims + k] - pos[k]) * (s.values[j * dims + k] - pos[k]);
-      d2[j] = {d, static_cast<int>(j)};
+      dist[j] = d;
     }
-    std::sort(d2.begin(), d2.end());
+    // The `rings` smallest distinct distances; every point within the largest of them, nearest
+    // first and by index within a distance.
+    int ring[4], have = 0;
+    for (int d : dist) {
+      int i = 0;
+      while (i < have && ring[i] < d) ++i;
+      if (i < have && ring[i] == d) continue;
+      if (i >= rings) continue;
+      for (int k = (have < rings ? have : rings - 1); k > i; --k) ring[k] = ring[k - 1];
+      ring[i] = d;
+      if (have < rings) ++have;
+    }
+    near.clear();
+    for (size_t j = 0; j < N; ++j)
+      if (dist[j] <= ring[have - 1]) near.emplace_back(dist[j], static_cast<int>(j));
+    std::sort(near.begin(), near.end());
     s.first[u] = static_cast<uint32_t>(s.neighbours.size());
-    int have = 1, ring = d2[0].first;
-    for (const auto& [d, j] : d2) {
-      if (d > ring) {
-        if (have == rings) break;
-        ring = d;
-        ++have;
-      }
-      s.neighbours.push_back(static_cast<uint16_t>(j));
-    }
-    s.count[u] = static_cast<uint16_t>(s.neighbours.size() - s.first[u]);
+    for (const auto& [d, j] : near) s.neighbours.push_back(static_cast<uint16_t>(j));
+    s.count[u] = static_cast<uint16_t>(near.size());
   }
   return s;
 }
@@ -60,6 +68,24 @@ const IqSearch& iq3_search(int grid_size) {
   }
   static const IqSearch s = build(iq_points::kIq3sPoints, 4, 3, odd, 3);
   return s;
+}
+
+const IqSearch& iq2_search(int grid_size) {
+  auto odd = [](int l) { return 2 * l + 1; };
+  switch (grid_size) {
+    case 256: {
+      static const IqSearch s = build(iq_points::kIq2xxsPoints, 8, 2, odd, 2);
+      return s;
+    }
+    case 512: {
+      static const IqSearch s = build(iq_points::kIq2xsPoints, 8, 2, odd, 2);
+      return s;
+    }
+    default: {
+      static const IqSearch s = build(iq_points::kIq2sPoints, 8, 2, odd, 1);
+      return s;
+    }
+  }
 }
 
 }  // namespace llmkit::kernels

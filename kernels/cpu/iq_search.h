@@ -23,5 +23,8 @@ struct IqSearch {
 // IQ3_XXS (256 points) and IQ3_S (512): 4 coordinates 2 l + 1 (l < 8), neighbours at the 2 (256)
 // or 3 (512) smallest distances.
 const IqSearch& iq3_search(int grid_size);
+// IQ2_XXS (256 points), IQ2_XS (512), IQ2_S (1024): 8 coordinates 2 l + 1 (l < 3), neighbours at
+// the 2 (1 for IQ2_S) smallest distances.
+const IqSearch& iq2_search(int grid_size);
 
 }  // namespace llmkit::kernels

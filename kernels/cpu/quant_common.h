@@ -29,6 +29,10 @@ float make_qx_quants_weighted(int n, int nmax, const float* x, int8_t* L, const 
 float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min,
                        uint8_t* Laux, float rmin, float rdelta, int nstep, bool use_mad);
 
+// Non-negative codes in [0, nmax] for non-negative values, weighted by w; returns the scale
+// (quant_fit_qp.cpp).
+float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const float* w);
+
 // Q4_K/Q5_K: sub-block j's six-bit scale and min, out of the 12 packed bytes.
 inline void get_scale_min_k4(int j, const uint8_t* q, int* sc, int* m) {
   if (j < 4) {

@@ -86,11 +86,17 @@ void quantize_row_iq4_nl(const float* x, void* y, int64_t n);
 void quantize_row_iq4_xs(const float* x, void* y, int64_t n);
 void quantize_row_iq4_nl_imatrix(const float* x, void* y, int64_t n, const float* qw);
 void quantize_row_iq4_xs_imatrix(const float* x, void* y, int64_t n, const float* qw);
-// IQ3_XXS and IQ3_S, llama-quantize's bytes (quants_iq3.cpp).
-void quantize_row_iq3_xxs(const float* x, void* y, int64_t n);
-void quantize_row_iq3_s(const float* x, void* y, int64_t n);
-void quantize_row_iq3_xxs_imatrix(const float* x, void* y, int64_t n, const float* qw);
-void quantize_row_iq3_s_imatrix(const float* x, void* y, int64_t n, const float* qw);
+// IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS and IQ3_S, llama-quantize's bytes (quants_iq_grid.cpp).
+// llama-quantize refuses IQ2_XXS and IQ2_XS without a matrix; here they then weight by x^2.
+#define LLMKIT_GRID_QUANT_DECL(name)                                   \
+  void quantize_row_##name(const float* x, void* y, int64_t n); \
+  void quantize_row_##name##_imatrix(const float* x, void* y, int64_t n, const float* qw);
+LLMKIT_GRID_QUANT_DECL(iq2_xxs)
+LLMKIT_GRID_QUANT_DECL(iq2_xs)
+LLMKIT_GRID_QUANT_DECL(iq2_s)
+LLMKIT_GRID_QUANT_DECL(iq3_xxs)
+LLMKIT_GRID_QUANT_DECL(iq3_s)
+#undef LLMKIT_GRID_QUANT_DECL
 
 // Fast paths (8-lane fitting loops); same algorithms as the references, sums in another order.
 void quantize_row_q2_K(const float* x, void* y, int64_t n);

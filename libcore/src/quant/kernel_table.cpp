@@ -97,7 +97,7 @@ LLMKIT_DOT(iq1_m_q8_K, block_iq1_m, block_q8_K)
 struct RowTable {
   QuantOps f32{f32_to_f32, f32_from_f32}, f16{f16_to_f32, f16_from_f32}, bf16{bf16_to_f32, bf16_from_f32};
   QuantOps q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, q3_K, q4_K, q5_K, q6_K, iq4_nl, iq4_xs;
-  // The grid formats (IQ3 written too; IQ1 and IQ2 read only, so far).
+  // The grid formats (IQ1 read only, so far).
   QuantOps iq2_xxs, iq2_xs, iq2_s, iq3_xxs, iq3_s, iq1_s, iq1_m;
   QuantOps q8_K{k::dequantize_row_q8_K, k::quantize_row_q8_K};
   // Only ever activations (Q4_1 and Q5_1 weights meet them), made at run time.
@@ -131,9 +131,9 @@ struct RowTable {
                 k::quantize_row_q8_0_act, k::quantize_row_iq4_nl_imatrix};                                            \
     t.iq4_xs = {k::dequantize_row_iq4_xs, k::quantize_row_iq4_xs, dot_iq4_xs_q8_K##sfx, GgmlType::Q8_K, nullptr,     \
                 nullptr, k::quantize_row_iq4_xs_imatrix};                                                             \
-    t.iq2_xxs = {k::dequantize_row_iq2_xxs, nullptr, dot_iq2_xxs_q8_K##sfx, GgmlType::Q8_K};                         \
-    t.iq2_xs = {k::dequantize_row_iq2_xs, nullptr, dot_iq2_xs_q8_K##sfx, GgmlType::Q8_K};                            \
-    t.iq2_s = {k::dequantize_row_iq2_s, nullptr, dot_iq2_s_q8_K##sfx, GgmlType::Q8_K};                               \
+    t.iq2_xxs = {k::dequantize_row_iq2_xxs, k::quantize_row_iq2_xxs, dot_iq2_xxs_q8_K##sfx, GgmlType::Q8_K, nullptr, nullptr, k::quantize_row_iq2_xxs_imatrix}; \
+    t.iq2_xs = {k::dequantize_row_iq2_xs, k::quantize_row_iq2_xs, dot_iq2_xs_q8_K##sfx, GgmlType::Q8_K, nullptr, nullptr, k::quantize_row_iq2_xs_imatrix}; \
+    t.iq2_s = {k::dequantize_row_iq2_s, k::quantize_row_iq2_s, dot_iq2_s_q8_K##sfx, GgmlType::Q8_K, nullptr, nullptr, k::quantize_row_iq2_s_imatrix}; \
     t.iq3_xxs = {k::dequantize_row_iq3_xxs, k::quantize_row_iq3_xxs, dot_iq3_xxs_q8_K##sfx, GgmlType::Q8_K, nullptr,  \
                  nullptr, k::quantize_row_iq3_xxs_imatrix};                                                           \
     t.iq3_s = {k::dequantize_row_iq3_s, k::quantize_row_iq3_s, dot_iq3_s_q8_K##sfx, GgmlType::Q8_K, nullptr,        \

@@ -1,0 +1,70 @@
+// make_qp_quants, shared by the weighted Q2_K and K-quant scale fits and the IQ2_XXS fit. Built
+// without FMA contraction (as the IQ fits): IQ2_XXS starts from its result, and llama-quantize's
+// bytes need its float operations.
+#include <algorithm>
+
+#include "cpu/quant_common.h"
+
+namespace llmkit::kernels {
+namespace {
+constexpr float kGroupMaxEps = 1e-15f;
+}  // namespace
+
+// Non-negative codes in [0, nmax] for non-negative values (the sub-block scales and mins of a
+// super-block), weighted by `w`: the best of nine scales around nmax/max, then each code moved
+// while that raises the weighted fit (sum w x l)^2 / (sum w l^2). Returns the scale.
+float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const float* w) {
+  float max = 0;
+  for (int i = 0; i < n; ++i) max = std::max(max, x[i]);
+  if (max < kGroupMaxEps) {
+    for (int i = 0; i < n; ++i) L[i] = 0;
+    return 0.f;
+  }
+  const auto error_at = [&](float iscale, bool cap) {
+    const float scale = 1 / iscale;
+    float e = 0;
+    for (int i = 0; i < n; ++i) {
+      int l = nearest_int(iscale * x[i]);
+      if (cap) l = std::min(nmax, l);
+      const float diff = x[i] - scale * l;
+      e += w[i] * diff * diff;
+    }
+    return e;
+  };
+  float iscale = nmax / max;
+  float best = error_at(iscale, false);  // the first candidate is not capped at nmax
+  for (int is = -4; is <= 4; ++is) {
+    if (is == 0) continue;
+    const float candidate = (0.1f * is + nmax) / max;
+    const float e = error_at(candidate, true);
+    if (e < best) best = e, iscale = candidate;
+  }
+  float sumlx = 0, suml2 = 0;
+  for (int i = 0; i < n; ++i) {
+    const int l = std::min(nmax, nearest_int(iscale * x[i]));
+    L[i] = static_cast<uint8_t>(l);
+    sumlx += w[i] * x[i] * l;
+    suml2 += w[i] * l * l;
+  }
+  for (int pass = 0; pass < 5; ++pass) {
+    int changed = 0;
+    for (int i = 0; i < n; ++i) {
+      float slx = sumlx - w[i] * x[i] * L[i];
+      float sl2 = suml2 - w[i] * L[i] * L[i];
+      if (slx <= 0 || sl2 <= 0) continue;
+      const int l = std::min(nmax, nearest_int(x[i] * sl2 / slx));
+      if (l == L[i]) continue;
+      slx += w[i] * x[i] * l;
+      sl2 += w[i] * l * l;
+      if (slx * slx * suml2 > sumlx * sumlx * sl2) {
+        L[i] = static_cast<uint8_t>(l);
+        sumlx = slx, suml2 = sl2;
+        ++changed;
+      }
+    }
+    if (!changed) break;
+  }
+  return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
+}
+
+}  // namespace llmkit::kernels
