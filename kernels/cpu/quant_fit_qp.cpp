@@ -25,8 +25,11 @@ float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const float* w
     float e = 0;
     for (int i = 0; i < n; ++i) {
       int l = nearest_int(iscale * x[i]);
+      // The first candidate's codes are held as bytes, as llama.cpp holds them: a negative value
+      // (IQ2_XXS passes one where it flipped a sign) wraps to a large code and a large error.
       if (cap) l = std::min(nmax, l);
-      const float diff = x[i] - scale * l;
+      else l = static_cast<uint8_t>(l);
+      const float diff = x[i] - scale * static_cast<float>(l);
       e += w[i] * diff * diff;
     }
     return e;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates tests/data/quant_qerr/synth-llama-256.PRESET.qerr.json for the presets the shared
-# goldens lack (IQ4_NL, IQ4_XS, IQ3_XS, IQ3_S, IQ3_M): llama-quantize (current llama.cpp, no importance matrix) on
+# goldens lack (the IQ presets): llama-quantize (current llama.cpp, no importance matrix) on
 # ../shared's synth-llama-256 F16, then each tensor's type and nrmse (quant_qerr.cpp, built
 # against build/), and llama-perplexity's figure for that file on the GPL-3 text (-c 128, 20 chunks).
 #   LLAMA_BIN=.../llama.cpp/build/bin SHARED=../shared tests/reference/quant_qerr.sh
@@ -16,7 +16,7 @@ g++ -O2 -std=c++20 -Ilibcore/include tests/reference/quant_qerr.cpp build/libcor
 mkdir -p tests/data/quant_qerr
 # The presets whose types need an importance matrix get tests/data/synth-llama-256.imatrix.gguf
 # (llama-imatrix on the GPL-3 text, -c 128, 4 chunks), recorded as "imatrix": true.
-for p in IQ4_NL IQ4_XS IQ3_XS IQ3_S IQ3_M; do
+for p in IQ4_NL IQ4_XS IQ3_XS IQ3_S IQ3_M IQ3_XXS IQ2_M IQ2_S IQ2_XS IQ2_XXS; do
   im=false args=()
   case $p in IQ3_XS | IQ3_XXS | IQ2_* | IQ1_*) im=true args=(--imatrix tests/data/synth-llama-256.imatrix.gguf) ;; esac
   "$LLAMA_BIN/llama-quantize" "${args[@]}" "$M" "$WORK/$p.gguf" $p > /dev/null 2>&1

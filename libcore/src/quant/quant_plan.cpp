@@ -20,13 +20,18 @@ constexpr QuantPreset kPresets[] = {
     {14, "Q4_K_S", GgmlType::Q4_K},   {15, "Q4_K_M", GgmlType::Q4_K},   {16, "Q5_K_S", GgmlType::Q5_K},
     {17, "Q5_K_M", GgmlType::Q5_K},   {18, "Q6_K", GgmlType::Q6_K},     {25, "IQ4_NL", GgmlType::IQ4_NL},
     {30, "IQ4_XS", GgmlType::IQ4_XS},  {22, "IQ3_XS", GgmlType::IQ3_S},   {26, "IQ3_S", GgmlType::IQ3_S},
-    {27, "IQ3_M", GgmlType::IQ3_S},
+    {27, "IQ3_M", GgmlType::IQ3_S},   {23, "IQ3_XXS", GgmlType::IQ3_XXS}, {29, "IQ2_M", GgmlType::IQ2_S},
+    {28, "IQ2_S", GgmlType::IQ2_XS},  {20, "IQ2_XS", GgmlType::IQ2_XS},  {19, "IQ2_XXS", GgmlType::IQ2_XXS},
 };
 
 enum Ftype : uint32_t {
   kQ4_0 = 2, kQ5_0 = 8, kQ2_K = 10, kQ3_K_S = 11, kQ3_K_M = 12, kQ3_K_L = 13, kQ4_K_S = 14, kQ4_K_M = 15,
-  kQ5_K_S = 16, kQ5_K_M = 17, kIQ3_XS = 22, kIQ4_NL = 25, kIQ3_S = 26, kIQ3_M = 27, kIQ4_XS = 30,
+  kQ5_K_S = 16, kQ5_K_M = 17, kIQ2_XXS = 19, kIQ2_XS = 20, kIQ3_XS = 22, kIQ3_XXS = 23, kIQ1_S = 24, kIQ4_NL = 25,
+  kIQ3_S = 26, kIQ3_M = 27, kIQ2_S = 28, kIQ2_M = 29, kIQ4_XS = 30, kIQ1_M = 31,
 };
+
+// The lowest-bit presets, whose rules replace the others' for attn_v, ffn_down and attn_output.
+bool lowest_bits(uint32_t f) { return f == kIQ2_XXS || f == kIQ2_XS || f == kIQ2_S || f == kIQ2_M || f == kIQ1_S || f == kIQ1_M; }
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -84,9 +89,33 @@ GgmlType mixture_type(const ModelFacts& m, uint32_t ftype, GgmlType type, const 
   const bool falcon = m.arch == "falcon";
   if (name == "output.weight" || (!m.has_output && name == "token_embd.weight")) {
     if (falcon || t.ne[0] % 256 != 0) return GgmlType::Q8_0;
+    if (lowest_bits(ftype) || ftype == kIQ3_XXS) return GgmlType::Q5_K;
     return type == GgmlType::Q8_0 ? type : GgmlType::Q6_K;
   }
-  if (name == "token_embd.weight") return type;
+  if (name == "token_embd.weight") {
+    if (ftype == kIQ2_XXS || ftype == kIQ2_XS || ftype == kIQ1_S || ftype == kIQ1_M) return GgmlType::Q2_K;
+    if (ftype == kIQ2_S || ftype == kIQ2_M || ftype == kIQ3_XXS) return GgmlType::IQ3_S;
+    return type;
+  }
+  if (lowest_bits(ftype)) {
+    const bool two_m = ftype == kIQ2_S || ftype == kIQ2_M;
+    if (contains(name, "attn_v.weight") || contains(name, "attn_kv_b.weight")) {
+      ++i_attention_wv;
+      if (m.n_gqa >= 4 || m.n_expert >= 4) return GgmlType::Q4_K;
+      return two_m ? GgmlType::IQ3_S : GgmlType::Q2_K;
+    }
+    if (m.n_expert == 8 && contains(name, "attn_k.weight")) return GgmlType::Q4_K;
+    if (contains(name, "ffn_down")) {
+      const bool first = i_ffn_down++ < m.n_layer / 8;
+      return first ? (two_m ? GgmlType::IQ3_S : GgmlType::Q2_K) : type;
+    }
+    if (contains(name, "attn_output.weight")) {
+      if (m.n_expert == 8) return GgmlType::Q5_K;
+      if (ftype == kIQ1_S || ftype == kIQ1_M) return GgmlType::IQ2_XXS;
+      if (two_m) return GgmlType::IQ3_S;
+    }
+    return type;
+  }
   if (contains(name, "attn_v.weight") || contains(name, "attn_qkv.weight") || contains(name, "attn_kv_b.weight")) {
     if (contains(name, "attn_v.weight") || contains(name, "attn_kv_b.weight")) {
       if (ftype == kQ2_K) type = m.n_gqa >= 4 ? GgmlType::Q4_K : GgmlType::Q3_K;
@@ -96,6 +125,7 @@ GgmlType mixture_type(const ModelFacts& m, uint32_t ftype, GgmlType type, const 
         type = GgmlType::Q6_K;
       else if (ftype == kQ4_K_S && i_attention_wv < 4) type = GgmlType::Q5_K;
       else if ((ftype == kIQ4_NL || ftype == kIQ4_XS) && m.n_gqa >= 4) type = GgmlType::Q5_K;
+      else if (ftype == kIQ3_XXS) type = m.n_gqa >= 4 ? GgmlType::Q4_K : !m.has_imatrix ? GgmlType::IQ3_S : GgmlType::IQ3_XXS;
       else if ((ftype == kIQ3_XS || ftype == kIQ3_S) && m.n_gqa >= 4) type = GgmlType::Q4_K;
       else if (ftype == kIQ3_M) type = GgmlType::Q4_K;
       if (m.is_70b && (type == GgmlType::Q3_K || type == GgmlType::Q4_K)) type = GgmlType::Q5_K;
@@ -108,13 +138,15 @@ GgmlType mixture_type(const ModelFacts& m, uint32_t ftype, GgmlType type, const 
     ++i_attention_wv;
     return type;
   }
-  if (contains(name, "attn_k.weight")) return m.n_expert == 8 ? GgmlType::Q8_0 : ftype == kIQ3_XS ? GgmlType::IQ3_XXS : type;
-  if (contains(name, "attn_q.weight")) return ftype == kIQ3_XS ? GgmlType::IQ3_XXS : type;
+  if (contains(name, "attn_k.weight"))
+    return m.n_expert == 8 ? GgmlType::Q8_0 : ftype == kIQ3_XS ? GgmlType::IQ3_XXS : ftype == kIQ3_XXS ? GgmlType::IQ2_S : type;
+  if (contains(name, "attn_q.weight")) return ftype == kIQ3_XS ? GgmlType::IQ3_XXS : ftype == kIQ3_XXS ? GgmlType::IQ2_S : type;
   if (contains(name, "ffn_down")) {
     // MoE models name the layer; dense ones count ffn_down tensors in output order.
     int i_layer = m.n_expert > 1 && layer_of(name) >= 0 ? layer_of(name) : i_ffn_down;
     const int n_layer = m.n_layer;
     if (ftype == kQ2_K) type = GgmlType::Q3_K;
+    else if (ftype == kIQ3_XXS && !m.has_imatrix) type = i_layer < n_layer / 8 ? GgmlType::Q4_K : GgmlType::Q3_K;
     else if (ftype == kQ3_K_M)
       type = i_layer < n_layer / 16 ? GgmlType::Q5_K
              : (!falcon || use_more_bits(i_layer, n_layer)) ? GgmlType::Q4_K
@@ -149,9 +181,11 @@ GgmlType mixture_type(const ModelFacts& m, uint32_t ftype, GgmlType type, const 
     if (!falcon) {
       if (m.n_expert == 8) {
         if (ftype == kQ2_K || ftype == kQ3_K_S || ftype == kQ3_K_M || ftype == kQ4_K_S || ftype == kQ4_K_M ||
-            ftype == kIQ4_NL || ftype == kIQ4_XS || ftype == kIQ3_XS || ftype == kIQ3_S || ftype == kIQ3_M)
+            ftype == kIQ4_NL || ftype == kIQ4_XS || ftype == kIQ3_XS || ftype == kIQ3_XXS || ftype == kIQ3_S ||
+            ftype == kIQ3_M)
           type = GgmlType::Q5_K;
       } else if (ftype == kQ2_K) type = GgmlType::Q3_K;
+      else if (ftype == kIQ3_XXS) type = GgmlType::IQ3_S;
       else if (ftype == kQ3_K_M || ftype == kIQ3_M) type = GgmlType::Q4_K;
       else if (ftype == kQ3_K_L) type = GgmlType::Q5_K;
     } else if (ftype == kQ3_K_L) {
@@ -171,7 +205,12 @@ GgmlType fallback_type(GgmlType type, int64_t ne0, std::string& note) {
   switch (type) {
     case GgmlType::IQ4_XS:
     case GgmlType::IQ3_S:
-    case GgmlType::IQ3_XXS: fb = GgmlType::IQ4_NL; break;
+    case GgmlType::IQ3_XXS:
+    case GgmlType::IQ2_XXS:
+    case GgmlType::IQ2_XS:
+    case GgmlType::IQ2_S:
+    case GgmlType::IQ1_S:
+    case GgmlType::IQ1_M: fb = GgmlType::IQ4_NL; break;
     case GgmlType::Q2_K:
     case GgmlType::Q3_K: fb = GgmlType::Q4_0; break;
     case GgmlType::Q4_K: fb = GgmlType::Q5_0; break;
