@@ -55,6 +55,17 @@ IqSearch build(const uint16_t (&points)[N], int dims, int bits, Value value, int
     for (const auto& [d, j] : near) s.neighbours.push_back(static_cast<uint16_t>(j));
     s.count[u] = static_cast<uint16_t>(near.size());
   }
+  s.lanes_first.assign(static_cast<size_t>(lattice), 0);
+  for (int u = 0; u < lattice; ++u) {
+    if (!s.count[u]) continue;
+    s.lanes_first[u] = static_cast<uint32_t>(s.lanes.size() / (8 * static_cast<size_t>(dims)));
+    const size_t chunks = (s.count[u] + 7u) / 8u, base = s.lanes.size();
+    s.lanes.resize(base + chunks * 8 * static_cast<size_t>(dims), 0);
+    for (uint32_t j = 0; j < s.count[u]; ++j) {
+      const int8_t* p = s.point(s.neighbours[s.first[u] + j]);
+      for (int k = 0; k < dims; ++k) s.lanes[base + (j / 8) * 8 * dims + static_cast<size_t>(k) * 8 + j % 8] = p[k];
+    }
+  }
   return s;
 }
 

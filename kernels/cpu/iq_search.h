@@ -17,6 +17,10 @@ struct IqSearch {
   std::vector<uint32_t> first;     // lattice code -> where its neighbours start in `neighbours`
   std::vector<uint16_t> count;     // ... and how many there are (0 on the grid)
   std::vector<uint16_t> neighbours;
+  // The same neighbours' coordinates for 8-lane searches: per lattice code, chunks of 8 neighbours
+  // from chunk lanes_first[u], each chunk `dims` rows of 8 coordinates (unused lanes 0).
+  std::vector<uint32_t> lanes_first;
+  std::vector<int8_t> lanes;
   const int8_t* point(int i) const { return values.data() + static_cast<size_t>(i) * dims; }
 };
 

@@ -9,6 +9,10 @@
 #include <cmath>
 #include <cstring>
 
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
 #include "cpu/fp16.h"
 #include "cpu/iq_search.h"
 #include "cpu/quant_common.h"
@@ -40,22 +44,70 @@ constexpr GridVariant kIq2s{1024, false, 16, false, 1e-8f, 9, 0.1f, false, true,
 constexpr GridVariant kIq3xxs{256, true, 32, true, 1e-8f, 15, 0.2f, false, true, Refit::OffGridOnly, 2, false, 1.0125f};
 constexpr GridVariant kIq3s{512, true, 32, false, 0.f, 9, 0.2f, false, false, Refit::OffGridAll, 2, false, 1.033f};
 
+typedef float v8f __attribute__((vector_size(32)));
+typedef float v16f __attribute__((vector_size(64)));
+typedef int32_t v16i __attribute__((vector_size(64)));
+
+// nearest_int of 16 lanes (the same bit trick: ties to even).
+inline v16i nearest16(v16f f) {
+  const v16i i = reinterpret_cast<v16i>(f + 12582912.f);
+  return (i & 0x007fffff) - 0x00400000;
+}
+
+// Eight int8 coordinates as floats (GCC scalarizes the generic conversion).
+inline v8f load_coords(const int8_t* p) {
+#ifdef __AVX2__
+  return reinterpret_cast<v8f>(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)))));
+#else
+  v8f r;
+  for (int k = 0; k < 8; ++k) r[k] = p[k];
+  return r;
+#endif
+}
+
 // The grid point nearest a group's magnitudes at `scale` by weighted squared error, among the
-// neighbours of the lattice point `u` (first minimum wins); its levels go to L.
+// neighbours of the lattice point `u` (first minimum wins); its levels go to L. Eight neighbours
+// per step, one a lane: each lane sums its coordinates in order, as the one-at-a-time loop does.
 int best_neighbour(const IqSearch& g, int u, const float* xval, const float* w, float scale, int8_t* L) {
   float best = 3.402823466e38f;
   int found = -1;
-  for (uint32_t j = g.first[u]; j < g.first[u] + g.count[u]; ++j) {
-    const int8_t* p = g.point(g.neighbours[j]);
-    float d2 = 0;
-    for (int i = 0; i < g.dims; ++i) {
-      const float diff = scale * static_cast<float>(p[i]) - xval[i];
+  const int dims = g.dims;
+  const int8_t* chunk = g.lanes.data() + static_cast<size_t>(g.lanes_first[u]) * 8 * dims;
+  const uint16_t* nb = g.neighbours.data() + g.first[u];
+  const int count = g.count[u];
+  const v8f lane = {0, 1, 2, 3, 4, 5, 6, 7};
+  for (int j0 = 0; j0 < count; j0 += 8, chunk += 8 * dims) {
+    v8f d2 = {};
+    for (int i = 0; i < dims; ++i) {
+      const v8f diff = scale * load_coords(chunk + 8 * i) - xval[i];
       d2 += w[i] * diff * diff;
     }
-    if (d2 < best) best = d2, found = g.neighbours[j];
+    // Lanes past the list never win; the chunk's minimum, at its first lane, replaces the best
+    // only when strictly smaller (earlier neighbours win ties).
+    d2 = lane < static_cast<float>(count - j0) ? d2 : v8f{} + 3.402823466e38f;
+#ifdef __AVX2__
+    const __m256 v = reinterpret_cast<__m256>(d2);
+    __m256 mn = _mm256_min_ps(v, _mm256_permute2f128_ps(v, v, 1));
+    mn = _mm256_min_ps(mn, _mm256_shuffle_ps(mn, mn, 0x4E));
+    mn = _mm256_min_ps(mn, _mm256_shuffle_ps(mn, mn, 0xB1));
+    const float m = _mm256_cvtss_f32(mn);
+    if (m < best) {
+      best = m;
+      found = nb[j0 + __builtin_ctz(static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v, mn, _CMP_EQ_OQ))))];
+    }
+#else
+    float m = d2[0];
+    for (int l = 1; l < 8; ++l) m = d2[l] < m ? d2[l] : m;
+    if (m < best) {
+      int l = 0;
+      while (d2[l] != m) ++l;
+      best = m;
+      found = nb[j0 + l];
+    }
+#endif
   }
   const int8_t* p = g.point(found);
-  for (int i = 0; i < g.dims; ++i) L[i] = static_cast<int8_t>((p[i] - 1) / 2);
+  for (int i = 0; i < dims; ++i) L[i] = static_cast<int8_t>((p[i] - 1) / 2);
   return found;
 }
 
@@ -70,8 +122,8 @@ struct Block {
 void fit_block(const GridVariant& v, const IqSearch& g, const float* xb, const float* qw, float sigma2, Block& out) {
   const int n = v.block, dims = g.dims, groups = n / dims, max_q = v.iq3 ? 8 : 3;
   float weight[32], waux[32], xval[32];
-  int8_t L[32] = {}, Laux[32];
-  bool on_grid[8], on_grid_aux[8];
+  int8_t L[32] = {};
+  bool on_grid[8];
   for (int i = 0; i < n; ++i)
     weight[i] = qw ? qw[i] * std::sqrt(sigma2 + xb[i] * xb[i]) : v.sigma_weights ? 0.25f * sigma2 + xb[i] * xb[i] : xb[i] * xb[i];
   for (int i = 0; i < n; ++i) waux[i] = std::sqrt(weight[i]);
@@ -130,23 +182,56 @@ void fit_block(const GridVariant& v, const IqSearch& g, const float* xb, const f
       sumq2 += weight[i] * q * q;
     }
   };
+  // Every trial's codes first (levels of all values at once, then the off-grid groups moved),
+  // then the sums of eight trials at a time, one a lane, each adding its values in order; then
+  // the trials compared in order, as one trial at a time would.
+  const int ntrials = 2 * v.trials + 1;
+  int8_t codes[31][32];   // trial, value
+  int8_t by_value[32][32];  // value, trial (padded to a multiple of 8 trials)
+  bool trial_on_grid[31][8];
+  for (int t = 0; t < ntrials; ++t) {
+    const float id = (static_cast<float>(2 * max_q - 1) + static_cast<float>(t - v.trials) * v.step) / reach;
+    const float this_scale = 1 / id;
+    int8_t* la = codes[t];
+    for (int i0 = 0; i0 < n; i0 += 16) {
+      v16f xv;
+      std::memcpy(&xv, xval + i0, sizeof xv);
+      v16i q = nearest16(0.5f * (id * xv - 1));
+      q = q < 0 ? v16i{} : q;
+      q = q > max_q - 1 ? v16i{} + (max_q - 1) : q;
+      for (int i = 0; i < 16; ++i) la[i0 + i] = static_cast<int8_t>(q[i]);
+    }
+    for (int k = 0; k < groups; ++k) {
+      int u = 0;
+      for (int i = 0; i < dims; ++i) u |= la[dims * k + i] << (g.bits * i);
+      trial_on_grid[t][k] = g.index[u] >= 0;
+      if (!trial_on_grid[t][k]) best_neighbour(g, u, xval + dims * k, waux + dims * k, this_scale, la + dims * k);
+    }
+  }
+  for (int i = 0; i < n; ++i) {
+    for (int t = 0; t < ntrials; ++t) by_value[i][t] = codes[t][i];
+    for (int t = ntrials; t < 32; ++t) by_value[i][t] = 0;
+  }
+  float tsumqx[32], tsumq2[32];
+  for (int t0 = 0; t0 < ntrials; t0 += 8) {
+    v8f sqx = {}, sq2 = {};
+    for (int i = 0; i < n; ++i) {
+      const v8f q = 2 * load_coords(by_value[i] + t0) + 1;
+      sqx += weight[i] * xval[i] * q;
+      sq2 += weight[i] * q * q;
+    }
+    std::memcpy(tsumqx + t0, &sqx, sizeof sqx);
+    std::memcpy(tsumq2 + t0, &sq2, sizeof sq2);
+  }
   float best = 0;
   for (bool& b : on_grid) b = v.on_grid_start;
-  for (int t = -v.trials; t <= v.trials; ++t) {
-    const float id = (static_cast<float>(2 * max_q - 1) + static_cast<float>(t) * v.step) / reach;
-    const float this_scale = 1 / id;
-    for (int k = 0; k < groups; ++k) {
-      const int u = lattice(id, xval + dims * k, Laux + dims * k);
-      on_grid_aux[k] = g.index[u] >= 0;
-      if (!on_grid_aux[k]) best_neighbour(g, u, xval + dims * k, waux + dims * k, this_scale, Laux + dims * k);
-    }
-    float sumqx, sumq2;
-    sums(Laux, sumqx, sumq2);
+  for (int t = 0; t < ntrials; ++t) {
+    const float sumqx = tsumqx[t], sumq2 = tsumq2[t];
     if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
       scale = sumqx / sumq2;
       best = scale * sumqx;
-      std::memcpy(L, Laux, static_cast<size_t>(n));
-      std::memcpy(on_grid, on_grid_aux, sizeof on_grid);
+      std::memcpy(L, codes[t], static_cast<size_t>(n));
+      std::memcpy(on_grid, trial_on_grid[t], sizeof on_grid);
     }
   }
   bool again = scale > 0;
