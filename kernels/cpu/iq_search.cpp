@@ -81,6 +81,11 @@ const IqSearch& iq3_search(int grid_size) {
   return s;
 }
 
+const IqSearch& iq1_search() {
+  static const IqSearch s = build(iq_points::kIq1sPoints, 8, 2, [](int l) { return 2 * l + 1; }, 3);
+  return s;
+}
+
 const IqSearch& iq2_search(int grid_size) {
   auto odd = [](int l) { return 2 * l + 1; };
   switch (grid_size) {

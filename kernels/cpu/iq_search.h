@@ -30,5 +30,8 @@ const IqSearch& iq3_search(int grid_size);
 // IQ2_XXS (256 points), IQ2_XS (512), IQ2_S (1024): 8 coordinates 2 l + 1 (l < 3), neighbours at
 // the 2 (1 for IQ2_S) smallest distances.
 const IqSearch& iq2_search(int grid_size);
+// IQ1_S and IQ1_M (2048 points): 8 coordinates, levels -1, 0, 1 as 2 l + 1 = 1, 3, 5, neighbours
+// at the 3 smallest distances.
+const IqSearch& iq1_search();
 
 }  // namespace llmkit::kernels

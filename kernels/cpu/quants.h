@@ -96,6 +96,8 @@ LLMKIT_GRID_QUANT_DECL(iq2_xs)
 LLMKIT_GRID_QUANT_DECL(iq2_s)
 LLMKIT_GRID_QUANT_DECL(iq3_xxs)
 LLMKIT_GRID_QUANT_DECL(iq3_s)
+LLMKIT_GRID_QUANT_DECL(iq1_s)  // quants_iq1.cpp (without a matrix: weights x^2)
+LLMKIT_GRID_QUANT_DECL(iq1_m)
 #undef LLMKIT_GRID_QUANT_DECL
 
 // Fast paths (8-lane fitting loops); same algorithms as the references, sums in another order.

@@ -16,7 +16,7 @@ g++ -O2 -std=c++20 -Ilibcore/include tests/reference/quant_qerr.cpp build/libcor
 mkdir -p tests/data/quant_qerr
 # The presets whose types need an importance matrix get tests/data/synth-llama-256.imatrix.gguf
 # (llama-imatrix on the GPL-3 text, -c 128, 4 chunks), recorded as "imatrix": true.
-for p in IQ4_NL IQ4_XS IQ3_XS IQ3_S IQ3_M IQ3_XXS IQ2_M IQ2_S IQ2_XS IQ2_XXS; do
+for p in IQ4_NL IQ4_XS IQ3_XS IQ3_S IQ3_M IQ3_XXS IQ2_M IQ2_S IQ2_XS IQ2_XXS IQ1_M IQ1_S; do
   im=false args=()
   case $p in IQ3_XS | IQ3_XXS | IQ2_* | IQ1_*) im=true args=(--imatrix tests/data/synth-llama-256.imatrix.gguf) ;; esac
   "$LLAMA_BIN/llama-quantize" "${args[@]}" "$M" "$WORK/$p.gguf" $p > /dev/null 2>&1

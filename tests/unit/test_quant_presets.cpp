@@ -30,7 +30,7 @@ TEST_CASE("every preset: llama.cpp's tensor types, at most its error, its file s
   auto dir = fixture::temp_dir();
   // The shared goldens, and tests/data/quant_qerr/ (tests/reference/quant_qerr.sh) for the presets they lack.
   for (const char* name : {"Q2_K", "Q3_K_M", "Q4_0", "Q4_1", "Q4_K_S", "Q4_K_M", "Q5_0", "Q5_1", "Q5_K_M", "Q6_K", "Q8_0",
-                           "IQ4_NL", "IQ4_XS", "IQ3_XS", "IQ3_S", "IQ3_M", "IQ3_XXS", "IQ2_M", "IQ2_S", "IQ2_XS", "IQ2_XXS"}) {
+                           "IQ4_NL", "IQ4_XS", "IQ3_XS", "IQ3_S", "IQ3_M", "IQ3_XXS", "IQ2_M", "IQ2_S", "IQ2_XS", "IQ2_XXS", "IQ1_M", "IQ1_S"}) {
     INFO("preset " << name);
     const std::string golden_name = std::string("synth-llama-256.") + name + ".qerr.json";
     const bool ours = name[0] == 'I';

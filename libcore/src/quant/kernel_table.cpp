@@ -97,7 +97,7 @@ LLMKIT_DOT(iq1_m_q8_K, block_iq1_m, block_q8_K)
 struct RowTable {
   QuantOps f32{f32_to_f32, f32_from_f32}, f16{f16_to_f32, f16_from_f32}, bf16{bf16_to_f32, bf16_from_f32};
   QuantOps q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, q3_K, q4_K, q5_K, q6_K, iq4_nl, iq4_xs;
-  // The grid formats (IQ1 read only, so far).
+  // The grid formats.
   QuantOps iq2_xxs, iq2_xs, iq2_s, iq3_xxs, iq3_s, iq1_s, iq1_m;
   QuantOps q8_K{k::dequantize_row_q8_K, k::quantize_row_q8_K};
   // Only ever activations (Q4_1 and Q5_1 weights meet them), made at run time.
@@ -138,8 +138,8 @@ struct RowTable {
                  nullptr, k::quantize_row_iq3_xxs_imatrix};                                                           \
     t.iq3_s = {k::dequantize_row_iq3_s, k::quantize_row_iq3_s, dot_iq3_s_q8_K##sfx, GgmlType::Q8_K, nullptr,        \
                nullptr, k::quantize_row_iq3_s_imatrix};                                                               \
-    t.iq1_s = {k::dequantize_row_iq1_s, nullptr, dot_iq1_s_q8_K##sfx, GgmlType::Q8_K};                               \
-    t.iq1_m = {k::dequantize_row_iq1_m, nullptr, dot_iq1_m_q8_K##sfx, GgmlType::Q8_K};                               \
+    t.iq1_s = {k::dequantize_row_iq1_s, k::quantize_row_iq1_s, dot_iq1_s_q8_K##sfx, GgmlType::Q8_K, nullptr, nullptr, k::quantize_row_iq1_s_imatrix}; \
+    t.iq1_m = {k::dequantize_row_iq1_m, k::quantize_row_iq1_m, dot_iq1_m_q8_K##sfx, GgmlType::Q8_K, nullptr, nullptr, k::quantize_row_iq1_m_imatrix}; \
     return t;                                                                                                         \
   }()
 const RowTable kRowsScalar = LLMKIT_ROWS(_ref, k::gemm_q4_K_q8_K_ref, k::gemm_q6_K_q8_K_ref);

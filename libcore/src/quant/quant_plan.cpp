@@ -22,6 +22,7 @@ constexpr QuantPreset kPresets[] = {
     {30, "IQ4_XS", GgmlType::IQ4_XS},  {22, "IQ3_XS", GgmlType::IQ3_S},   {26, "IQ3_S", GgmlType::IQ3_S},
     {27, "IQ3_M", GgmlType::IQ3_S},   {23, "IQ3_XXS", GgmlType::IQ3_XXS}, {29, "IQ2_M", GgmlType::IQ2_S},
     {28, "IQ2_S", GgmlType::IQ2_XS},  {20, "IQ2_XS", GgmlType::IQ2_XS},  {19, "IQ2_XXS", GgmlType::IQ2_XXS},
+    {31, "IQ1_M", GgmlType::IQ1_M},   {24, "IQ1_S", GgmlType::IQ1_S},
 };
 
 enum Ftype : uint32_t {

@@ -1,0 +1,294 @@
+// IQ1_S and IQ1_M as llama-quantize makes them. Per block (32 values for IQ1_S, 16 for IQ1_M) the
+// codes are -1, 0, 1 shifted by +-1/8: sorted by value, every split into three runs is scored
+// exactly from prefix sums (both shifts; IQ1_M's two halves each take their own), the best split's
+// groups of 8 are moved to the nearest grid point where they fall off the grid, and the block
+// scales are rounded to 3 bits under one per 256 (IQ1_M refits that one to the rounded scales).
+// Built without FMA contraction: the same float operations as llama-quantize, so the same bytes.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "cpu/fp16.h"
+#include "cpu/iq_search.h"
+#include "cpu/quants.h"
+
+namespace llmkit::kernels {
+namespace {
+
+constexpr float kDelta = 0.125f;
+constexpr float kPlus[3] = {-1 + kDelta, kDelta, 1 + kDelta};
+constexpr float kMinus[3] = {-1 - kDelta, -kDelta, 1 - kDelta};
+
+// The grid point nearest 8 values at `scale` with the shifted levels xx (first minimum wins),
+// among the neighbours of lattice point u; its levels go to L.
+int nearest_point(const IqSearch& g, int u, const float* x, const float* w, float scale, const float* xx, int8_t* L) {
+  float best = 3.402823466e38f;
+  int found = -1;
+  for (uint32_t j = g.first[u]; j < g.first[u] + g.count[u]; ++j) {
+    const int8_t* p = g.point(g.neighbours[j]);
+    float d2 = 0;
+    for (int i = 0; i < 8; ++i) {
+      const float diff = scale * xx[(p[i] - 1) / 2] - x[i];
+      d2 += w[i] * diff * diff;
+    }
+    if (d2 < best) best = d2, found = g.neighbours[j];
+  }
+  const int8_t* p = g.point(found);
+  for (int i = 0; i < 8; ++i) L[i] = static_cast<int8_t>((p[i] - 1) / 2);
+  return found;
+}
+
+// The block's values in ascending order (ties in their original order, as glibc's qsort sorts
+// these small arrays), as their indices.
+void sorted_order(const float* xb, int n, int* idx) {
+  for (int j = 0; j < n; ++j) idx[j] = j;
+  std::stable_sort(idx, idx + n, [&](int a, int b) { return xb[a] < xb[b]; });
+}
+
+void block_weights(const float* xb, const float* qw, float sigma2, int n, float* weight) {
+  for (int i = 0; i < n; ++i) weight[i] = qw ? qw[i] * std::sqrt(sigma2 + xb[i] * xb[i]) : xb[i] * xb[i];
+}
+
+void iq1_s_row(const float* x, void* vy, int64_t n, const float* qw) {
+  const IqSearch& g = iq1_search();
+  auto* y = static_cast<block_iq1_s*>(vy);
+  constexpr int kBlock = 32;
+  float scales[kQK_K / kBlock], weight[kBlock], sumx[kBlock + 1], sumw[kBlock + 1];
+  int8_t L[kBlock], shifts[kQK_K / kBlock];
+  int idx[kBlock];
+  uint16_t index[kBlock / 8];
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    block_iq1_s& o = y[b];
+    std::memset(&o, 0, sizeof o);
+    const float* xbl = x + kQK_K * b;
+    float sumx2 = 0;
+    for (int i = 0; i < kQK_K; ++i) sumx2 += xbl[i] * xbl[i];
+    const float sigma2 = 2 * sumx2 / kQK_K;
+    float max_scale = 0;
+    for (int ib = 0; ib < kQK_K / kBlock; ++ib) {
+      const float* xb = xbl + kBlock * ib;
+      block_weights(xb, qw ? qw + kQK_K * b + kBlock * ib : nullptr, sigma2, kBlock, weight);
+      scales[ib] = 0;
+      shifts[ib] = 1;
+      float max = std::fabs(xb[0]);
+      for (int i = 1; i < kBlock; ++i) max = std::max(max, std::fabs(xb[i]));
+      if (max < 1e-12f) continue;
+      sorted_order(xb, kBlock, idx);
+      sumx[0] = sumw[0] = 0;
+      for (int j = 0; j < kBlock; ++j) {
+        sumx[j + 1] = sumx[j] + weight[idx[j]] * xb[idx[j]];
+        sumw[j + 1] = sumw[j] + weight[idx[j]];
+      }
+      float best = -3.402823466e38f, scale = max;
+      int best1 = -1, best2 = -1, best_shift = 0;
+      for (int i1 = 0; i1 <= kBlock; ++i1)
+        for (int i2 = i1; i2 <= kBlock; ++i2)
+          for (int sh = 1; sh >= -1; sh -= 2) {
+            const float* v = sh == 1 ? kPlus : kMinus;
+            const float sumqx = (sumx[i1] - sumx[0]) * v[0] + (sumx[i2] - sumx[i1]) * v[1] + (sumx[kBlock] - sumx[i2]) * v[2];
+            const float sumq2 = (sumw[i1] - sumw[0]) * v[0] * v[0] + (sumw[i2] - sumw[i1]) * v[1] * v[1] +
+                                (sumw[kBlock] - sumw[i2]) * v[2] * v[2];
+            if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+              scale = sumqx / sumq2;
+              best = scale * sumqx;
+              best1 = i1, best2 = i2, best_shift = sh;
+            }
+          }
+      if (best1 < 0 || best2 < 0 || best_shift == 0) continue;
+      for (int j = 0; j < kBlock; ++j) L[idx[j]] = static_cast<int8_t>(j < best1 ? 0 : j < best2 ? 1 : 2);
+      if (scale < 0) {
+        for (int j = 0; j < kBlock; ++j) L[j] = static_cast<int8_t>(2 - L[j]);
+        scale = -scale;
+        best_shift = -best_shift;
+      }
+      const float* xx = best_shift == 1 ? kPlus : kMinus;
+      bool all_on_grid = true;
+      for (int k = 0; k < kBlock / 8; ++k) {
+        int u = 0;
+        for (int j = 0; j < 8; ++j) u |= L[8 * k + j] << (2 * j);
+        int gi = g.index[u];
+        if (gi < 0) {
+          all_on_grid = false;
+          gi = nearest_point(g, u, xb + 8 * k, weight + 8 * k, scale, xx, L + 8 * k);
+        }
+        index[k] = static_cast<uint16_t>(gi);
+      }
+      if (!all_on_grid) {
+        float sumqx = 0, sumq2 = 0;
+        for (int k = 0; k < kBlock / 8; ++k) {
+          const int8_t* p = g.point(index[k]);
+          for (int j = 0; j < 8; ++j) {
+            const float q = xx[(p[j] - 1) / 2];
+            sumqx += weight[8 * k + j] * q * xb[8 * k + j];
+            sumq2 += weight[8 * k + j] * q * q;
+          }
+        }
+        if (sumqx > 0 && sumq2 > 0) scale = sumqx / sumq2;
+      }
+      uint16_t h = 0;
+      for (int k = 0; k < kBlock / 8; ++k) {
+        o.qs[(kBlock / 8) * ib + k] = static_cast<uint8_t>(index[k] & 255);
+        h = static_cast<uint16_t>(h | (index[k] >> 8) << (3 * k));
+      }
+      o.qh[ib] = h;
+      scales[ib] = scale;
+      shifts[ib] = static_cast<int8_t>(best_shift);
+      max_scale = std::max(max_scale, scale);
+    }
+    if (!max_scale) continue;
+    const float d = max_scale / 15;
+    o.d = fp32_to_fp16(d * 1.125f);
+    const float id = 1 / d;
+    for (int ib = 0; ib < kQK_K / kBlock; ++ib) {
+      int l = nearest_int(0.5f * (id * scales[ib] - 1));
+      l = l < 0 ? 0 : l > 7 ? 7 : l;
+      if (shifts[ib] == -1) l |= 8;
+      o.qh[ib] = static_cast<uint16_t>(o.qh[ib] | l << 12);
+    }
+  }
+}
+
+void iq1_m_row(const float* x, void* vy, int64_t n, const float* qw) {
+  const IqSearch& g = iq1_search();
+  auto* y = static_cast<block_iq1_m*>(vy);
+  constexpr int kBlock = 16;
+  constexpr uint8_t kMasks[4] = {0x00, 0x80, 0x08, 0x88};
+  float scales[kQK_K / kBlock], weight[kBlock];
+  int8_t L[kBlock], shifts[kQK_K / kBlock];
+  int idx[kBlock];
+  uint16_t index[2];
+  // Shift k: bit 1 for the first half of 8 (0: +, 1: -), bit 0 for the second.
+  auto levels = [](int k, int half) { return (half == 0 ? k < 2 : k % 2 == 0) ? kPlus : kMinus; };
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    block_iq1_m& o = y[b];
+    std::memset(&o, 0, sizeof o);
+    const float* xbl = x + kQK_K * b;
+    const float* wbl = qw ? qw + kQK_K * b : nullptr;
+    float sumx2 = 0;
+    for (int i = 0; i < kQK_K; ++i) sumx2 += xbl[i] * xbl[i];
+    const float sigma2 = 2 * sumx2 / kQK_K;
+    float max_scale = 0;
+    for (int ib = 0; ib < kQK_K / kBlock; ++ib) {
+      const float* xb = xbl + kBlock * ib;
+      block_weights(xb, wbl ? wbl + kBlock * ib : nullptr, sigma2, kBlock, weight);
+      scales[ib] = 0;
+      shifts[ib] = 0;
+      float max = std::fabs(xb[0]);
+      for (int i = 1; i < kBlock; ++i) max = std::max(max, std::fabs(xb[i]));
+      if (max < 1e-7f) continue;
+      sorted_order(xb, kBlock, idx);
+      // Prefix sums per half (each half may take the other shift); with equal steps between the
+      // levels a split's sum is total x top level - the two prefix sums at the split points.
+      float px[2][kBlock + 1], pw[2][kBlock + 1];
+      px[0][0] = px[1][0] = pw[0][0] = pw[1][0] = 0;
+      for (int j = 0; j < kBlock; ++j) {
+        const int i = idx[j], h = i < kBlock / 2 ? 0 : 1;
+        px[h][j + 1] = px[h][j] + weight[i] * xb[i];
+        px[1 - h][j + 1] = px[1 - h][j];
+        pw[h][j + 1] = pw[h][j] + weight[i];
+        pw[1 - h][j + 1] = pw[1 - h][j];
+      }
+      const float txs[2] = {px[0][kBlock], px[1][kBlock]}, tws[2] = {pw[0][kBlock], pw[1][kBlock]};
+      const float p2 = kPlus[2], m2 = kMinus[2];
+      const float cp1 = kPlus[0] * kPlus[0] - kPlus[1] * kPlus[1], cp2 = kPlus[1] * kPlus[1] - kPlus[2] * kPlus[2];
+      const float cm1 = kMinus[0] * kMinus[0] - kMinus[1] * kMinus[1], cm2 = kMinus[1] * kMinus[1] - kMinus[2] * kMinus[2];
+      float best = -3.402823466e38f, scale = max;
+      int best1 = -1, best2 = -1, best_k = -1;
+      for (int i1 = 0; i1 <= kBlock; ++i1)
+        for (int i2 = i1; i2 <= kBlock; ++i2) {
+          float qx_p[2], qx_m[2], q2_p[2], q2_m[2];
+          for (int h = 0; h < 2; ++h) {
+            const float sx = px[h][i1] + px[h][i2];
+            qx_p[h] = txs[h] * p2 - sx;
+            qx_m[h] = txs[h] * m2 - sx;
+            q2_p[h] = tws[h] * p2 * p2 + pw[h][i1] * cp1 + pw[h][i2] * cp2;
+            q2_m[h] = tws[h] * m2 * m2 + pw[h][i1] * cm1 + pw[h][i2] * cm2;
+          }
+          const float sumqx[4] = {qx_p[0] + qx_p[1], qx_p[0] + qx_m[1], qx_m[0] + qx_p[1], qx_m[0] + qx_m[1]};
+          const float sumq2[4] = {q2_p[0] + q2_p[1], q2_p[0] + q2_m[1], q2_m[0] + q2_p[1], q2_m[0] + q2_m[1]};
+          for (int k = 0; k < 4; ++k)
+            if (sumq2[k] > 0 && sumqx[k] * sumqx[k] > best * sumq2[k]) {
+              scale = sumqx[k] / sumq2[k];
+              best = scale * sumqx[k];
+              best1 = i1, best2 = i2, best_k = k;
+            }
+        }
+      if (best1 < 0 || best2 < 0 || best_k < 0) continue;
+      for (int j = 0; j < kBlock; ++j) L[idx[j]] = static_cast<int8_t>(j < best1 ? 0 : j < best2 ? 1 : 2);
+      if (scale < 0) {
+        for (int j = 0; j < kBlock; ++j) L[j] = static_cast<int8_t>(2 - L[j]);
+        scale = -scale;
+        best_k = 3 - best_k;
+      }
+      bool all_on_grid = true;
+      for (int k = 0; k < 2; ++k) {
+        int u = 0;
+        for (int j = 0; j < 8; ++j) u |= L[8 * k + j] << (2 * j);
+        int gi = g.index[u];
+        if (gi < 0) {
+          all_on_grid = false;
+          gi = nearest_point(g, u, xb + 8 * k, weight + 8 * k, scale, levels(best_k, k), L + 8 * k);
+        }
+        index[k] = static_cast<uint16_t>(gi);
+      }
+      if (!all_on_grid) {
+        float sumqx = 0, sumq2 = 0;
+        for (int k = 0; k < 2; ++k) {
+          const float* xx = levels(best_k, k);
+          const int8_t* p = g.point(index[k]);
+          for (int j = 0; j < 8; ++j) {
+            const float q = xx[(p[j] - 1) / 2];
+            sumqx += weight[8 * k + j] * q * xb[8 * k + j];
+            sumq2 += weight[8 * k + j] * q * q;
+          }
+        }
+        if (sumqx > 0 && sumq2 > 0) scale = sumqx / sumq2;
+      }
+      o.qs[2 * ib] = static_cast<uint8_t>(index[0] & 255);
+      o.qs[2 * ib + 1] = static_cast<uint8_t>(index[1] & 255);
+      o.qh[ib] = static_cast<uint8_t>((index[0] >> 8) | (index[1] >> 8) << 4);
+      scales[ib] = scale;
+      shifts[ib] = static_cast<int8_t>(best_k);
+      max_scale = std::max(max_scale, scale);
+    }
+    if (!max_scale) continue;
+    // The 3-bit block scales, then the super-scale refitted to them over every block.
+    uint16_t sc[4] = {};
+    float d = max_scale / 15;
+    const float id = 1 / d;
+    float sumqx = 0, sumq2 = 0;
+    for (int ib = 0; ib < kQK_K / kBlock; ++ib) {
+      int l = nearest_int(0.5f * (id * scales[ib] - 1));
+      l = l < 0 ? 0 : l > 7 ? 7 : l;
+      sc[ib / 4] = static_cast<uint16_t>(sc[ib / 4] | l << (3 * (ib % 4)));
+      o.qh[ib] = static_cast<uint8_t>(o.qh[ib] | kMasks[shifts[ib]]);
+      const float* xb = xbl + kBlock * ib;
+      block_weights(xb, wbl ? wbl + kBlock * ib : nullptr, sigma2, kBlock, weight);
+      for (int k = 0; k < 2; ++k) {
+        const float* xx = levels(shifts[ib], k);
+        const int8_t* p = g.point(o.qs[2 * ib + k] + ((o.qh[ib] << (8 - 4 * k)) & 0x700));
+        for (int j = 0; j < 8; ++j) {
+          const float q = xx[(p[j] - 1) / 2] * static_cast<float>(2 * l + 1);
+          sumqx += weight[8 * k + j] * q * xb[8 * k + j];
+          sumq2 += weight[8 * k + j] * q * q;
+        }
+      }
+    }
+    if (sumq2 > 0) d = sumqx / sumq2;
+    const uint16_t s = fp32_to_fp16(d * 1.1125f);
+    sc[0] = static_cast<uint16_t>(sc[0] | (s & 0x000F) << 12);
+    sc[1] = static_cast<uint16_t>(sc[1] | (s & 0x00F0) << 8);
+    sc[2] = static_cast<uint16_t>(sc[2] | (s & 0x0F00) << 4);
+    sc[3] = static_cast<uint16_t>(sc[3] | (s & 0xF000));
+    std::memcpy(o.scales, sc, sizeof sc);
+  }
+}
+
+}  // namespace
+
+void quantize_row_iq1_s(const float* x, void* y, int64_t n) { iq1_s_row(x, y, n, nullptr); }
+void quantize_row_iq1_m(const float* x, void* y, int64_t n) { iq1_m_row(x, y, n, nullptr); }
+void quantize_row_iq1_s_imatrix(const float* x, void* y, int64_t n, const float* qw) { iq1_s_row(x, y, n, qw); }
+void quantize_row_iq1_m_imatrix(const float* x, void* y, int64_t n, const float* qw) { iq1_m_row(x, y, n, qw); }
+
+}  // namespace llmkit::kernels
