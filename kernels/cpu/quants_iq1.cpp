@@ -8,6 +8,10 @@
 #include <cmath>
 #include <cstring>
 
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
 #include "cpu/fp16.h"
 #include "cpu/iq_search.h"
 #include "cpu/quants.h"
@@ -19,19 +23,53 @@ constexpr float kDelta = 0.125f;
 constexpr float kPlus[3] = {-1 + kDelta, kDelta, 1 + kDelta};
 constexpr float kMinus[3] = {-1 - kDelta, -kDelta, 1 - kDelta};
 
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+constexpr v8f kLane = {0, 1, 2, 3, 4, 5, 6, 7};
+// The first lane set in a mask, 8 if none. Lanes before it cannot change the best so far (they
+// were compared with it and lost, and it does not change before the first win), so the ordered
+// pass over a step may start there.
+inline int first_lane(v8i m) {
+#ifdef __AVX2__
+  const int bits = _mm256_movemask_ps(reinterpret_cast<__m256>(m));
+  return bits ? __builtin_ctz(static_cast<unsigned>(bits)) : 8;
+#else
+  for (int l = 0; l < 8; ++l)
+    if (m[l]) return l;
+  return 8;
+#endif
+}
+
+// Eight int8 coordinates as floats.
+inline v8f load_coords(const int8_t* p) {
+#ifdef __AVX2__
+  return reinterpret_cast<v8f>(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)))));
+#else
+  v8f r;
+  for (int k = 0; k < 8; ++k) r[k] = p[k];
+  return r;
+#endif
+}
+
 // The grid point nearest 8 values at `scale` with the shifted levels xx (first minimum wins),
-// among the neighbours of lattice point u; its levels go to L.
+// among the neighbours of lattice point u, eight neighbours a step (one a lane, each summing its
+// coordinates in order); its levels go to L.
 int nearest_point(const IqSearch& g, int u, const float* x, const float* w, float scale, const float* xx, int8_t* L) {
   float best = 3.402823466e38f;
   int found = -1;
-  for (uint32_t j = g.first[u]; j < g.first[u] + g.count[u]; ++j) {
-    const int8_t* p = g.point(g.neighbours[j]);
-    float d2 = 0;
+  const int8_t* chunk = g.lanes.data() + static_cast<size_t>(g.lanes_first[u]) * 64;
+  const uint16_t* nb = g.neighbours.data() + g.first[u];
+  const int count = g.count[u];
+  for (int j0 = 0; j0 < count; j0 += 8, chunk += 64) {
+    v8f d2 = {};
     for (int i = 0; i < 8; ++i) {
-      const float diff = scale * xx[(p[i] - 1) / 2] - x[i];
+      const v8f c = load_coords(chunk + 8 * i);  // 1, 3, 5: the levels -1, 0, 1
+      const v8f q = c == 1 ? v8f{} + xx[0] : c == 3 ? v8f{} + xx[1] : v8f{} + xx[2];
+      const v8f diff = scale * q - x[i];
       d2 += w[i] * diff * diff;
     }
-    if (d2 < best) best = d2, found = g.neighbours[j];
+    for (int l = 0; l < 8 && j0 + l < count; ++l)
+      if (d2[l] < best) best = d2[l], found = nb[j0 + l];
   }
   const int8_t* p = g.point(found);
   for (int i = 0; i < 8; ++i) L[i] = static_cast<int8_t>((p[i] - 1) / 2);
@@ -41,8 +79,11 @@ int nearest_point(const IqSearch& g, int u, const float* x, const float* w, floa
 // The block's values in ascending order (ties in their original order, as glibc's qsort sorts
 // these small arrays), as their indices.
 void sorted_order(const float* xb, int n, int* idx) {
-  for (int j = 0; j < n; ++j) idx[j] = j;
-  std::stable_sort(idx, idx + n, [&](int a, int b) { return xb[a] < xb[b]; });
+  for (int j = 0; j < n; ++j) {  // insertion: stable, and quick for 16 or 32 values
+    int k = j;
+    while (k > 0 && xb[j] < xb[idx[k - 1]]) idx[k] = idx[k - 1], --k;
+    idx[k] = j;
+  }
 }
 
 void block_weights(const float* xb, const float* qw, float sigma2, int n, float* weight) {
@@ -53,7 +94,7 @@ void iq1_s_row(const float* x, void* vy, int64_t n, const float* qw) {
   const IqSearch& g = iq1_search();
   auto* y = static_cast<block_iq1_s*>(vy);
   constexpr int kBlock = 32;
-  float scales[kQK_K / kBlock], weight[kBlock], sumx[kBlock + 1], sumw[kBlock + 1];
+  float scales[kQK_K / kBlock], weight[kBlock], sumx[kBlock + 9], sumw[kBlock + 9];
   int8_t L[kBlock], shifts[kQK_K / kBlock];
   int idx[kBlock];
   uint16_t index[kBlock / 8];
@@ -81,19 +122,32 @@ void iq1_s_row(const float* x, void* vy, int64_t n, const float* qw) {
       }
       float best = -3.402823466e38f, scale = max;
       int best1 = -1, best2 = -1, best_shift = 0;
+      // Eight second split points a step, one a lane (the same float operations per candidate);
+      // a step where no candidate beats the best so far leaves it unchanged, so it is passed
+      // over, and any other is gone through in order as one candidate at a time would.
+      for (int j = kBlock + 1; j < kBlock + 9; ++j) sumx[j] = sumx[kBlock], sumw[j] = sumw[kBlock];
       for (int i1 = 0; i1 <= kBlock; ++i1)
-        for (int i2 = i1; i2 <= kBlock; ++i2)
-          for (int sh = 1; sh >= -1; sh -= 2) {
-            const float* v = sh == 1 ? kPlus : kMinus;
-            const float sumqx = (sumx[i1] - sumx[0]) * v[0] + (sumx[i2] - sumx[i1]) * v[1] + (sumx[kBlock] - sumx[i2]) * v[2];
-            const float sumq2 = (sumw[i1] - sumw[0]) * v[0] * v[0] + (sumw[i2] - sumw[i1]) * v[1] * v[1] +
-                                (sumw[kBlock] - sumw[i2]) * v[2] * v[2];
-            if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-              scale = sumqx / sumq2;
-              best = scale * sumqx;
-              best1 = i1, best2 = i2, best_shift = sh;
-            }
+        for (int i20 = i1; i20 <= kBlock; i20 += 8) {
+          v8f x2, w2, qx[2], q2[2];
+          std::memcpy(&x2, sumx + i20, sizeof x2);
+          std::memcpy(&w2, sumw + i20, sizeof w2);
+          for (int s = 0; s < 2; ++s) {
+            const float* v = s == 0 ? kPlus : kMinus;
+            qx[s] = (sumx[i1] - sumx[0]) * v[0] + (x2 - sumx[i1]) * v[1] + (sumx[kBlock] - x2) * v[2];
+            q2[s] = (sumw[i1] - sumw[0]) * v[0] * v[0] + (w2 - sumw[i1]) * v[1] * v[1] + (sumw[kBlock] - w2) * v[2] * v[2];
           }
+          const v8i valid = kLane + static_cast<float>(i20) <= static_cast<float>(kBlock);
+          const v8i hit = valid & (((q2[0] > 0) & (qx[0] * qx[0] > best * q2[0])) | ((q2[1] > 0) & (qx[1] * qx[1] > best * q2[1])));
+          for (int l = first_lane(hit); l < 8 && i20 + l <= kBlock; ++l)
+            for (int s = 0; s < 2; ++s) {
+              const float sumqx = qx[s][l], sumq2 = q2[s][l];
+              if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+                scale = sumqx / sumq2;
+                best = scale * sumqx;
+                best1 = i1, best2 = i20 + l, best_shift = s == 0 ? 1 : -1;
+              }
+            }
+        }
       if (best1 < 0 || best2 < 0 || best_shift == 0) continue;
       for (int j = 0; j < kBlock; ++j) L[idx[j]] = static_cast<int8_t>(j < best1 ? 0 : j < best2 ? 1 : 2);
       if (scale < 0) {
@@ -179,7 +233,7 @@ void iq1_m_row(const float* x, void* vy, int64_t n, const float* qw) {
       sorted_order(xb, kBlock, idx);
       // Prefix sums per half (each half may take the other shift); with equal steps between the
       // levels a split's sum is total x top level - the two prefix sums at the split points.
-      float px[2][kBlock + 1], pw[2][kBlock + 1];
+      float px[2][kBlock + 9], pw[2][kBlock + 9];
       px[0][0] = px[1][0] = pw[0][0] = pw[1][0] = 0;
       for (int j = 0; j < kBlock; ++j) {
         const int i = idx[j], h = i < kBlock / 2 ? 0 : 1;
@@ -194,23 +248,35 @@ void iq1_m_row(const float* x, void* vy, int64_t n, const float* qw) {
       const float cm1 = kMinus[0] * kMinus[0] - kMinus[1] * kMinus[1], cm2 = kMinus[1] * kMinus[1] - kMinus[2] * kMinus[2];
       float best = -3.402823466e38f, scale = max;
       int best1 = -1, best2 = -1, best_k = -1;
+      // Eight second split points a step, as for IQ1_S.
+      for (int h = 0; h < 2; ++h)
+        for (int j = kBlock + 1; j < kBlock + 9; ++j) px[h][j] = px[h][kBlock], pw[h][j] = pw[h][kBlock];
       for (int i1 = 0; i1 <= kBlock; ++i1)
-        for (int i2 = i1; i2 <= kBlock; ++i2) {
-          float qx_p[2], qx_m[2], q2_p[2], q2_m[2];
+        for (int i20 = i1; i20 <= kBlock; i20 += 8) {
+          v8f qx_p[2], qx_m[2], q2_p[2], q2_m[2];
           for (int h = 0; h < 2; ++h) {
-            const float sx = px[h][i1] + px[h][i2];
+            v8f x2, w2;
+            std::memcpy(&x2, px[h] + i20, sizeof x2);
+            std::memcpy(&w2, pw[h] + i20, sizeof w2);
+            const v8f sx = px[h][i1] + x2;
             qx_p[h] = txs[h] * p2 - sx;
             qx_m[h] = txs[h] * m2 - sx;
-            q2_p[h] = tws[h] * p2 * p2 + pw[h][i1] * cp1 + pw[h][i2] * cp2;
-            q2_m[h] = tws[h] * m2 * m2 + pw[h][i1] * cm1 + pw[h][i2] * cm2;
+            q2_p[h] = tws[h] * p2 * p2 + pw[h][i1] * cp1 + w2 * cp2;
+            q2_m[h] = tws[h] * m2 * m2 + pw[h][i1] * cm1 + w2 * cm2;
           }
-          const float sumqx[4] = {qx_p[0] + qx_p[1], qx_p[0] + qx_m[1], qx_m[0] + qx_p[1], qx_m[0] + qx_m[1]};
-          const float sumq2[4] = {q2_p[0] + q2_p[1], q2_p[0] + q2_m[1], q2_m[0] + q2_p[1], q2_m[0] + q2_m[1]};
-          for (int k = 0; k < 4; ++k)
-            if (sumq2[k] > 0 && sumqx[k] * sumqx[k] > best * sumq2[k]) {
-              scale = sumqx[k] / sumq2[k];
-              best = scale * sumqx[k];
-              best1 = i1, best2 = i2, best_k = k;
+          const v8f sumqx[4] = {qx_p[0] + qx_p[1], qx_p[0] + qx_m[1], qx_m[0] + qx_p[1], qx_m[0] + qx_m[1]};
+          const v8f sumq2[4] = {q2_p[0] + q2_p[1], q2_p[0] + q2_m[1], q2_m[0] + q2_p[1], q2_m[0] + q2_m[1]};
+          v8i hit = {};
+          for (int k = 0; k < 4; ++k) hit |= (sumq2[k] > 0) & (sumqx[k] * sumqx[k] > best * sumq2[k]);
+          hit &= kLane + static_cast<float>(i20) <= static_cast<float>(kBlock);
+          for (int l = first_lane(hit); l < 8 && i20 + l <= kBlock; ++l)
+            for (int k = 0; k < 4; ++k) {
+              const float a = sumqx[k][l], b2 = sumq2[k][l];
+              if (b2 > 0 && a * a > best * b2) {
+                scale = a / b2;
+                best = scale * a;
+                best1 = i1, best2 = i20 + l, best_k = k;
+              }
             }
         }
       if (best1 < 0 || best2 < 0 || best_k < 0) continue;
