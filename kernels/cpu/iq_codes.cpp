@@ -48,6 +48,14 @@ inline uint64_t signed8(uint64_t magnitudes, unsigned s) {
   return (magnitudes ^ m) + (m & 0x0101010101010101ull);
 }
 inline void put8(int8_t* dst, uint64_t v) { std::memcpy(dst, &v, 8); }
+// IQ1's codes: 8 x the point's coordinates (-1, 0, 1) plus the shift (+-1), bytewise.
+typedef int8_t v8c __attribute__((vector_size(8)));
+inline void put_iq1(int8_t* dst, uint64_t point, int shift) {
+  v8c g;
+  std::memcpy(&g, &point, 8);
+  const v8c v = g * static_cast<int8_t>(8) + static_cast<int8_t>(shift);
+  std::memcpy(dst, &v, 8);
+}
 inline uint32_t load32(const void* p) {
   uint32_t v;
   std::memcpy(&v, p, 4);
@@ -144,10 +152,7 @@ void decode(const block_iq1_s& b, IqCodes& c) {
     const unsigned qh = b.qh[ib];
     c.sc[2 * ib] = c.sc[2 * ib + 1] = static_cast<int16_t>(2 * ((qh >> 12) & 7) + 1);
     const int shift = qh & 0x8000 ? -1 : 1;
-    for (int l = 0; l < 4; ++l) {
-      const uint64_t g = kIq1s[b.qs[4 * ib + l] | (((qh >> (3 * l)) & 7) << 8)];
-      for (int j = 0; j < 8; ++j) c.v[32 * ib + 8 * l + j] = static_cast<int8_t>(8 * static_cast<int8_t>(g >> (8 * j)) + shift);
-    }
+    for (int l = 0; l < 4; ++l) put_iq1(c.v + 32 * ib + 8 * l, kIq1s[b.qs[4 * ib + l] | (((qh >> (3 * l)) & 7) << 8)], shift);
   }
 }
 
@@ -165,9 +170,7 @@ void decode(const block_iq1_m& b, IqCodes& c) {
     const uint8_t* qh = b.qh + 2 * ib;
     for (int l = 0; l < 4; ++l) {
       const unsigned h = qh[l / 2] >> (4 * (l % 2));  // this group's nibble: index bits 8-10, shift sign
-      const uint64_t g = kIq1s[qs[l] | ((h & 7) << 8)];
-      const int shift = h & 8 ? -1 : 1;
-      for (int j = 0; j < 8; ++j) c.v[32 * ib + 8 * l + j] = static_cast<int8_t>(8 * static_cast<int8_t>(g >> (8 * j)) + shift);
+      put_iq1(c.v + 32 * ib + 8 * l, kIq1s[qs[l] | ((h & 7) << 8)], h & 8 ? -1 : 1);
     }
   }
 }

@@ -2,6 +2,7 @@
 // block, one f16 scale), in the integer domain as ggml does: int8 products summed per block,
 // then scaled. Scalar references and AVX2 paths (when the build targets AVX2).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 #include "cpu/quants.h"
@@ -38,9 +39,11 @@ float vec_dot_iq4_xs_q8_K_ref(int64_t n, const block_iq4_xs* x, const block_q8_K
 float vec_dot_iq4_nl_q8_0(int64_t n, const block_iq4_nl* x, const block_q8_0* y);
 float vec_dot_iq4_xs_q8_K(int64_t n, const block_iq4_xs* x, const block_q8_K* y);
 // The grid formats against Q8_K (vec_dot_iq.cpp).
+// gemm_*: several tokens (kernels/cpu/gemm.h's form), each super-block decoded once for all.
 #define LLMKIT_IQ_DOT_DECL(name)                                                           \
   float vec_dot_##name##_q8_K_ref(int64_t n, const block_##name* x, const block_q8_K* y); \
-  float vec_dot_##name##_q8_K(int64_t n, const block_##name* x, const block_q8_K* y);
+  float vec_dot_##name##_q8_K(int64_t n, const block_##name* x, const block_q8_K* y);     \
+  void gemm_##name##_q8_K(int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride);
 LLMKIT_IQ_DOT_DECL(iq2_xxs)
 LLMKIT_IQ_DOT_DECL(iq2_xs)
 LLMKIT_IQ_DOT_DECL(iq2_s)

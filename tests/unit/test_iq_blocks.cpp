@@ -84,6 +84,21 @@ TEST_CASE("IQ formats: llama.cpp's blocks decode to its floats, its dot products
       const double got = ops->vec_dot(n, bytes.data() + r * row_bytes, a8.data());
       CHECK(std::fabs(got - dots[static_cast<size_t>(r)]) <= 1e-5 * (1 + std::fabs(dots[static_cast<size_t>(r)])));
     }
+    // Several tokens at once (where the path has a kernel for it): each token's result bit for
+    // bit its own dot product, whatever shares its call.
+    if (ops->gemm) {
+      std::vector<uint8_t> acts(a8.size() * 3);
+      std::vector<float> scaled(act.size());
+      for (int t = 0; t < 3; ++t) {
+        for (size_t i = 0; i < act.size(); ++i) scaled[i] = act[i] * static_cast<float>(t + 1) - 0.1f * static_cast<float>(t);
+        quantize_act_row(ops->vec_dot_type, scaled.data(), acts.data() + t * a8.size(), n);
+      }
+      for (int r = 0; r < rows; ++r) {
+        float y[3];
+        ops->gemm(n, bytes.data() + r * row_bytes, acts.data(), a8.size(), 3, y, 1);
+        for (int t = 0; t < 3; ++t) CHECK(y[t] == ops->vec_dot(n, bytes.data() + r * row_bytes, acts.data() + t * a8.size()));
+      }
+    }
     ++checked;
     // Where llmkit writes the format: ggml's bytes, with the importance vector and without it.
     if (!can_quantize(type)) continue;

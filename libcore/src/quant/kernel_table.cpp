@@ -93,6 +93,11 @@ LLMKIT_DOT(iq1_s_q8_K, block_iq1_s, block_q8_K)
 LLMKIT_DOT(iq1_m_q8_K, block_iq1_m, block_q8_K)
 #undef LLMKIT_DOT
 
+// The grid formats' several-token kernels, on the SIMD paths (the scalar path has none: one
+// reference dot product per token).
+#define gemm_iq(f) f
+#define gemm_iq_ref(f) nullptr
+
 // One table per path, indexed by the types llmkit computes with.
 struct RowTable {
   QuantOps f32{f32_to_f32, f32_from_f32}, f16{f16_to_f32, f16_from_f32}, bf16{bf16_to_f32, bf16_from_f32};
@@ -131,15 +136,15 @@ struct RowTable {
                 k::quantize_row_q8_0_act, k::quantize_row_iq4_nl_imatrix};                                            \
     t.iq4_xs = {k::dequantize_row_iq4_xs, k::quantize_row_iq4_xs, dot_iq4_xs_q8_K##sfx, GgmlType::Q8_K, nullptr,     \
                 nullptr, k::quantize_row_iq4_xs_imatrix};                                                             \
-    t.iq2_xxs = {k::dequantize_row_iq2_xxs, k::quantize_row_iq2_xxs, dot_iq2_xxs_q8_K##sfx, GgmlType::Q8_K, nullptr, nullptr, k::quantize_row_iq2_xxs_imatrix}; \
-    t.iq2_xs = {k::dequantize_row_iq2_xs, k::quantize_row_iq2_xs, dot_iq2_xs_q8_K##sfx, GgmlType::Q8_K, nullptr, nullptr, k::quantize_row_iq2_xs_imatrix}; \
-    t.iq2_s = {k::dequantize_row_iq2_s, k::quantize_row_iq2_s, dot_iq2_s_q8_K##sfx, GgmlType::Q8_K, nullptr, nullptr, k::quantize_row_iq2_s_imatrix}; \
-    t.iq3_xxs = {k::dequantize_row_iq3_xxs, k::quantize_row_iq3_xxs, dot_iq3_xxs_q8_K##sfx, GgmlType::Q8_K, nullptr,  \
+    t.iq2_xxs = {k::dequantize_row_iq2_xxs, k::quantize_row_iq2_xxs, dot_iq2_xxs_q8_K##sfx, GgmlType::Q8_K, gemm_iq##sfx(k::gemm_iq2_xxs_q8_K), nullptr, k::quantize_row_iq2_xxs_imatrix}; \
+    t.iq2_xs = {k::dequantize_row_iq2_xs, k::quantize_row_iq2_xs, dot_iq2_xs_q8_K##sfx, GgmlType::Q8_K, gemm_iq##sfx(k::gemm_iq2_xs_q8_K), nullptr, k::quantize_row_iq2_xs_imatrix}; \
+    t.iq2_s = {k::dequantize_row_iq2_s, k::quantize_row_iq2_s, dot_iq2_s_q8_K##sfx, GgmlType::Q8_K, gemm_iq##sfx(k::gemm_iq2_s_q8_K), nullptr, k::quantize_row_iq2_s_imatrix}; \
+    t.iq3_xxs = {k::dequantize_row_iq3_xxs, k::quantize_row_iq3_xxs, dot_iq3_xxs_q8_K##sfx, GgmlType::Q8_K, gemm_iq##sfx(k::gemm_iq3_xxs_q8_K),  \
                  nullptr, k::quantize_row_iq3_xxs_imatrix};                                                           \
-    t.iq3_s = {k::dequantize_row_iq3_s, k::quantize_row_iq3_s, dot_iq3_s_q8_K##sfx, GgmlType::Q8_K, nullptr,        \
+    t.iq3_s = {k::dequantize_row_iq3_s, k::quantize_row_iq3_s, dot_iq3_s_q8_K##sfx, GgmlType::Q8_K, gemm_iq##sfx(k::gemm_iq3_s_q8_K),        \
                nullptr, k::quantize_row_iq3_s_imatrix};                                                               \
-    t.iq1_s = {k::dequantize_row_iq1_s, k::quantize_row_iq1_s, dot_iq1_s_q8_K##sfx, GgmlType::Q8_K, nullptr, nullptr, k::quantize_row_iq1_s_imatrix}; \
-    t.iq1_m = {k::dequantize_row_iq1_m, k::quantize_row_iq1_m, dot_iq1_m_q8_K##sfx, GgmlType::Q8_K, nullptr, nullptr, k::quantize_row_iq1_m_imatrix}; \
+    t.iq1_s = {k::dequantize_row_iq1_s, k::quantize_row_iq1_s, dot_iq1_s_q8_K##sfx, GgmlType::Q8_K, gemm_iq##sfx(k::gemm_iq1_s_q8_K), nullptr, k::quantize_row_iq1_s_imatrix}; \
+    t.iq1_m = {k::dequantize_row_iq1_m, k::quantize_row_iq1_m, dot_iq1_m_q8_K##sfx, GgmlType::Q8_K, gemm_iq##sfx(k::gemm_iq1_m_q8_K), nullptr, k::quantize_row_iq1_m_imatrix}; \
     return t;                                                                                                         \
   }()
 const RowTable kRowsScalar = LLMKIT_ROWS(_ref, k::gemm_q4_K_q8_K_ref, k::gemm_q6_K_q8_K_ref);
