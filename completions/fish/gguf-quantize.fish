@@ -10,4 +10,4 @@ complete -c gguf-quantize -l exclude-weights -x -d 'do not use it for these tens
 complete -c gguf-quantize -s V -l version -d 'print version'
 complete -c gguf-quantize -s h -l help -d 'print usage'
 complete -c gguf-quantize -k -a '(__fish_complete_suffix .gguf)'
-complete -c gguf-quantize -a 'Q2_K Q3_K_S Q3_K_M Q3_K_L Q4_0 Q4_1 Q4_K_S Q4_K_M Q5_0 Q5_1 Q5_K_S Q5_K_M Q6_K Q8_0 IQ4_NL IQ4_XS F16 BF16 F32' -d 'preset'
+complete -c gguf-quantize -a 'Q2_K Q3_K_S Q3_K_M Q3_K_L Q4_0 Q4_1 Q4_K_S Q4_K_M Q5_0 Q5_1 Q5_K_S Q5_K_M Q6_K Q8_0 IQ4_NL IQ4_XS IQ3_M IQ3_S IQ3_XS IQ3_XXS IQ2_M IQ2_S IQ2_XS IQ2_XXS IQ1_M IQ1_S F16 BF16 F32' -d 'preset'

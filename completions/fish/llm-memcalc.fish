@@ -1,6 +1,6 @@
 # fish completion for llm-memcalc
 complete -c llm-memcalc -l model -x -a '(llm-memcalc --list-models 2>/dev/null | string replace -r ".*\"model\":\"([^\"]*)\".*" "\$1")' -d 'catalog model'
-complete -c llm-memcalc -l quant -x -a 'Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K IQ4_NL IQ4_XS F16 BF16' -d 'preset'
+complete -c llm-memcalc -l quant -x -a 'Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K IQ4_NL IQ4_XS IQ3_M IQ3_S IQ3_XS IQ3_XXS IQ2_M IQ2_S IQ2_XS IQ2_XXS IQ1_M IQ1_S F16 BF16' -d 'preset'
 complete -c llm-memcalc -s c -l ctx-size -x -d 'context per sequence'
 complete -c llm-memcalc -l parallel -x -d 'sequences'
 complete -c llm-memcalc -s b -l batch-size -x -d 'tokens per pass'

@@ -76,5 +76,14 @@ if [ -d "$SHARED/models" ]; then
   expect_eq "same tensor table as llama.cpp" \
     "$("$BIN/gguf-info" --tensors "$WORK/s.gguf" | py '[(x["name"], x["type"], x["offset"]) for x in rs]')" \
     "$("$BIN/gguf-info" --tensors "$SHARED/models/synth-llama-256.Q4_K_M.llamacpp.gguf" | py '[(x["name"], x["type"], x["offset"]) for x in rs]')"
+  # The lowest-bit presets need an importance matrix: refused without one, naming the tensor;
+  # with one, a file every tool reads (a greedy continuation runs on it).
+  "$Q" "$SHARED/models/synth-llama-256.f16.gguf" "$WORK/iq2.gguf" IQ2_M > /dev/null 2> "$WORK/err"; rc=$?
+  expect_eq "IQ2_M without a matrix exit" "$rc" 2
+  expect_contains "IQ2_M without a matrix message" "$(cat "$WORK/err")" "would be IQ2_S, which needs an importance matrix"
+  expect_eq "nothing written without a matrix" "$(ls -A "$WORK" | grep -c -e '^iq2.gguf' -e '\.tmp\.')" 0
+  "$Q" --imatrix "$(dirname "$0")/../data/synth-llama-256.imatrix.gguf" "$SHARED/models/synth-llama-256.f16.gguf" "$WORK/iq2.gguf" IQ2_M > "$WORK/iq2.json" 2> /dev/null
+  expect_eq "IQ2_M types" "$(py 'sorted(r["types"].items())' < "$WORK/iq2.json")" "[('F32', 9), ('IQ2_S', 20), ('IQ3_S', 9), ('Q5_K', 1)]"
+  expect_eq "IQ2_M generates" "$(echo '{"prompt":"The"}' | "$BIN/llm-generate" -m "$WORK/iq2.gguf" -n 4 2> /dev/null | py 'r["usage"]["completion_tokens"]')" 4
 fi
 finish
