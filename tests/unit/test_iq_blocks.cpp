@@ -3,6 +3,7 @@
 // (reference and fast) give its values, and where llmkit writes a format, its bytes are ggml's.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstring>
@@ -87,16 +88,17 @@ TEST_CASE("IQ formats: llama.cpp's blocks decode to its floats, its dot products
     // Several tokens at once (where the path has a kernel for it): each token's result bit for
     // bit its own dot product, whatever shares its call.
     if (ops->gemm) {
-      std::vector<uint8_t> acts(a8.size() * 3);
+      const int ntok = std::min(12, ops->gemm_tokens);  // more than 8 where the kernel takes more
+      std::vector<uint8_t> acts(a8.size() * static_cast<size_t>(ntok));
       std::vector<float> scaled(act.size());
-      for (int t = 0; t < 3; ++t) {
+      for (int t = 0; t < ntok; ++t) {
         for (size_t i = 0; i < act.size(); ++i) scaled[i] = act[i] * static_cast<float>(t + 1) - 0.1f * static_cast<float>(t);
         quantize_act_row(ops->vec_dot_type, scaled.data(), acts.data() + t * a8.size(), n);
       }
       for (int r = 0; r < rows; ++r) {
-        float y[3];
-        ops->gemm(n, bytes.data() + r * row_bytes, acts.data(), a8.size(), 3, y, 1);
-        for (int t = 0; t < 3; ++t) CHECK(y[t] == ops->vec_dot(n, bytes.data() + r * row_bytes, acts.data() + t * a8.size()));
+        float y[12];
+        ops->gemm(n, bytes.data() + r * row_bytes, acts.data(), a8.size(), ntok, y, 1);
+        for (int t = 0; t < ntok; ++t) CHECK(y[t] == ops->vec_dot(n, bytes.data() + r * row_bytes, acts.data() + t * a8.size()));
       }
     }
     ++checked;

@@ -110,8 +110,8 @@ void run_tile(const Product& p, int64_t rt, const float* x, int64_t n) {
       const uint8_t* wr = p.data + static_cast<uint64_t>(o) * p.row_bytes;
       int64_t t = t0;
       if (p.ops->gemm)
-        for (; t + 1 < t_end; t += kGemmTokens) {
-          const int nt = static_cast<int>(std::min<int64_t>(kGemmTokens, t_end - t));
+        for (; t + 1 < t_end; t += p.ops->gemm_tokens) {
+          const int nt = static_cast<int>(std::min<int64_t>(p.ops->gemm_tokens, t_end - t));
           p.ops->gemm(in, wr, p.xp + static_cast<uint64_t>(t) * p.plain_bytes, p.plain_bytes, nt, y + t * out + o,
                       static_cast<size_t>(out));
         }

@@ -33,6 +33,9 @@ struct QuantOps {
   QuantizeRowFn act_from_float = nullptr;
   // With an importance matrix, where the type weights its fit by one; nullptr: from_float.
   QuantizeWeightedFn from_float_weighted = nullptr;
+  // Tokens one gemm call may take: kGemmTokens (8), or more where unpacking a row costs more than
+  // a token's products (the grid formats decode each super-block once per call).
+  int gemm_tokens = 8;
 };
 
 // Weight rows repacked at load into an interleaved layout of `rows` rows per group

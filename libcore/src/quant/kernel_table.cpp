@@ -149,7 +149,25 @@ struct RowTable {
   }()
 const RowTable kRowsScalar = LLMKIT_ROWS(_ref, k::gemm_q4_K_q8_K_ref, k::gemm_q6_K_q8_K_ref);
 const RowTable kRowsAvx2 = LLMKIT_ROWS(, k::gemm_q4_K_q8_K, k::gemm_q6_K_q8_K);
-const RowTable kRowsAvx512 = LLMKIT_ROWS(, k::gemm_q4_K_q8_K_vnni, k::gemm_q6_K_q8_K_vnni);
+const RowTable kRowsAvx512 = [] {
+  RowTable t = LLMKIT_ROWS(, k::gemm_q4_K_q8_K_vnni, k::gemm_q6_K_q8_K_vnni);
+#if defined(__x86_64__)
+  // The grid formats' AVX-512 VNNI row kernels (one and several tokens alike).
+  const struct {
+    QuantOps* ops;
+    VecDotFn dot;
+    GemmRowFn gemm;
+  } vnni[] = {{&t.iq2_xxs, k::vec_dot_iq2_xxs_q8_K_vnni, k::gemm_iq2_xxs_q8_K_vnni},
+              {&t.iq2_xs, k::vec_dot_iq2_xs_q8_K_vnni, k::gemm_iq2_xs_q8_K_vnni},
+              {&t.iq2_s, k::vec_dot_iq2_s_q8_K_vnni, k::gemm_iq2_s_q8_K_vnni},
+              {&t.iq3_xxs, k::vec_dot_iq3_xxs_q8_K_vnni, k::gemm_iq3_xxs_q8_K_vnni},
+              {&t.iq3_s, k::vec_dot_iq3_s_q8_K_vnni, k::gemm_iq3_s_q8_K_vnni},
+              {&t.iq1_s, k::vec_dot_iq1_s_q8_K_vnni, k::gemm_iq1_s_q8_K_vnni},
+              {&t.iq1_m, k::vec_dot_iq1_m_q8_K_vnni, k::gemm_iq1_m_q8_K_vnni}};
+  for (const auto& v : vnni) v.ops->vec_dot = v.dot, v.ops->gemm = v.gemm, v.ops->gemm_tokens = k::kIqGemmTokens;
+#endif
+  return t;
+}();
 #undef LLMKIT_ROWS
 
 // --- Interleaved layouts ---------------------------------------------------------------------
