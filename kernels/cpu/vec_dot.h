@@ -39,7 +39,9 @@ float vec_dot_iq4_xs_q8_K_ref(int64_t n, const block_iq4_xs* x, const block_q8_K
 float vec_dot_iq4_nl_q8_0(int64_t n, const block_iq4_nl* x, const block_q8_0* y);
 float vec_dot_iq4_xs_q8_K(int64_t n, const block_iq4_xs* x, const block_q8_K* y);
 // The grid formats against Q8_K (vec_dot_iq.cpp).
-// gemm_*: several tokens (kernels/cpu/gemm.h's form), each super-block decoded once for all.
+// gemm_*: several tokens (kernels/cpu/gemm.h's form, but up to kIqGemmTokens of them), each
+// super-block decoded once for all.
+constexpr int kIqGemmTokens = 64;
 #define LLMKIT_IQ_DOT_DECL(name)                                                           \
   float vec_dot_##name##_q8_K_ref(int64_t n, const block_##name* x, const block_q8_K* y); \
   float vec_dot_##name##_q8_K(int64_t n, const block_##name* x, const block_q8_K* y);     \
@@ -53,9 +55,7 @@ LLMKIT_IQ_DOT_DECL(iq1_s)
 LLMKIT_IQ_DOT_DECL(iq1_m)
 #undef LLMKIT_IQ_DOT_DECL
 // The same with AVX-512 VNNI (x86-64; call only where cpu_has_avx512_vnni()): vec_dot and gemm
-// give each token the same result bit for bit; gemm takes up to kIqGemmTokens tokens, so that a
-// super-block is decoded once for that many.
-constexpr int kIqGemmTokens = 64;
+// give each token the same result bit for bit.
 #define LLMKIT_IQ_VNNI_DECL(name)                                               \
   float vec_dot_##name##_q8_K_vnni(int64_t n, const void* x, const void* a); \
   void gemm_##name##_q8_K_vnni(int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride);

@@ -72,7 +72,8 @@ template <class Block>
 void iq_gemm(int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
   const auto* x = static_cast<const Block*>(w);
 #ifdef LLMKIT_AVX2
-  __m256 acc[kGemmTokens];
+  alignas(32) float acc_mem[kIqGemmTokens][8];
+  __m256* acc = reinterpret_cast<__m256*>(acc_mem);
   for (int t = 0; t < ntok; ++t) acc[t] = _mm256_setzero_ps();
   IqCodes c;
   __m256i mag[8];

@@ -148,7 +148,12 @@ struct RowTable {
     return t;                                                                                                         \
   }()
 const RowTable kRowsScalar = LLMKIT_ROWS(_ref, k::gemm_q4_K_q8_K_ref, k::gemm_q6_K_q8_K_ref);
-const RowTable kRowsAvx2 = LLMKIT_ROWS(, k::gemm_q4_K_q8_K, k::gemm_q6_K_q8_K);
+const RowTable kRowsAvx2 = [] {
+  RowTable t = LLMKIT_ROWS(, k::gemm_q4_K_q8_K, k::gemm_q6_K_q8_K);
+  for (QuantOps* ops : {&t.iq2_xxs, &t.iq2_xs, &t.iq2_s, &t.iq3_xxs, &t.iq3_s, &t.iq1_s, &t.iq1_m})
+    ops->gemm_tokens = k::kIqGemmTokens;
+  return t;
+}();
 const RowTable kRowsAvx512 = [] {
   RowTable t = LLMKIT_ROWS(, k::gemm_q4_K_q8_K_vnni, k::gemm_q6_K_q8_K_vnni);
 #if defined(__x86_64__)
