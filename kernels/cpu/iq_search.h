@@ -8,6 +8,10 @@
 #include <cstdint>
 #include <vector>
 
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
 namespace llmkit::kernels {
 
 struct IqSearch {
@@ -33,5 +37,18 @@ const IqSearch& iq2_search(int grid_size);
 // IQ1_S and IQ1_M (2048 points): 8 coordinates, levels -1, 0, 1 as 2 l + 1 = 1, 3, 5, neighbours
 // at the 3 smallest distances.
 const IqSearch& iq1_search();
+
+// Eight of `lanes`'s int8 coordinates as floats, for the 8-lane searches (an explicit widening:
+// GCC scalarizes the generic vector conversion).
+typedef float iq_v8f __attribute__((vector_size(32)));
+inline iq_v8f load_lane_coords(const int8_t* p) {
+#ifdef __AVX2__
+  return reinterpret_cast<iq_v8f>(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)))));
+#else
+  iq_v8f r;
+  for (int k = 0; k < 8; ++k) r[k] = p[k];
+  return r;
+#endif
+}
 
 }  // namespace llmkit::kernels

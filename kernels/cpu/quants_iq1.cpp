@@ -40,16 +40,6 @@ inline int first_lane(v8i m) {
 #endif
 }
 
-// Eight int8 coordinates as floats.
-inline v8f load_coords(const int8_t* p) {
-#ifdef __AVX2__
-  return reinterpret_cast<v8f>(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)))));
-#else
-  v8f r;
-  for (int k = 0; k < 8; ++k) r[k] = p[k];
-  return r;
-#endif
-}
 
 // The grid point nearest 8 values at `scale` with the shifted levels xx (first minimum wins),
 // among the neighbours of lattice point u, eight neighbours a step (one a lane, each summing its
@@ -63,7 +53,7 @@ int nearest_point(const IqSearch& g, int u, const float* x, const float* w, floa
   for (int j0 = 0; j0 < count; j0 += 8, chunk += 64) {
     v8f d2 = {};
     for (int i = 0; i < 8; ++i) {
-      const v8f c = load_coords(chunk + 8 * i);  // 1, 3, 5: the levels -1, 0, 1
+      const v8f c = load_lane_coords(chunk + 8 * i);  // 1, 3, 5: the levels -1, 0, 1
       const v8f q = c == 1 ? v8f{} + xx[0] : c == 3 ? v8f{} + xx[1] : v8f{} + xx[2];
       const v8f diff = scale * q - x[i];
       d2 += w[i] * diff * diff;
@@ -74,6 +64,37 @@ int nearest_point(const IqSearch& g, int u, const float* x, const float* w, floa
   const int8_t* p = g.point(found);
   for (int i = 0; i < 8; ++i) L[i] = static_cast<int8_t>((p[i] - 1) / 2);
   return found;
+}
+
+// The groups of 8 of a block onto the grid: each group's lattice point, or where it is off the grid
+// its nearest grid point at `scale` (levels_of(k): group k's shifted levels); then, if any moved,
+// the least-squares scale for the points taken. Returns the scale; the grid indices go to index.
+template <class LevelsOf>
+float place_on_grid(const IqSearch& g, const float* xb, const float* weight, int groups, float scale, LevelsOf levels_of,
+                    int8_t* L, uint16_t* index) {
+  bool all_on_grid = true;
+  for (int k = 0; k < groups; ++k) {
+    int u = 0;
+    for (int j = 0; j < 8; ++j) u |= L[8 * k + j] << (2 * j);
+    int gi = g.index[u];
+    if (gi < 0) {
+      all_on_grid = false;
+      gi = nearest_point(g, u, xb + 8 * k, weight + 8 * k, scale, levels_of(k), L + 8 * k);
+    }
+    index[k] = static_cast<uint16_t>(gi);
+  }
+  if (all_on_grid) return scale;
+  float sumqx = 0, sumq2 = 0;
+  for (int k = 0; k < groups; ++k) {
+    const float* xx = levels_of(k);
+    const int8_t* p = g.point(index[k]);
+    for (int j = 0; j < 8; ++j) {
+      const float q = xx[(p[j] - 1) / 2];
+      sumqx += weight[8 * k + j] * q * xb[8 * k + j];
+      sumq2 += weight[8 * k + j] * q * q;
+    }
+  }
+  return sumqx > 0 && sumq2 > 0 ? sumqx / sumq2 : scale;
 }
 
 // The block's values in ascending order (ties in their original order, as glibc's qsort sorts
@@ -156,29 +177,7 @@ void iq1_s_row(const float* x, void* vy, int64_t n, const float* qw) {
         best_shift = -best_shift;
       }
       const float* xx = best_shift == 1 ? kPlus : kMinus;
-      bool all_on_grid = true;
-      for (int k = 0; k < kBlock / 8; ++k) {
-        int u = 0;
-        for (int j = 0; j < 8; ++j) u |= L[8 * k + j] << (2 * j);
-        int gi = g.index[u];
-        if (gi < 0) {
-          all_on_grid = false;
-          gi = nearest_point(g, u, xb + 8 * k, weight + 8 * k, scale, xx, L + 8 * k);
-        }
-        index[k] = static_cast<uint16_t>(gi);
-      }
-      if (!all_on_grid) {
-        float sumqx = 0, sumq2 = 0;
-        for (int k = 0; k < kBlock / 8; ++k) {
-          const int8_t* p = g.point(index[k]);
-          for (int j = 0; j < 8; ++j) {
-            const float q = xx[(p[j] - 1) / 2];
-            sumqx += weight[8 * k + j] * q * xb[8 * k + j];
-            sumq2 += weight[8 * k + j] * q * q;
-          }
-        }
-        if (sumqx > 0 && sumq2 > 0) scale = sumqx / sumq2;
-      }
+      scale = place_on_grid(g, xb, weight, kBlock / 8, scale, [&](int) { return xx; }, L, index);
       uint16_t h = 0;
       for (int k = 0; k < kBlock / 8; ++k) {
         o.qs[(kBlock / 8) * ib + k] = static_cast<uint8_t>(index[k] & 255);
@@ -286,30 +285,7 @@ void iq1_m_row(const float* x, void* vy, int64_t n, const float* qw) {
         scale = -scale;
         best_k = 3 - best_k;
       }
-      bool all_on_grid = true;
-      for (int k = 0; k < 2; ++k) {
-        int u = 0;
-        for (int j = 0; j < 8; ++j) u |= L[8 * k + j] << (2 * j);
-        int gi = g.index[u];
-        if (gi < 0) {
-          all_on_grid = false;
-          gi = nearest_point(g, u, xb + 8 * k, weight + 8 * k, scale, levels(best_k, k), L + 8 * k);
-        }
-        index[k] = static_cast<uint16_t>(gi);
-      }
-      if (!all_on_grid) {
-        float sumqx = 0, sumq2 = 0;
-        for (int k = 0; k < 2; ++k) {
-          const float* xx = levels(best_k, k);
-          const int8_t* p = g.point(index[k]);
-          for (int j = 0; j < 8; ++j) {
-            const float q = xx[(p[j] - 1) / 2];
-            sumqx += weight[8 * k + j] * q * xb[8 * k + j];
-            sumq2 += weight[8 * k + j] * q * q;
-          }
-        }
-        if (sumqx > 0 && sumq2 > 0) scale = sumqx / sumq2;
-      }
+      scale = place_on_grid(g, xb, weight, 2, scale, [&](int k) { return levels(best_k, k); }, L, index);
       o.qs[2 * ib] = static_cast<uint8_t>(index[0] & 255);
       o.qs[2 * ib + 1] = static_cast<uint8_t>(index[1] & 255);
       o.qh[ib] = static_cast<uint8_t>((index[0] >> 8) | (index[1] >> 8) << 4);

@@ -54,16 +54,6 @@ inline v16i nearest16(v16f f) {
   return (i & 0x007fffff) - 0x00400000;
 }
 
-// Eight int8 coordinates as floats (GCC scalarizes the generic conversion).
-inline v8f load_coords(const int8_t* p) {
-#ifdef __AVX2__
-  return reinterpret_cast<v8f>(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)))));
-#else
-  v8f r;
-  for (int k = 0; k < 8; ++k) r[k] = p[k];
-  return r;
-#endif
-}
 
 // The grid point nearest a group's magnitudes at `scale` by weighted squared error, among the
 // neighbours of the lattice point `u` (first minimum wins); its levels go to L. Eight neighbours
@@ -79,7 +69,7 @@ int best_neighbour(const IqSearch& g, int u, const float* xval, const float* w, 
   for (int j0 = 0; j0 < count; j0 += 8, chunk += 8 * dims) {
     v8f d2 = {};
     for (int i = 0; i < dims; ++i) {
-      const v8f diff = scale * load_coords(chunk + 8 * i) - xval[i];
+      const v8f diff = scale * load_lane_coords(chunk + 8 * i) - xval[i];
       d2 += w[i] * diff * diff;
     }
     // Lanes past the list never win; the chunk's minimum, at its first lane, replaces the best
@@ -216,7 +206,7 @@ void fit_block(const GridVariant& v, const IqSearch& g, const float* xb, const f
   for (int t0 = 0; t0 < ntrials; t0 += 8) {
     v8f sqx = {}, sq2 = {};
     for (int i = 0; i < n; ++i) {
-      const v8f q = 2 * load_coords(by_value[i] + t0) + 1;
+      const v8f q = 2 * load_lane_coords(by_value[i] + t0) + 1;
       sqx += weight[i] * xval[i] * q;
       sq2 += weight[i] * q * q;
     }
