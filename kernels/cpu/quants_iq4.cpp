@@ -6,6 +6,10 @@
 #include <cmath>
 #include <cstring>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 #include "cpu/fp16.h"
 #include "cpu/quants.h"
 
@@ -26,6 +30,41 @@ constexpr v16f kLevels = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 3
 
 inline v16f splat(float f) { return v16f{} + f; }
 
+// kLevels[idx] per lane: GCC's vector shuffle; elsewhere (clang builds the fuzzers) one permute
+// (AVX-512), two and a blend (AVX2), or lane by lane.
+inline v16f levels_at(v16i idx) {
+#if defined(__GNUC__) && !defined(__clang__)
+  return __builtin_shuffle(kLevels, idx);
+#elif defined(__AVX512F__)
+  __m512i i;
+  __m512 t;
+  std::memcpy(&i, &idx, sizeof i);
+  std::memcpy(&t, &kLevels, sizeof t);
+  const __m512 r = _mm512_permutexvar_ps(i, t);
+  v16f out;
+  std::memcpy(&out, &r, sizeof out);
+  return out;
+#elif defined(__AVX2__)
+  alignas(64) float table[16], out[16];
+  alignas(64) int32_t ids[16];
+  std::memcpy(table, &kLevels, sizeof table);
+  std::memcpy(ids, &idx, sizeof ids);
+  const __m256 lo = _mm256_load_ps(table), hi = _mm256_load_ps(table + 8);
+  for (int h = 0; h < 2; ++h) {
+    const __m256i i = _mm256_load_si256(reinterpret_cast<const __m256i*>(ids + 8 * h));
+    const __m256 upper = _mm256_castsi256_ps(_mm256_cmpgt_epi32(i, _mm256_set1_epi32(7)));
+    _mm256_store_ps(out + 8 * h, _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, i), _mm256_permutevar8x32_ps(hi, i), upper));
+  }
+  v16f r;
+  std::memcpy(&r, out, sizeof r);
+  return r;
+#else
+  v16f r;
+  for (int l = 0; l < 16; ++l) r[l] = kLevels[idx[l] & 15];
+  return r;
+#endif
+}
+
 // The level nearest each lane's value, and its index: a search for the last level <= x, then the
 // nearer of it and the next (ties to the upper one, by the same differences as ggml's search);
 // beyond the ends the end level, NaN the top one (as ggml's search ends there).
@@ -33,14 +72,14 @@ inline v16f nearest_levels(v16f x, v16i* index = nullptr) {
   v16i lo = v16i{} + 0;
   for (int step = 8; step >= 1; step /= 2) {
     const v16i cand = lo + step;
-    lo = x >= __builtin_shuffle(kLevels, cand) ? cand : lo;
+    lo = x >= levels_at(cand) ? cand : lo;
   }
   const v16i hi = lo < 15 ? lo + 1 : lo;
-  const v16i up = (lo < 15) & ~(x - __builtin_shuffle(kLevels, lo) < __builtin_shuffle(kLevels, hi) - x);
+  const v16i up = (lo < 15) & ~(x - levels_at(lo) < levels_at(hi) - x);
   v16i idx = lo - up;  // up is -1 where the upper level is nearer
   idx = x != x ? v16i{} + 15 : idx;
   if (index) *index = idx;
-  return __builtin_shuffle(kLevels, idx);
+  return levels_at(idx);
 }
 
 // The scale of one block of 32 (0 for a block of zeros): for the first guess (the largest value on
