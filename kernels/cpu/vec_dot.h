@@ -54,11 +54,14 @@ LLMKIT_IQ_DOT_DECL(iq3_s)
 LLMKIT_IQ_DOT_DECL(iq1_s)
 LLMKIT_IQ_DOT_DECL(iq1_m)
 #undef LLMKIT_IQ_DOT_DECL
-// The same with AVX-512 VNNI (x86-64; call only where cpu_has_avx512_vnni()): vec_dot and gemm
-// give each token the same result bit for bit.
-#define LLMKIT_IQ_VNNI_DECL(name)                                               \
-  float vec_dot_##name##_q8_K_vnni(int64_t n, const void* x, const void* a); \
-  void gemm_##name##_q8_K_vnni(int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride);
+// The same with AVX-512 VNNI (x86-64; call only where cpu_has_avx512_vnni()): vec_dot, and
+// gemm_rows for up to kIqTileRows rows (row_bytes apart) x any number of tokens at once (the rows
+// decoded once), y[t * y_stride + r]; each row and token the same result bit for bit.
+constexpr int kIqTileRows = 16;
+#define LLMKIT_IQ_VNNI_DECL(name)                                                                           \
+  float vec_dot_##name##_q8_K_vnni(int64_t n, const void* x, const void* a);                             \
+  void gemm_rows_##name##_q8_K_vnni(int64_t n, const void* w, size_t row_bytes, int nrows, const void* a, \
+                                    size_t a_stride, int ntok, float* y, size_t y_stride);
 LLMKIT_IQ_VNNI_DECL(iq2_xxs)
 LLMKIT_IQ_VNNI_DECL(iq2_xs)
 LLMKIT_IQ_VNNI_DECL(iq2_s)

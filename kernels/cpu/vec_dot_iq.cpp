@@ -2,6 +2,10 @@
 // to byte codes and scales per 16 (iq_codes.h), then integer sums per 16 values, scaled. The AVX2
 // path does the sums with vpmaddubsw (|code| <= 62 against the activation with the code's sign)
 // and vpmaddwd with the scales.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
 #include "cpu/gemm.h"
 #include "cpu/iq_codes.h"
 #include "cpu/vec_dot.h"
@@ -114,11 +118,10 @@ LLMKIT_IQ_DOT(iq1_m)
 
 }  // namespace llmkit::kernels
 
-// AVX-512 VNNI (called only where cpu_has_avx512_vnni()): a decoded super-block as magnitudes and
-// the mask of its negative codes, once per call; per token, each 64 values' activations take the
-// codes' signs (a masked subtraction from zero), vpdpbusd sums four products a lane, and a lane's
-// group scale multiplies it. One float sum per token, super-block by super-block, in the same order
-// for one token (vec_dot) and for several (gemm): the results are equal bit for bit.
+// AVX-512 VNNI (called only where cpu_has_avx512_vnni()). One float sum per row and token, added
+// super-block by super-block as factor x the super-block's exact integer sum (one fused
+// multiply-add), so that the one-row dot (generation) and the 16-row tile (prompts) give each
+// token the same result bit for bit.
 #if defined(__x86_64__)
 #include <immintrin.h>
 // GCC 12 warns about the placeholder operands inside its own AVX-512 intrinsics.
@@ -128,52 +131,132 @@ LLMKIT_IQ_DOT(iq1_m)
 namespace llmkit::kernels {
 namespace {
 
+// One row: a decoded super-block as magnitudes and the mask of its negative codes; each 64 values'
+// activations take the codes' signs (a masked subtraction from zero), vpdpbusd sums four products a
+// lane, and a lane's group scale multiplies it.
 template <class Block>
-LLMKIT_IQ_VNNI void iq_rows_vnni(int64_t n, const Block* x, const void* a, size_t a_stride, int ntok, float* y,
-                                 size_t y_stride) {
-  alignas(64) float acc_mem[kIqGemmTokens][16];
-  __m512* acc = reinterpret_cast<__m512*>(acc_mem);
-  for (int t = 0; t < ntok; ++t) acc[t] = _mm512_setzero_ps();
+LLMKIT_IQ_VNNI float iq_dot_vnni(int64_t n, const Block* x, const block_q8_K* y) {
+  float s = 0.f;
   IqCodes c;
   const __m512i zero = _mm512_setzero_si512();
   for (int64_t b = 0; b < n / kQK_K; ++b) {
     decode(x[b], c);
-    __m512i mag[4], scale[4];
-    __mmask64 neg[4];
+    __m512i sum = zero;
     for (int k = 0; k < 4; ++k) {
       const __m512i v = _mm512_load_si512(c.v + 64 * k);
-      neg[k] = _mm512_movepi8_mask(v);
-      mag[k] = _mm512_abs_epi8(v);
       // Lane l of the 64 values holds 4 of group 4 k + l / 4.
       const __m128i s4 = _mm_cvtepi16_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(c.sc + 4 * k)));
-      scale[k] = _mm512_permutexvar_epi32(_mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0),
-                                          _mm512_castsi128_si512(s4));
+      const __m512i scale = _mm512_permutexvar_epi32(_mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0),
+                                                     _mm512_castsi128_si512(s4));
+      const __m512i q = _mm512_loadu_si512(y[b].qs + 64 * k);
+      const __m512i dp =
+          _mm512_dpbusd_epi32(zero, _mm512_abs_epi8(v), _mm512_mask_sub_epi8(q, _mm512_movepi8_mask(v), zero, q));
+      sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(dp, scale));
     }
-    for (int t = 0; t < ntok; ++t) {
-      const auto& yb = reinterpret_cast<const block_q8_K*>(static_cast<const uint8_t*>(a) + t * a_stride)[b];
-      __m512i sum = zero;
-      for (int k = 0; k < 4; ++k) {
-        const __m512i q = _mm512_loadu_si512(yb.qs + 64 * k);
-        const __m512i dp = _mm512_dpbusd_epi32(zero, mag[k], _mm512_mask_sub_epi8(q, neg[k], zero, q));
-        sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(dp, scale[k]));
-      }
-      acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(c.d * yb.d), _mm512_cvtepi32_ps(sum), acc[t]);
+    s = __builtin_fmaf(c.d * y[b].d, static_cast<float>(_mm512_reduce_add_epi32(sum)), s);
+  }
+  return s;
+}
+
+// Sixteen rows' super-block decoded for prompts: codes + 64 (all codes lie in -62..62, so these
+// are unsigned bytes for vpdpbusd) as [4 values][row] dwords, integer scales as [group][row],
+// factors per row. The 64 subtracted back per group is 64 x the activations' sum over the group,
+// which Q8_K keeps (bsums).
+struct IqTile {
+  alignas(64) uint32_t w[kQK_K / 4][16];
+  alignas(64) int32_t sc[kQK_K / 16][16];
+  alignas(64) float d[16];
+};
+
+template <class Block>
+LLMKIT_IQ_VNNI void decode_tile(const uint8_t* rows, size_t row_bytes, int nrows, int64_t b, IqTile& t) {
+  IqCodes c;
+  const __m512i offset = _mm512_set1_epi8(64);
+  for (int r = 0; r < 16; ++r) {
+    if (r < nrows) {
+      decode(reinterpret_cast<const Block*>(rows + r * row_bytes)[b], c);
+    } else {  // past the last row: zero scales, so nothing is added
+      std::memset(c.v, 0, sizeof c.v);
+      std::memset(c.sc, 0, sizeof c.sc);
+      c.d = 0.f;
+    }
+    t.d[r] = c.d;
+    for (int g = 0; g < kQK_K / 16; ++g) t.sc[g][r] = c.sc[g];
+    for (int k = 0; k < 4; ++k) {
+      alignas(64) uint32_t u[16];
+      _mm512_store_si512(u, _mm512_add_epi8(_mm512_load_si512(c.v + 64 * k), offset));
+      for (int j = 0; j < 16; ++j) t.w[16 * k + j][r] = u[j];
     }
   }
-  for (int t = 0; t < ntok; ++t) y[t * y_stride] = _mm512_reduce_add_ps(acc[t]);
+}
+
+// T tokens against a decoded tile: per group of 16 values, four vpdpbusd a token (the activations'
+// four bytes broadcast) from -64 x the group's activation sum, times the rows' group scales.
+template <int T>
+LLMKIT_IQ_VNNI inline void tile_tokens(const IqTile& tl, const block_q8_K* const* yb, __m512* acc) {
+  __m512i tot[T];
+  for (int t = 0; t < T; ++t) tot[t] = _mm512_setzero_si512();
+  for (int g = 0; g < kQK_K / 16; ++g) {
+    __m512i dp[T];
+    for (int t = 0; t < T; ++t) dp[t] = _mm512_set1_epi32(-64 * yb[t]->bsums[g]);
+    for (int q = 0; q < 4; ++q) {
+      const __m512i w = _mm512_load_si512(tl.w[4 * g + q]);
+      for (int t = 0; t < T; ++t) {
+        int32_t a4;
+        std::memcpy(&a4, yb[t]->qs + 16 * g + 4 * q, 4);
+        dp[t] = _mm512_dpbusd_epi32(dp[t], w, _mm512_set1_epi32(a4));
+      }
+    }
+    const __m512i s = _mm512_load_si512(tl.sc[g]);
+    for (int t = 0; t < T; ++t) tot[t] = _mm512_add_epi32(tot[t], _mm512_mullo_epi32(dp[t], s));
+  }
+  const __m512 d = _mm512_load_ps(tl.d);
+  for (int t = 0; t < T; ++t)
+    acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(yb[t]->d)), _mm512_cvtepi32_ps(tot[t]), acc[t]);
+}
+
+// The rows' super-blocks are decoded once per call, then the tokens pass 64 at a time.
+template <class Block>
+LLMKIT_IQ_VNNI void iq_tile_vnni(int64_t n, const void* w, size_t row_bytes, int nrows, const void* a, size_t a_stride,
+                                 int ntok, float* y, size_t y_stride) {
+  constexpr int kT = 4, kChunk = 64;
+  std::vector<IqTile> tiles(static_cast<size_t>(n / kQK_K));
+  for (int64_t b = 0; b < n / kQK_K; ++b)
+    decode_tile<Block>(static_cast<const uint8_t*>(w), row_bytes, nrows, b, tiles[static_cast<size_t>(b)]);
+  alignas(64) float acc_mem[kChunk][16];
+  __m512* acc = reinterpret_cast<__m512*>(acc_mem);
+  for (int t0 = 0; t0 < ntok; t0 += kChunk) {
+    const int nt = std::min(kChunk, ntok - t0);
+    for (int t = 0; t < nt; ++t) acc[t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < n / kQK_K; ++b) {
+      const block_q8_K* yb[kT];
+      for (int t = 0; t < nt; t += kT) {
+        const int m = std::min(kT, nt - t);
+        for (int i = 0; i < m; ++i)
+          yb[i] = reinterpret_cast<const block_q8_K*>(static_cast<const uint8_t*>(a) + (t0 + t + i) * a_stride) + b;
+        const IqTile& tile = tiles[static_cast<size_t>(b)];
+        switch (m) {
+          case 4: tile_tokens<4>(tile, yb, acc + t); break;
+          case 3: tile_tokens<3>(tile, yb, acc + t); break;
+          case 2: tile_tokens<2>(tile, yb, acc + t); break;
+          default: tile_tokens<1>(tile, yb, acc + t); break;
+        }
+      }
+    }
+    for (int t = 0; t < nt; ++t)
+      for (int r = 0; r < nrows; ++r) y[(t0 + t) * y_stride + r] = acc_mem[t][r];
+  }
 }
 
 }  // namespace
 
-#define LLMKIT_IQ_VNNI_FNS(name)                                                                                 \
-  float vec_dot_##name##_q8_K_vnni(int64_t n, const void* x, const void* a) {                                    \
-    float y;                                                                                                      \
-    iq_rows_vnni(n, static_cast<const block_##name*>(x), a, 0, 1, &y, 1);                                         \
-    return y;                                                                                                     \
-  }                                                                                                               \
-  void gemm_##name##_q8_K_vnni(int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y,     \
-                               size_t y_stride) {                                                                 \
-    iq_rows_vnni(n, static_cast<const block_##name*>(w), a, a_stride, ntok, y, y_stride);                        \
+#define LLMKIT_IQ_VNNI_FNS(name)                                                                                  \
+  float vec_dot_##name##_q8_K_vnni(int64_t n, const void* x, const void* a) {                                     \
+    return iq_dot_vnni(n, static_cast<const block_##name*>(x), static_cast<const block_q8_K*>(a));                \
+  }                                                                                                                \
+  void gemm_rows_##name##_q8_K_vnni(int64_t n, const void* w, size_t row_bytes, int nrows, const void* a,         \
+                                    size_t a_stride, int ntok, float* y, size_t y_stride) {                       \
+    iq_tile_vnni<block_##name>(n, w, row_bytes, nrows, a, a_stride, ntok, y, y_stride);                           \
   }
 LLMKIT_IQ_VNNI_FNS(iq2_xxs)
 LLMKIT_IQ_VNNI_FNS(iq2_xs)

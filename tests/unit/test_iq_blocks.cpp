@@ -87,19 +87,30 @@ TEST_CASE("IQ formats: llama.cpp's blocks decode to its floats, its dot products
     }
     // Several tokens at once (where the path has a kernel for it): each token's result bit for
     // bit its own dot product, whatever shares its call.
-    if (ops->gemm) {
-      const int ntok = std::min(12, ops->gemm_tokens);  // more than 8 where the kernel takes more
+    if (ops->gemm || ops->gemm_rows) {
+      // More than 8 where the kernel takes more; past a 64-token chunk for the several-row kernel.
+      const int ntok = ops->gemm_rows ? 70 : std::min(12, ops->gemm_tokens);
       std::vector<uint8_t> acts(a8.size() * static_cast<size_t>(ntok));
       std::vector<float> scaled(act.size());
       for (int t = 0; t < ntok; ++t) {
         for (size_t i = 0; i < act.size(); ++i) scaled[i] = act[i] * static_cast<float>(t + 1) - 0.1f * static_cast<float>(t);
         quantize_act_row(ops->vec_dot_type, scaled.data(), acts.data() + t * a8.size(), n);
       }
-      for (int r = 0; r < rows; ++r) {
-        float y[12];
-        ops->gemm(n, bytes.data() + r * row_bytes, acts.data(), a8.size(), ntok, y, 1);
+      for (int r = 0; r < rows && ops->gemm; ++r) {
+        std::vector<float> y(static_cast<size_t>(ntok));
+        ops->gemm(n, bytes.data() + r * row_bytes, acts.data(), a8.size(), ntok, y.data(), 1);
         for (int t = 0; t < ntok; ++t) CHECK(y[t] == ops->vec_dot(n, bytes.data() + r * row_bytes, acts.data() + t * a8.size()));
       }
+      // Several rows at once: every count of rows and tokens, each result its own dot product.
+      for (int nr = 1; nr <= rows && ops->gemm_rows; ++nr)
+        for (int nt : {1, 2, 3, 4, 5, 9, 63, 64, 65, 70}) {
+          std::vector<float> y(static_cast<size_t>(nt * rows), -1.f);
+          ops->gemm_rows(n, bytes.data(), row_bytes, nr, acts.data(), a8.size(), nt, y.data(), static_cast<size_t>(rows));
+          for (int t = 0; t < nt; ++t)
+            for (int r = 0; r < rows; ++r)
+              CHECK(y[static_cast<size_t>(t * rows + r)] ==
+                    (r < nr ? ops->vec_dot(n, bytes.data() + r * row_bytes, acts.data() + t * a8.size()) : -1.f));
+        }
     }
     ++checked;
     // Where llmkit writes the format: ggml's bytes, with the importance vector and without it.

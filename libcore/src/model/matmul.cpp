@@ -7,6 +7,7 @@
 #include "cpu/dot.h"
 #include "cpu/fp16.h"
 #include "cpu/gemm.h"
+#include "cpu/vec_dot.h"
 #include "llmkit/quant.h"
 #include "quant/kernel_ops.h"
 #include "onednn/onednn_matmul.h"
@@ -19,6 +20,7 @@ namespace k = kernels;
 // Y[t][o] = dot(W row o, X[t]) for t < n. Types with an integer dot product take activations
 // quantized once per call (to Q8_0 or Q8_K), as ggml does; the others are dequantized row by row.
 constexpr int64_t kRowTile = 16, kTokenTile = 64, kGemmTokens = k::kGemmTokens, kDynamicTokens = 32;
+static_assert(kRowTile <= k::kIqTileRows, "a row tile is one gemm_rows call");
 
 // One weight's part of a product: its kernels, its activations prepared for them, its tiles.
 struct Product {
@@ -100,6 +102,12 @@ void run_tile(const Product& p, int64_t rt, const float* x, int64_t n) {
       }
       for (int64_t t = 0; t < n; ++t) y[t * out + o] = k::dot_f32(wr, p.xf + t * in, in);
     }
+    return;
+  }
+  if (p.ops->gemm_rows && n > 1) {  // the rows unpacked once for all the tokens
+    p.ops->gemm_rows(in, p.data + static_cast<uint64_t>(o_begin) * p.row_bytes, p.row_bytes,
+                     static_cast<int>(o_end - o_begin), p.xp, p.plain_bytes, static_cast<int>(n), y + o_begin,
+                     static_cast<size_t>(out));
     return;
   }
   // Tiles of weight rows x tokens: a tile's weight rows stay in cache while the tokens stream

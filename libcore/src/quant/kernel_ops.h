@@ -19,6 +19,8 @@ using QuantizeWeightedFn = void (*)(const float* src, void* dst, int64_t n, cons
 using VecDotFn = float (*)(int64_t n, const void* weights, const void* activations);
 
 // The same against several activation rows at once (see kernels/cpu/gemm.h).
+using GemmRowsFn = void (*)(int64_t n, const void* weights, size_t row_bytes, int nrows, const void* activations,
+                            size_t act_stride, int ntok, float* y, size_t y_stride);
 using GemmRowFn = void (*)(int64_t n, const void* weights, const void* activations, size_t act_stride, int ntok,
                            float* y, size_t y_stride);
 
@@ -33,6 +35,10 @@ struct QuantOps {
   QuantizeRowFn act_from_float = nullptr;
   // With an importance matrix, where the type weights its fit by one; nullptr: from_float.
   QuantizeWeightedFn from_float_weighted = nullptr;
+  // Several rows (up to kernels' kIqTileRows, row_bytes apart) x any number of tokens per call,
+  // y[t * y_stride + r], where unpacking the rows once for all tokens pays (the grid formats on
+  // AVX-512); nullptr elsewhere.
+  GemmRowsFn gemm_rows = nullptr;
   // Tokens one gemm call may take: kGemmTokens (8), or more where unpacking a row costs more than
   // a token's products (the grid formats decode each super-block once per call).
   int gemm_tokens = 8;

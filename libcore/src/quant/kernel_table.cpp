@@ -161,15 +161,16 @@ const RowTable kRowsAvx512 = [] {
   const struct {
     QuantOps* ops;
     VecDotFn dot;
-    GemmRowFn gemm;
-  } vnni[] = {{&t.iq2_xxs, k::vec_dot_iq2_xxs_q8_K_vnni, k::gemm_iq2_xxs_q8_K_vnni},
-              {&t.iq2_xs, k::vec_dot_iq2_xs_q8_K_vnni, k::gemm_iq2_xs_q8_K_vnni},
-              {&t.iq2_s, k::vec_dot_iq2_s_q8_K_vnni, k::gemm_iq2_s_q8_K_vnni},
-              {&t.iq3_xxs, k::vec_dot_iq3_xxs_q8_K_vnni, k::gemm_iq3_xxs_q8_K_vnni},
-              {&t.iq3_s, k::vec_dot_iq3_s_q8_K_vnni, k::gemm_iq3_s_q8_K_vnni},
-              {&t.iq1_s, k::vec_dot_iq1_s_q8_K_vnni, k::gemm_iq1_s_q8_K_vnni},
-              {&t.iq1_m, k::vec_dot_iq1_m_q8_K_vnni, k::gemm_iq1_m_q8_K_vnni}};
-  for (const auto& v : vnni) v.ops->vec_dot = v.dot, v.ops->gemm = v.gemm, v.ops->gemm_tokens = k::kIqGemmTokens;
+    GemmRowsFn gemm_rows;
+  } vnni[] = {{&t.iq2_xxs, k::vec_dot_iq2_xxs_q8_K_vnni, k::gemm_rows_iq2_xxs_q8_K_vnni},
+              {&t.iq2_xs, k::vec_dot_iq2_xs_q8_K_vnni, k::gemm_rows_iq2_xs_q8_K_vnni},
+              {&t.iq2_s, k::vec_dot_iq2_s_q8_K_vnni, k::gemm_rows_iq2_s_q8_K_vnni},
+              {&t.iq3_xxs, k::vec_dot_iq3_xxs_q8_K_vnni, k::gemm_rows_iq3_xxs_q8_K_vnni},
+              {&t.iq3_s, k::vec_dot_iq3_s_q8_K_vnni, k::gemm_rows_iq3_s_q8_K_vnni},
+              {&t.iq1_s, k::vec_dot_iq1_s_q8_K_vnni, k::gemm_rows_iq1_s_q8_K_vnni},
+              {&t.iq1_m, k::vec_dot_iq1_m_q8_K_vnni, k::gemm_rows_iq1_m_q8_K_vnni}};
+  // A 16-row tile per call (the grid decoded once for all the tokens); no one-row gemm.
+  for (const auto& v : vnni) v.ops->vec_dot = v.dot, v.ops->gemm = nullptr, v.ops->gemm_rows = v.gemm_rows;
 #endif
   return t;
 }();
