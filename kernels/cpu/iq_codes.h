@@ -10,7 +10,7 @@
 namespace llmkit::kernels {
 
 struct IqCodes {
-  alignas(32) int8_t v[kQK_K];
+  alignas(64) int8_t v[kQK_K];  // 64: whole AVX-512 vectors
   int16_t sc[kQK_K / 16];
   float d;
 };
