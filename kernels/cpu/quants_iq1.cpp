@@ -26,17 +26,16 @@ constexpr float kMinus[3] = {-1 - kDelta, -kDelta, 1 - kDelta};
 typedef float v8f __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
 constexpr v8f kLane = {0, 1, 2, 3, 4, 5, 6, 7};
-// The first lane set in a mask, 8 if none. Lanes before it cannot change the best so far (they
-// were compared with it and lost, and it does not change before the first win), so the ordered
-// pass over a step may start there.
-inline int first_lane(v8i m) {
+// The lanes set in a mask, as bits. Only they can change the best so far: the best only grows,
+// and a lane that lost against a smaller best (b2 > 0, rounding monotonic) loses against a larger
+// one, so the ordered pass over a step visits just these lanes.
+inline unsigned lane_bits(v8i m) {
 #ifdef __AVX2__
-  const int bits = _mm256_movemask_ps(reinterpret_cast<__m256>(m));
-  return bits ? __builtin_ctz(static_cast<unsigned>(bits)) : 8;
+  return static_cast<unsigned>(_mm256_movemask_ps(reinterpret_cast<__m256>(m)));
 #else
-  for (int l = 0; l < 8; ++l)
-    if (m[l]) return l;
-  return 8;
+  unsigned bits = 0;
+  for (int l = 0; l < 8; ++l) bits |= (m[l] ? 1u : 0u) << l;
+  return bits;
 #endif
 }
 
@@ -159,8 +158,8 @@ void iq1_s_row(const float* x, void* vy, int64_t n, const float* qw) {
           }
           const v8i valid = kLane + static_cast<float>(i20) <= static_cast<float>(kBlock);
           const v8i hit = valid & (((q2[0] > 0) & (qx[0] * qx[0] > best * q2[0])) | ((q2[1] > 0) & (qx[1] * qx[1] > best * q2[1])));
-          for (int l = first_lane(hit); l < 8 && i20 + l <= kBlock; ++l)
-            for (int s = 0; s < 2; ++s) {
+          for (unsigned bits = lane_bits(hit); bits; bits &= bits - 1)
+            for (int s = 0, l = __builtin_ctz(bits); s < 2; ++s) {
               const float sumqx = qx[s][l], sumq2 = q2[s][l];
               if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
                 scale = sumqx / sumq2;
@@ -268,8 +267,8 @@ void iq1_m_row(const float* x, void* vy, int64_t n, const float* qw) {
           v8i hit = {};
           for (int k = 0; k < 4; ++k) hit |= (sumq2[k] > 0) & (sumqx[k] * sumqx[k] > best * sumq2[k]);
           hit &= kLane + static_cast<float>(i20) <= static_cast<float>(kBlock);
-          for (int l = first_lane(hit); l < 8 && i20 + l <= kBlock; ++l)
-            for (int k = 0; k < 4; ++k) {
+          for (unsigned bits = lane_bits(hit); bits; bits &= bits - 1)
+            for (int k = 0, l = __builtin_ctz(bits); k < 4; ++k) {
               const float a = sumqx[k][l], b2 = sumq2[k][l];
               if (b2 > 0 && a * a > best * b2) {
                 scale = a / b2;
