@@ -22,15 +22,15 @@ inline float signed_absmax(const float* x, int n) {
   return max;
 }
 
-// The fits the K-quants and the legacy types share (quants_k.cpp). make_qx_quants_weighted:
+// The fits the K-quants and the legacy types share. make_qx_quants_weighted (quant_fits_exact.cpp):
 // symmetric codes in [-nmax, nmax-1] (+ nmax in L) weighted by an importance matrix's `qw`;
-// make_qkx2_quants: codes in [0, nmax] with a scale and a minimum (-min in *the_min).
+// make_qkx2_quants (quants_k.cpp): codes in [0, nmax] with a scale and a minimum (-min in *the_min).
 float make_qx_quants_weighted(int n, int nmax, const float* x, int8_t* L, const float* qw);
 float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min,
                        uint8_t* Laux, float rmin, float rdelta, int nstep, bool use_mad);
 
 // Non-negative codes in [0, nmax] for non-negative values, weighted by w; returns the scale
-// (quant_fit_qp.cpp).
+// (quant_fits_exact.cpp).
 float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const float* w);
 
 // Q4_K/Q5_K: sub-block j's six-bit scale and min, out of the 12 packed bytes.

@@ -106,6 +106,18 @@ void sorted_order(const float* xb, int n, int* idx) {
   }
 }
 
+// Twice the super-block's mean square, which each value's weight adds to its square.
+float super_block_sigma2(const float* xbl) {
+  float sumx2 = 0;
+  for (int i = 0; i < kQK_K; ++i) sumx2 += xbl[i] * xbl[i];
+  return 2 * sumx2 / kQK_K;
+}
+float max_abs(const float* xb, int n) {
+  float max = std::fabs(xb[0]);
+  for (int i = 1; i < n; ++i) max = std::max(max, std::fabs(xb[i]));
+  return max;
+}
+
 void block_weights(const float* xb, const float* qw, float sigma2, int n, float* weight) {
   for (int i = 0; i < n; ++i) weight[i] = qw ? qw[i] * std::sqrt(sigma2 + xb[i] * xb[i]) : xb[i] * xb[i];
 }
@@ -122,17 +134,14 @@ void iq1_s_row(const float* x, void* vy, int64_t n, const float* qw) {
     block_iq1_s& o = y[b];
     std::memset(&o, 0, sizeof o);
     const float* xbl = x + kQK_K * b;
-    float sumx2 = 0;
-    for (int i = 0; i < kQK_K; ++i) sumx2 += xbl[i] * xbl[i];
-    const float sigma2 = 2 * sumx2 / kQK_K;
+    const float sigma2 = super_block_sigma2(xbl);
     float max_scale = 0;
     for (int ib = 0; ib < kQK_K / kBlock; ++ib) {
       const float* xb = xbl + kBlock * ib;
       block_weights(xb, qw ? qw + kQK_K * b + kBlock * ib : nullptr, sigma2, kBlock, weight);
       scales[ib] = 0;
       shifts[ib] = 1;
-      float max = std::fabs(xb[0]);
-      for (int i = 1; i < kBlock; ++i) max = std::max(max, std::fabs(xb[i]));
+      const float max = max_abs(xb, kBlock);
       if (max < 1e-12f) continue;
       sorted_order(xb, kBlock, idx);
       sumx[0] = sumw[0] = 0;
@@ -216,17 +225,14 @@ void iq1_m_row(const float* x, void* vy, int64_t n, const float* qw) {
     std::memset(&o, 0, sizeof o);
     const float* xbl = x + kQK_K * b;
     const float* wbl = qw ? qw + kQK_K * b : nullptr;
-    float sumx2 = 0;
-    for (int i = 0; i < kQK_K; ++i) sumx2 += xbl[i] * xbl[i];
-    const float sigma2 = 2 * sumx2 / kQK_K;
+    const float sigma2 = super_block_sigma2(xbl);
     float max_scale = 0;
     for (int ib = 0; ib < kQK_K / kBlock; ++ib) {
       const float* xb = xbl + kBlock * ib;
       block_weights(xb, wbl ? wbl + kBlock * ib : nullptr, sigma2, kBlock, weight);
       scales[ib] = 0;
       shifts[ib] = 0;
-      float max = std::fabs(xb[0]);
-      for (int i = 1; i < kBlock; ++i) max = std::max(max, std::fabs(xb[i]));
+      const float max = max_abs(xb, kBlock);
       if (max < 1e-7f) continue;
       sorted_order(xb, kBlock, idx);
       // Prefix sums per half (each half may take the other shift); with equal steps between the

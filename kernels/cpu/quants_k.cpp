@@ -68,45 +68,6 @@ float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type) 
 
 }  // namespace
 
-// make_qx_quants with an importance matrix's weights in place of x^2. Kept apart from it: the
-// unweighted reference must compile to the arithmetic of llama.cpp's (its Q6_K is tested byte for
-// byte), and sharing one template changed where the compiler fuses multiply-adds.
-float make_qx_quants_weighted(int n, int nmax, const float* x, int8_t* L, const float* qw) {
-  const float max = signed_absmax(x, n);
-  if (std::fabs(max) < kGroupMaxEps) {
-    for (int i = 0; i < n; ++i) L[i] = 0;
-    return 0.f;
-  }
-  const auto sums = [&](float iscale, float& sumlx, float& suml2) {
-    sumlx = suml2 = 0;
-    for (int i = 0; i < n; ++i) {
-      const int l = clampi(nearest_int(iscale * x[i]), -nmax, nmax - 1);
-      sumlx += qw[i] * x[i] * l;
-      suml2 += qw[i] * l * l;
-    }
-  };
-  const auto codes = [&](float iscale) {
-    for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(nmax + clampi(nearest_int(iscale * x[i]), -nmax, nmax - 1));
-  };
-  float sumlx, suml2;
-  float iscale = -nmax / max;
-  codes(iscale);
-  sums(iscale, sumlx, suml2);
-  float scale = suml2 ? sumlx / suml2 : 0.0f;
-  float best = scale * sumlx;
-  for (int is = -9; is <= 9; ++is) {
-    if (is == 0) continue;
-    iscale = -(nmax + 0.1f * is) / max;
-    sums(iscale, sumlx, suml2);
-    if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-      codes(iscale);
-      scale = sumlx / suml2;
-      best = scale * sumlx;
-    }
-  }
-  return scale;
-}
-
 // Symmetric 3-bit codes with coordinate descent on each code (weights x^2).
 float make_q3_quants(int n, int nmax, const float* x, int8_t* L) {
   const float max = signed_absmax(x, n);

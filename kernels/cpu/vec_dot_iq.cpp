@@ -76,26 +76,8 @@ inline void magnitudes(const IqCodes& c, __m256i* mag) {
 }
 #endif
 
-template <class Block>
-float iq_dot(int64_t n, const Block* x, const block_q8_K* y) {
-#ifdef LLMKIT_AVX2
-  __m256 acc = _mm256_setzero_ps();
-  __m256i mag[8];
-  const int64_t nb = n / kQK_K;
-  DecodedAhead ahead(nb > 0 ? x : nullptr);
-  for (int64_t b = 0; b < nb; ++b) {
-    const IqCodes& c = ahead.next(b + 1 < nb ? x + b + 1 : nullptr);
-    magnitudes(c, mag);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(c.d * y[b].d), _mm256_cvtepi32_ps(iq_block_sums(c, mag, y[b])), acc);
-  }
-  return avx2::hsum8(acc);
-#else
-  return iq_dot_ref(n, x, y);
-#endif
-}
-
-// Several tokens: each super-block decoded once for all of them; every token's sums and their
-// order are those of iq_dot, so its result is the same whichever way it is computed.
+// Several tokens: each super-block decoded once for all of them; one token (iq_dot) is the same
+// computation, so each token's result is the same whichever way it is computed.
 template <class Block>
 void iq_gemm(int64_t n, const void* w, const void* a, size_t a_stride, int ntok, float* y, size_t y_stride) {
   const auto* x = static_cast<const Block*>(w);
@@ -119,6 +101,13 @@ void iq_gemm(int64_t n, const void* w, const void* a, size_t a_stride, int ntok,
   for (int t = 0; t < ntok; ++t)
     y[t * y_stride] = iq_dot_ref(n, x, reinterpret_cast<const block_q8_K*>(static_cast<const uint8_t*>(a) + t * a_stride));
 #endif
+}
+
+template <class Block>
+float iq_dot(int64_t n, const Block* x, const block_q8_K* y) {
+  float out;
+  iq_gemm<Block>(n, x, y, 0, 1, &out, 1);
+  return out;
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
-// make_qp_quants, shared by the weighted Q2_K and K-quant scale fits and the IQ2_XXS fit. Built
-// without FMA contraction (as the IQ fits): IQ2_XXS starts from its result, and llama-quantize's
-// bytes need its float operations.
+// The weighted fits whose results must be llama-quantize's to the bit, built without FMA
+// contraction (as the IQ fits): make_qp_quants, shared by the weighted Q2_K and K-quant scale fits
+// and the IQ2_XXS fit (which starts from its result), and make_qx_quants_weighted, the Q4_0/Q5_0
+// (and Q6_K) fit with an importance matrix. The K-quants' own vector fits stay contracted: the
+// speed matters more there than the last bit.
 #include <algorithm>
+#include <cmath>
 
 #include "cpu/quant_common.h"
 
@@ -68,6 +71,44 @@ float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const float* w
     if (!changed) break;
   }
   return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
+}
+
+// make_qx_quants with an importance matrix's weights in place of x^2 (quants_k.cpp has the
+// unweighted one).
+float make_qx_quants_weighted(int n, int nmax, const float* x, int8_t* L, const float* qw) {
+  const float max = signed_absmax(x, n);
+  if (std::fabs(max) < kGroupMaxEps) {
+    for (int i = 0; i < n; ++i) L[i] = 0;
+    return 0.f;
+  }
+  const auto sums = [&](float iscale, float& sumlx, float& suml2) {
+    sumlx = suml2 = 0;
+    for (int i = 0; i < n; ++i) {
+      const int l = clampi(nearest_int(iscale * x[i]), -nmax, nmax - 1);
+      sumlx += qw[i] * x[i] * l;
+      suml2 += qw[i] * l * l;
+    }
+  };
+  const auto codes = [&](float iscale) {
+    for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(nmax + clampi(nearest_int(iscale * x[i]), -nmax, nmax - 1));
+  };
+  float sumlx, suml2;
+  float iscale = -nmax / max;
+  codes(iscale);
+  sums(iscale, sumlx, suml2);
+  float scale = suml2 ? sumlx / suml2 : 0.0f;
+  float best = scale * sumlx;
+  for (int is = -9; is <= 9; ++is) {
+    if (is == 0) continue;
+    iscale = -(nmax + 0.1f * is) / max;
+    sums(iscale, sumlx, suml2);
+    if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+      codes(iscale);
+      scale = sumlx / suml2;
+      best = scale * sumlx;
+    }
+  }
+  return scale;
 }
 
 }  // namespace llmkit::kernels
